@@ -1,0 +1,1 @@
+"""A local, W&B-compatible GraphQL server for tests, demos and benchmarks."""
