@@ -1,1 +1,36 @@
-"""A local, W&B-compatible GraphQL server for tests, demos and benchmarks."""
+"""A local, W&B-compatible GraphQL server for tests, demos and benchmarks.
+
+``LocalServer`` serves W&B's public GraphQL API over real HTTP from seeded records
+(:mod:`wandb_frames.testing.records`); ``python -m wandb_frames.testing serve`` runs it in
+the foreground.
+"""
+
+from __future__ import annotations
+
+from wandb_frames.testing.faults import Faults
+from wandb_frames.testing.mongo import ServerFilterError
+from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, RunState, SweepRecord
+from wandb_frames.testing.server import LocalServer
+from wandb_frames.testing.synthetic import (
+    iter_synthetic_runs,
+    synthetic_artifacts,
+    synthetic_project,
+    synthetic_reports,
+    synthetic_sweeps,
+)
+
+__all__ = [
+    "ArtifactRecord",
+    "Faults",
+    "LocalServer",
+    "ReportRecord",
+    "RunRecord",
+    "RunState",
+    "ServerFilterError",
+    "SweepRecord",
+    "iter_synthetic_runs",
+    "synthetic_artifacts",
+    "synthetic_project",
+    "synthetic_reports",
+    "synthetic_sweeps",
+]

@@ -1,0 +1,134 @@
+"""GraphQL execution for the local server: schema with resolvers, cached documents, error mapping."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
+
+from wandb_frames.testing import catalog, resolvers
+from wandb_frames.testing.mongo import ServerFilterError
+
+__all__ = ["SCHEMA_PATH", "Prepared", "Reply", "execute_request", "load_schema", "prepare"]
+
+SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
+_DOC_CACHE_SIZE = 512
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> GraphQLSchema:
+    """The server schema (``schema.graphql``) with every resolver attached (built once)."""
+    schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+    for table in (resolvers.RESOLVERS, catalog.RESOLVERS):
+        for type_name, fields in table.items():
+            gql_type: Any = schema.type_map[type_name]
+            for field_name, fn in fields.items():
+                gql_type.fields[field_name].resolve = fn
+    for name in ("Node", "ArtifactCollection", "ArtifactCreator"):
+        abstract: Any = schema.type_map[name]
+        abstract.resolve_type = catalog.resolve_type
+    return schema
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed and validated document: its operations and their declared variables."""
+
+    document: DocumentNode | None
+    errors: tuple[dict[str, Any], ...]
+    operations: dict[str, frozenset[str]]  # operation name ("" when anonymous) -> variable names
+
+
+_cache: OrderedDict[str, Prepared] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def prepare(query: str) -> Prepared:
+    """Parse and validate ``query`` against the schema (cached per document text)."""
+    with _cache_lock:
+        hit = _cache.get(query)
+        if hit is not None:
+            _cache.move_to_end(query)
+            return hit
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        prepared = Prepared(None, (dict(exc.formatted),), {})
+    else:
+        errors = validate(load_schema(), document)
+        operations = {
+            (d.name.value if d.name else ""): frozenset(v.variable.name.value for v in d.variable_definitions or ())
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+        }
+        prepared = Prepared(None if errors else document, tuple(dict(e.formatted) for e in errors), operations)
+    with _cache_lock:
+        _cache[query] = prepared
+        while len(_cache) > _DOC_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return prepared
+
+
+def operation_name(prepared: Prepared, requested: Any) -> str | None:
+    """The operation to run: ``requested`` when non-empty, else the document's only operation."""
+    if isinstance(requested, str) and requested:
+        return requested
+    if len(prepared.operations) == 1:
+        return next(iter(prepared.operations)) or None
+    return None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """HTTP status and JSON payload of one GraphQL request."""
+
+    status: int
+    payload: dict[str, Any]
+
+
+def _error(status: int, message: str) -> Reply:
+    return Reply(status, {"errors": [{"message": message}], "data": None})
+
+
+def execute_request(body: Any, context: resolvers.Context) -> tuple[str | None, Reply]:
+    """Run one GraphQL request body; returns ``(operation name, reply)``. Never raises for bad input."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return None, _error(400, "request body must be a JSON object with a 'query' string")
+    variables = body.get("variables")
+    if variables is None:
+        variables = {}
+    if not isinstance(variables, dict):
+        return None, _error(400, "'variables' must be a JSON object")
+    prepared = prepare(body["query"])
+    name = operation_name(prepared, body.get("operationName"))
+    if prepared.document is None:
+        return name, Reply(400, {"errors": list(prepared.errors), "data": None})
+    declared = prepared.operations.get(name or "")
+    if declared is None:
+        return name, _error(400, f"unknown operation {name!r}" if name else "operation name required")
+    used = {k: v for k, v in variables.items() if k in declared}
+    result = execute_sync(load_schema(), prepared.document, None, context, used, name)
+    if not result.errors:
+        return name, Reply(200, {"data": result.data})
+    for err in result.errors:
+        original = err.original_error
+        if isinstance(original, ServerFilterError):
+            return name, Reply(original.status, {"errors": [{"message": original.message,
+                                                            "path": list(err.path or [])}], "data": None})
+    errors = [e.formatted for e in result.errors]
+    status = 400 if result.data is None and all(not e.path for e in result.errors) else 200
+    return name, Reply(status, {"errors": errors, "data": result.data})
