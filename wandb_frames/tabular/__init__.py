@@ -1,0 +1,29 @@
+"""Pure functions that turn W&B run data into flat, typed Arrow tables (then pandas).
+
+``decode_run_node`` (GraphQL node → decoded run) → ``flatten_run`` (→ flat record) →
+``TableAssembler`` / ``runs_to_table`` (→ ``pa.Table``) → ``table_to_pandas``. No I/O. The
+rules are in ``docs/frames.md``; the contract with other modules in ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+from wandb_frames.tabular.decode import decode_run_node, json_text, loads_wandb_json, parse_timestamp
+from wandb_frames.tabular.flatten import flatten_run, unflatten
+from wandb_frames.tabular.frames import TableAssembler, json_columns, runs_to_table, table_to_pandas
+from wandb_frames.tabular.schema import JSON_ENCODING_KEY, RUN_COLUMNS, empty_runs_table
+
+__all__ = [
+    "JSON_ENCODING_KEY",
+    "RUN_COLUMNS",
+    "TableAssembler",
+    "decode_run_node",
+    "empty_runs_table",
+    "flatten_run",
+    "json_columns",
+    "json_text",
+    "loads_wandb_json",
+    "parse_timestamp",
+    "runs_to_table",
+    "table_to_pandas",
+    "unflatten",
+]

@@ -1,0 +1,253 @@
+"""Decode W&B GraphQL ``Run`` nodes into plain "decoded run" dicts.
+
+W&B's wire names (camelCase, JSON strings, the config ``{"value", "desc"}`` envelope) stay in
+this module; everything after it sees snake_case keys and Python values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import orjson
+
+from wandb_frames.errors import ProtocolError
+
+__all__ = [
+    "CONFIG_INTERNAL_KEYS",
+    "decode_run_node",
+    "json_text",
+    "loads_wandb_json",
+    "parse_timestamp",
+]
+
+CONFIG_INTERNAL_KEYS: Final[frozenset[str]] = frozenset({"_wandb", "wandb_version"})
+"""Config keys W&B keeps for itself; they go to ``config_internal``, never to ``config.*``."""
+
+# (GraphQL field, decoded key) for fields copied as they are.
+_PLAIN_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("name", "id"),
+    ("displayName", "name"),
+    ("state", "state"),
+)
+_LATE_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("group", "group"),
+    ("jobType", "job_type"),
+)
+_TAIL_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("host", "host"),
+    ("notes", "notes"),
+    ("commit", "commit"),
+)
+_JSON_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("summaryMetrics", "summary"),
+    ("systemMetrics", "system"),
+)
+
+
+def loads_wandb_json(text: str | bytes | bytearray | Mapping[str, Any] | None) -> Any:
+    """Parse a W&B JSON string: orjson first, the standard library for W&B's extensions.
+
+    W&B's JSON strings may hold bare ``NaN``, ``Infinity`` and ``-Infinity`` and raw control
+    characters inside strings, which strict parsers (orjson) reject; those texts are parsed
+    again with ``json.loads(strict=False)``, as the official client does.
+
+    Args:
+        text: The JSON text; ``None`` gives ``{}``; an already-decoded mapping passes through.
+
+    Returns:
+        The decoded value.
+
+    Raises:
+        ProtocolError: The text is not JSON even with W&B's extensions.
+
+    Examples:
+        >>> loads_wandb_json('{"loss": NaN}')
+        {'loss': nan}
+        >>> loads_wandb_json(None)
+        {}
+    """
+    if text is None:
+        return {}
+    if isinstance(text, Mapping):
+        return dict(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"W&B sent a JSON string that does not parse: {exc}") from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return str(value)
+
+
+def json_text(value: Any, *, ascii_only: bool = False) -> str:
+    """Return the compact JSON text of a value as stored in JSON-text columns.
+
+    NaN and ±Infinity are written as ``NaN``, ``Infinity`` and ``-Infinity`` (as W&B does);
+    datetimes as ISO strings; key order is kept.
+
+    Args:
+        value: Any JSON-like Python value.
+        ascii_only: Escape non-ASCII characters (used for strings with lone surrogates,
+            which UTF-8 cannot store).
+
+    Returns:
+        JSON text without spaces, e.g. ``{"a":[1,2.5,NaN]}``.
+
+    Examples:
+        >>> json_text({"a": [1, 2.5, float("nan")], "b": "auto"})
+        '{"a":[1,2.5,NaN],"b":"auto"}'
+    """
+    if type(value) is float:
+        if math.isfinite(value):
+            return repr(value)
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    return json.dumps(
+        value,
+        ensure_ascii=ascii_only,
+        separators=(",", ":"),
+        allow_nan=True,
+        default=_json_default,
+    )
+
+
+def parse_timestamp(value: str | datetime) -> datetime:
+    """Parse a W&B timestamp into a tz-aware UTC datetime.
+
+    Naive values mean UTC; ``Z`` and ``+00:00`` (or any offset) are accepted; fractions beyond
+    microseconds are truncated.
+
+    Args:
+        value: An ISO 8601 string or a datetime.
+
+    Returns:
+        A datetime with ``tzinfo=UTC``.
+
+    Raises:
+        ProtocolError: The value is not an ISO 8601 timestamp.
+
+    Examples:
+        >>> parse_timestamp("2023-11-05T17:46:35")
+        datetime.datetime(2023, 11, 5, 17, 46, 35, tzinfo=datetime.timezone.utc)
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"expected an ISO 8601 timestamp, got {value!r}") from exc
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    config = loads_wandb_json(raw)
+    if not isinstance(config, dict):
+        raise ProtocolError(f"expected the run config to be a JSON object, got {type(config).__name__}")
+    user: dict[str, Any] = {}
+    internal: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and "value" in value:
+            value = value["value"]
+        if key in CONFIG_INTERNAL_KEYS:
+            internal[key] = value
+        else:
+            user[key] = value
+    return user, internal
+
+
+def _decode_object(raw: Any, field: str) -> dict[str, Any]:
+    decoded = loads_wandb_json(raw)
+    if decoded is None:
+        return {}
+    if not isinstance(decoded, dict):
+        raise ProtocolError(f"expected {field} to be a JSON object, got {type(decoded).__name__}")
+    return decoded
+
+
+def _copy(node: Mapping[str, Any], out: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> None:
+    for wire, key in fields:
+        if wire in node:
+            out[key] = node[wire]
+
+
+def _timestamp_or_none(value: Any) -> datetime | None:
+    return None if value is None else parse_timestamp(value)
+
+
+def decode_run_node(node: Mapping[str, Any], *, entity: str, project: str) -> dict[str, Any]:
+    """Decode one GraphQL ``Run`` node into a decoded run.
+
+    Run fields become the snake_case run columns (``name`` → ``id``, ``displayName`` →
+    ``name``, ``sweepName`` → ``sweep``, ``computeSeconds`` → ``duration``,
+    ``user.username`` → ``user``; timestamps → tz-aware UTC datetimes; ``tags`` null → ``[]``).
+    ``config`` is unwrapped one level (``{"value", "desc"}`` removed) with ``_wandb`` and
+    ``wandb_version`` moved to ``config_internal``; ``summaryMetrics`` → ``summary`` and
+    ``systemMetrics`` → ``system`` as dicts. Fields the node lacks (not selected) are absent.
+
+    Args:
+        node: The node as returned by GraphQL (JSON strings still encoded).
+        entity: The entity the run belongs to.
+        project: The project the run belongs to.
+
+    Returns:
+        The decoded run dict, keys in ``RUN_COLUMNS`` order, then the dict sections.
+
+    Raises:
+        ProtocolError: A JSON string or a timestamp does not parse.
+
+    Examples:
+        >>> run = decode_run_node(
+        ...     {"name": "a1", "config": '{"lr": {"value": 0.1, "desc": null}}'},
+        ...     entity="e", project="p")
+        >>> run["id"], run["config"]
+        ('a1', {'lr': 0.1})
+    """
+    out: dict[str, Any] = {}
+    _copy(node, out, _PLAIN_FIELDS)
+    if "state" in out:
+        # keep entity/project in column order: id, name, entity, project, state
+        state = out.pop("state")
+        out["entity"], out["project"], out["state"] = entity, project, state
+    else:
+        out["entity"], out["project"] = entity, project
+    if "createdAt" in node:
+        out["created_at"] = _timestamp_or_none(node["createdAt"])
+    if "heartbeatAt" in node:
+        out["heartbeat_at"] = _timestamp_or_none(node["heartbeatAt"])
+    if "computeSeconds" in node:
+        seconds = node["computeSeconds"]
+        out["duration"] = None if seconds is None else float(seconds)
+    if "tags" in node:
+        out["tags"] = list(node["tags"] or ())
+    _copy(node, out, _LATE_FIELDS)
+    if "sweepName" in node:
+        out["sweep"] = node["sweepName"]
+    elif isinstance(node.get("sweep"), Mapping):
+        out["sweep"] = node["sweep"].get("name")
+    if "user" in node:
+        user = node["user"]
+        out["user"] = user.get("username") if isinstance(user, Mapping) else None
+    _copy(node, out, _TAIL_FIELDS)
+    if "config" in node:
+        out["config"], out["config_internal"] = _decode_config(node["config"])
+    for wire, key in _JSON_FIELDS:
+        if wire in node:
+            out[key] = _decode_object(node[wire], wire)
+    return out

@@ -1,0 +1,265 @@
+"""Assemble flat records into one typed Arrow table, page by page; then pandas.
+
+Each page added to a :class:`TableAssembler` is converted to Arrow at once (the Python dicts
+can be freed); :meth:`TableAssembler.finish` merges the pages' kinds into one schema and
+conforms each page's chunk to it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import pandas as pd
+import pyarrow as pa
+
+from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning
+from wandb_frames.tabular.columns import column_to_arrow, conform_chunk
+from wandb_frames.tabular.flatten import _check_sep, collision_message, flatten_with_collisions
+from wandb_frames.tabular.schema import (
+    JSON_ENCODING_KEY,
+    JSON_KINDS,
+    RUN_COLUMN_KINDS,
+    RUN_COLUMNS,
+    empty_runs_table,
+    field_for,
+    merge_kinds,
+)
+
+__all__ = ["TableAssembler", "runs_to_table", "table_to_pandas"]
+
+GROUPS: Final[tuple[str, ...]] = ("config", "summary", "system", "metadata")
+"""Column groups after the run columns, in order; anything else comes last."""
+
+
+def _page_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Transpose records into columns; a key missing from a record gives ``None``."""
+    size = len(records)
+    columns: dict[str, list[Any]] = {}
+    for row, record in enumerate(records):
+        for key, value in record.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = [None] * size
+            column[row] = value
+    return columns
+
+
+def _names(columns: Iterable[str], limit: int = 20) -> str:
+    names = list(columns)
+    text = ", ".join(names[:limit])
+    return text + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+class TableAssembler:
+    """Build one typed ``pa.Table`` from pages of flat records.
+
+    Column types are inferred across all pages (see ``docs/frames.md``); column order is the
+    run columns present (in ``RUN_COLUMNS`` order), then ``config.*``, ``summary.*``,
+    ``system.*``, ``metadata.*`` and any other column, each group in order of first
+    appearance (scanning pages, records and each record's keys in order).
+
+    Examples:
+        >>> asm = TableAssembler()
+        >>> asm.add([{"id": "a", "config.lr": 1}])
+        >>> asm.add([{"id": "b", "config.lr": 0.5}])
+        >>> asm.finish().column("config.lr").to_pylist()
+        [1.0, 0.5]
+    """
+
+    def __init__(self, *, sep: str = ".") -> None:
+        """Create an empty assembler.
+
+        Args:
+            sep: The separator the records were flattened with (decides the column groups).
+
+        Raises:
+            ConfigurationError: ``sep`` is empty or contains a backslash.
+        """
+        _check_sep(sep)
+        self._sep = sep
+        self._kinds: dict[str, str] = {}  # insertion order = first appearance
+        self._pages: list[tuple[int, dict[str, tuple[pa.Array, str]]]] = []
+        self._precision_lost: dict[str, None] = {}
+
+    @property
+    def num_rows(self) -> int:
+        """Rows added so far."""
+        return sum(size for size, _ in self._pages)
+
+    def add(self, flat_records: Sequence[Mapping[str, Any]]) -> None:
+        """Convert one page of flat records to Arrow and keep it.
+
+        Args:
+            flat_records: Flat records (see :func:`flatten_run`); missing keys mean null.
+        """
+        size = len(flat_records)
+        if size == 0:
+            return
+        page: dict[str, tuple[pa.Array, str]] = {}
+        kinds = self._kinds
+        for name, values in _page_columns(flat_records).items():
+            array, kind, lost = column_to_arrow(values)
+            page[name] = (array, kind)
+            previous = kinds.get(name)
+            kinds[name] = kind if previous is None else merge_kinds(previous, kind)
+            if lost:
+                self._precision_lost[name] = None
+        self._pages.append((size, page))
+
+    def _ordered_names(self) -> list[str]:
+        groups: dict[str, list[str]] = {group: [] for group in GROUPS}
+        prefixes = [(group + self._sep, group) for group in GROUPS]
+        others: list[str] = []
+        for name in self._kinds:
+            if name in RUN_COLUMN_KINDS:
+                continue
+            for prefix, group in prefixes:
+                if name.startswith(prefix):
+                    groups[group].append(name)
+                    break
+            else:
+                others.append(name)
+        ordered = [name for name in RUN_COLUMNS if name in self._kinds]
+        for group in GROUPS:
+            ordered.extend(groups[group])
+        return ordered + others
+
+    def _final_kind(self, name: str) -> str:
+        kind = self._kinds[name]
+        contract = RUN_COLUMN_KINDS.get(name)
+        if contract is not None:
+            widened = merge_kinds(kind, contract)
+            if widened not in JSON_KINDS:
+                return widened
+        return kind
+
+    def finish(self) -> pa.Table:
+        """Return the table of every page added, with one schema.
+
+        Returns:
+            The table; with no rows, :func:`empty_runs_table`; with rows but no keys at all,
+            the run columns, all null.
+
+        Warns:
+            LossyConversionWarning: Once for the columns that held values of different kinds
+                (stored as JSON text), and once for the int columns widened to float64 where
+                an int beyond ±2**53 was rounded.
+        """
+        return self._finish()
+
+    def _finish(self) -> pa.Table:
+        """:meth:`finish`, warning at the level of the caller's caller."""
+        if not self._pages:
+            return empty_runs_table()
+        if not self._kinds:  # rows without any key: keep the rows, as nulls in the run columns
+            schema = empty_runs_table().schema
+            size = self.num_rows
+            return pa.Table.from_arrays([pa.nulls(size, field.type) for field in schema], schema=schema)
+        fields: list[pa.Field] = []
+        columns: list[pa.ChunkedArray] = []
+        mixed: list[str] = []
+        for name in self._ordered_names():
+            final = self._final_kind(name)
+            field = field_for(name, final)
+            chunks: list[pa.Array] = []
+            for size, page in self._pages:
+                entry = page.get(name)
+                if entry is None:
+                    chunks.append(pa.nulls(size, field.type))
+                    continue
+                chunk, lost = conform_chunk(entry[0], entry[1], final)
+                if lost:
+                    self._precision_lost[name] = None
+                chunks.append(chunk)
+            if final == "mixed":
+                mixed.append(name)
+            fields.append(field)
+            columns.append(pa.chunked_array(chunks, type=field.type))
+        if mixed:
+            warnings.warn(
+                "columns holding values of different kinds (or integers outside int64) were "
+                "stored as JSON text (field metadata wandb_frames.encoding=json): " + _names(mixed),
+                LossyConversionWarning,
+                stacklevel=3,
+            )
+        if self._precision_lost:
+            warnings.warn(
+                "integers beyond ±2**53 were rounded to the nearest float64 in columns that also "
+                "hold floats: " + _names(self._precision_lost),
+                LossyConversionWarning,
+                stacklevel=3,
+            )
+        return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def runs_to_table(runs: Iterable[Mapping[str, Any]], *, sep: str = ".", page_size: int = 1000) -> pa.Table:
+    """Flatten decoded runs and assemble them into one typed table.
+
+    Args:
+        runs: Decoded runs (see :func:`decode_run_node`), consumed once.
+        sep: The separator joining nested keys.
+        page_size: Runs converted to Arrow at a time (bounds the Python objects alive).
+
+    Returns:
+        One row per run; :func:`empty_runs_table` when there is none.
+
+    Raises:
+        ConfigurationError: ``sep`` is invalid or ``page_size`` < 1.
+
+    Warns:
+        FlattenCollisionWarning: Once, naming the escaped columns, if keys collided.
+        LossyConversionWarning: See :meth:`TableAssembler.finish`.
+
+    Examples:
+        >>> table = runs_to_table([{"id": "a", "config": {"opt": {"lr": 0.1}}}])
+        >>> table.column_names
+        ['id', 'config.opt.lr']
+    """
+    if not isinstance(page_size, int) or page_size < 1:
+        raise ConfigurationError(f"page_size must be a positive int, got {page_size!r}")
+    assembler = TableAssembler(sep=sep)
+    escaped: dict[str, None] = {}
+    page: list[dict[str, Any]] = []
+    for run in runs:
+        flat, collided = flatten_with_collisions(run, sep=sep)
+        if collided:
+            escaped.update(dict.fromkeys(collided))
+        page.append(flat)
+        if len(page) >= page_size:
+            assembler.add(page)
+            page = []
+    assembler.add(page)
+    del page
+    if escaped:
+        warnings.warn(collision_message(list(escaped)), FlattenCollisionWarning, stacklevel=2)
+    return assembler._finish()
+
+
+def json_columns(table: pa.Table) -> list[str]:
+    """Return the names of the JSON-text columns of a table (field metadata ``json``)."""
+    return [
+        field.name
+        for field in table.schema
+        if field.metadata is not None and field.metadata.get(JSON_ENCODING_KEY) == b"json"
+    ]
+
+
+def table_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Convert a runs table to pandas with ``pd.ArrowDtype`` columns.
+
+    Args:
+        table: A table from :func:`runs_to_table` or :meth:`TableAssembler.finish`.
+
+    Returns:
+        The DataFrame; ``df.attrs["wandb_frames"]["json_columns"]`` lists the JSON-text columns.
+
+    Examples:
+        >>> df = table_to_pandas(runs_to_table([{"id": "a", "summary": {"x": 1}}]))
+        >>> str(df["summary.x"].dtype)
+        'int64[pyarrow]'
+    """
+    frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    frame.attrs["wandb_frames"] = {"json_columns": json_columns(table)}
+    return frame
