@@ -1,0 +1,19 @@
+"""Hypothesis profiles for the filter suite: "dev" (200 examples) and "ci" (2,000).
+
+Selected by ``HYPOTHESIS_PROFILE``; the default is "ci" when the ``CI`` variable is set,
+"dev" otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

@@ -1,0 +1,89 @@
+"""The pandas ``wb`` accessor: ``df.wb.where(filter)`` and ``df.wb.sort(order)``.
+
+The only module of :mod:`wandb_frames.filters` that imports pandas. Importing it
+registers the accessor. A frame converted from a runs table loses Arrow field
+metadata, so JSON-text columns are recognised through
+``df.attrs["wandb_frames"]["json_columns"]`` (a list of column names), which
+``wandb_frames.tabular.table_to_pandas`` sets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from wandb_frames.filters import nodes
+from wandb_frames.filters.columns import JSON_ENCODING_KEY, JSON_ENCODING_VALUE, key_columns
+from wandb_frames.filters.order import Order, parse_order, sort_table
+from wandb_frames.filters.parse import parse_filter
+from wandb_frames.filters.to_arrow import mask
+
+__all__ = ["RunsAccessor", "apply_frame", "frame_to_table", "sort_frame"]
+
+
+def _keys(f: nodes.Filter) -> list[str]:
+    if isinstance(f, nodes.Logical):
+        return [k for c in f.children for k in _keys(c)]
+    if isinstance(f, nodes.Not):
+        return _keys(f.child)
+    if isinstance(f, nodes.FieldPredicate):
+        return [f.key.column]
+    return []
+
+
+def frame_to_table(df: pd.DataFrame, columns: list[str] | None = None) -> pa.Table:
+    """Arrow view of (some columns of) a runs frame, with JSON-text columns marked."""
+    names = [str(c) for c in df.columns]
+    selected = names if columns is None else [c for c in names if c in set(columns)]
+    table = pa.Table.from_pandas(df[selected], preserve_index=False)
+    info = df.attrs.get("wandb_frames")
+    json_columns = set(info.get("json_columns", ())) if isinstance(info, dict) else set()
+    fields = [
+        f.with_metadata({JSON_ENCODING_KEY: JSON_ENCODING_VALUE}) if f.name in json_columns else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
+
+
+def apply_frame(df: pd.DataFrame, spec: Any) -> pd.DataFrame:
+    """Rows of ``df`` where the filter holds (order and index kept)."""
+    f = parse_filter(spec)
+    if f is None:
+        return df
+    names = [str(c) for c in df.columns]
+    needed = sorted({c for k in _keys(f) for c in key_columns(k, names)})
+    table = frame_to_table(df, needed)
+    if table.num_rows != len(df):  # pragma: no cover - from_pandas keeps rows
+        table = table.slice(0, 0)
+    selected = np.asarray(mask(table, f).to_numpy(zero_copy_only=False), dtype=bool)
+    return df[selected]
+
+
+def sort_frame(df: pd.DataFrame, order: str | Order) -> pd.DataFrame:
+    """``df`` sorted like the server (Mongo order, stable, ties by ``id``)."""
+    o = parse_order(order)
+    names = [str(c) for c in df.columns]
+    needed = [c for c in (o.column, "id") if c in names]
+    table = frame_to_table(df, needed).append_column("__row", pa.array(np.arange(len(df))))
+    positions = sort_table(table, o).column("__row").to_numpy()
+    result: pd.DataFrame = df.iloc[positions]
+    return result
+
+
+@pd.api.extensions.register_dataframe_accessor("wb")
+class RunsAccessor:
+    """``df.wb``: wandb-frames helpers on a runs DataFrame."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self._df = df
+
+    def where(self, spec: Any) -> pd.DataFrame:
+        """Rows where the filter (Mongo JSON, expression string or parsed filter) holds."""
+        return apply_frame(self._df, spec)
+
+    def sort(self, order: str | Order) -> pd.DataFrame:
+        """Rows in the server's order for ``order`` (e.g. ``"-summary.loss"``)."""
+        return sort_frame(self._df, order)

@@ -1,0 +1,54 @@
+"""Operands as Arrow values for the local backend (scalars, value sets, regex patterns)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from wandb_frames.errors import UnsupportedFilterError
+from wandb_frames.filters import nodes
+
+__all__ = ["check_operand", "literal", "pattern", "value_set"]
+
+
+def check_operand(node: nodes.FieldPredicate) -> None:
+    """Raise UnsupportedFilterError for array/object operands (left to the server)."""
+    values = node.value if isinstance(node.value, tuple) and node.op in ("$in", "$nin", "$all") else (node.value,)
+    for v in values:
+        if isinstance(v, tuple | nodes.Doc):
+            raise UnsupportedFilterError(
+                f"{node.op} with an array or object operand is evaluated by the server only "
+                "(whole-array / object equality)",
+                operator=node.op,
+                backend="arrow",
+                path=node.pointer,
+            )
+
+
+def pattern(node: nodes.FieldPredicate) -> str:
+    """The RE2 pattern with ``$options`` as inline flags."""
+    options = getattr(node, "options", "")
+    return f"(?{options}){node.value}" if options else str(node.value)
+
+
+def literal(value: Any, typ: Any) -> pa.Scalar:
+    """An operand as a scalar comparable with a column of type ``typ``."""
+    if pa.types.is_timestamp(typ):
+        naive = value if typ.tz is not None else value.replace(tzinfo=None)
+        return pa.scalar(naive, type=pa.timestamp("us", tz=typ.tz)).cast(typ)
+    if pa.types.is_integer(typ) and isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return pa.scalar(float(value))
+    return pa.scalar(value)
+
+
+def value_set(values: list[Any], typ: Any) -> pa.Array:
+    """Same-bracket ``$in`` values as an array of the column type (unrepresentable ones dropped)."""
+    if pa.types.is_integer(typ):
+        ints = [int(v) for v in values if float(v).is_integer() and -(2**63) <= v < 2**63]
+        return pa.array(ints, pa.int64()).cast(typ, safe=False) if ints else pa.array([], typ)
+    if pa.types.is_floating(typ):
+        return pa.array([float(v) for v in values], typ)
+    if pa.types.is_timestamp(typ):
+        return pa.array([literal(v, typ) for v in values], typ)
+    return pa.array(values).cast(typ)
