@@ -1,0 +1,280 @@
+"""``Run``: one W&B run with typed properties, built from a listing or fetched by path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from wandb_frames.errors import NotFoundError, ProtocolError
+from wandb_frames.graphql import documents
+from wandb_frames.settings import app_url
+
+if TYPE_CHECKING:
+    from wandb_frames.api import Api
+
+__all__ = ["Run", "decode_nodes"]
+
+_METADATA = "wandb-metadata.json"
+
+
+def _metadata_url(node: Mapping[str, Any]) -> str | None:
+    files = node.get("files")
+    if not isinstance(files, Mapping):
+        return None
+    for edge in files.get("edges") or ():
+        file = (edge or {}).get("node") or {}
+        if file.get("name") == _METADATA:
+            url = file.get("url") or file.get("directUrl")
+            return url if isinstance(url, str) and url else None
+    return None
+
+
+def _download_metadata(api: Api, url: str | None) -> dict[str, Any]:
+    if url is None:
+        return {}
+    from wandb_frames.tabular import loads_wandb_json
+
+    value = loads_wandb_json(api.transport.get_bytes(url, what=_METADATA))
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{_METADATA} is not a JSON object")
+    return value
+
+
+def decode_nodes(
+    api: Api, nodes: Sequence[Mapping[str, Any]], entity: str, project: str
+) -> list[dict[str, Any]]:
+    """Decode GraphQL run nodes; when ``files`` was selected, download each run's metadata."""
+    from wandb_frames.tabular import decode_run_node
+
+    records = [decode_run_node(node, entity=entity, project=project) for node in nodes]
+    if nodes and "files" in nodes[0]:
+        urls = [_metadata_url(node) for node in nodes]
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wandb-frames-files") as pool:
+            metas = list(pool.map(lambda u: _download_metadata(api, u), urls))
+        for record, meta in zip(records, metas, strict=True):
+            record["metadata"] = meta
+    return records
+
+
+class Run:
+    """One run. Properties are typed; heavy fields load with ONE ``Run`` query when needed.
+
+    Args:
+        api: The Api that fetched it.
+        record: A decoded run (``tabular.decode_run_node``).
+        full: Whether ``config``/``summary``/``system`` in ``record`` are complete (False for
+            runs listed with a column projection; they then load on first access).
+    """
+
+    def __init__(self, api: Api, record: Mapping[str, Any], *, full: bool = True) -> None:
+        self._api = api
+        self._record = dict(record)
+        self._full = full
+        self._metadata: dict[str, Any] | None = record.get("metadata")
+
+    @classmethod
+    def fetch(cls, api: Api, entity: str, project: str, run_id: str) -> Run:
+        """Fetch one run with every field.
+
+        Raises:
+            NotFoundError: The project or the run does not exist.
+        """
+        from wandb_frames.tabular import decode_run_node
+
+        op = documents.RUN.operation
+        data = api.execute(documents.RUN, {"entity": entity, "project": project, "name": run_id})
+        project_node = data.get("project")
+        if project_node is None:
+            what = f"project {entity}/{project}"
+            raise NotFoundError(f"{what} not found", operation=op, what=what)
+        node = project_node.get("run")
+        if node is None:
+            what = f"run {entity}/{project}/{run_id}"
+            raise NotFoundError(f"{what} not found", operation=op, what=what)
+        return cls(api, decode_run_node(node, entity=entity, project=project), full=True)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} ({self.state})>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def load(self) -> None:
+        """(Re)load every field with one ``Run`` query."""
+        fresh = Run.fetch(self._api, self.entity, self.project, self.id)
+        self._record = fresh._record
+        self._full = True
+
+    def _heavy(self, key: str) -> dict[str, Any]:
+        if not self._full or key not in self._record:
+            self.load()
+        value = self._record.get(key)
+        return value if isinstance(value, dict) else {}
+
+    def _get(self, key: str) -> Any:
+        return self._record.get(key)
+
+    @property
+    def id(self) -> str:
+        """The run ID used in paths (GraphQL ``name``)."""
+        return str(self._record["id"])
+
+    @property
+    def name(self) -> str | None:
+        """The display name (GraphQL ``displayName``)."""
+        value = self._get("name")
+        return None if value is None else str(value)
+
+    @property
+    def entity(self) -> str:
+        """The entity."""
+        return str(self._record["entity"])
+
+    @property
+    def project(self) -> str:
+        """The project."""
+        return str(self._record["project"])
+
+    @property
+    def path(self) -> str:
+        """``"entity/project/run_id"``."""
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        """The run's page in the W&B UI."""
+        root = app_url(self._api.settings.base_url)
+        return f"{root}/{self.entity}/{self.project}/runs/{self.id}"
+
+    @property
+    def state(self) -> str | None:
+        """``running``, ``finished``, ``crashed``, ``failed``, ``killed``, …"""
+        value = self._get("state")
+        return None if value is None else str(value)
+
+    @property
+    def created_at(self) -> datetime | None:
+        """Creation time (UTC)."""
+        value = self._get("created_at")
+        return value if isinstance(value, datetime) else None
+
+    @property
+    def heartbeat_at(self) -> datetime | None:
+        """Last heartbeat (UTC)."""
+        value = self._get("heartbeat_at")
+        return value if isinstance(value, datetime) else None
+
+    @property
+    def duration(self) -> float | None:
+        """Compute seconds."""
+        value = self._get("duration")
+        return None if value is None else float(value)
+
+    @property
+    def tags(self) -> list[str]:
+        """Tags (empty list when none)."""
+        return list(self._get("tags") or ())
+
+    @property
+    def group(self) -> str | None:
+        """The run group."""
+        return self._get("group")  # type: ignore[no-any-return]
+
+    @property
+    def job_type(self) -> str | None:
+        """The job type."""
+        return self._get("job_type")  # type: ignore[no-any-return]
+
+    @property
+    def sweep_name(self) -> str | None:
+        """The sweep's name (ID), or None."""
+        return self._get("sweep")  # type: ignore[no-any-return]
+
+    @property
+    def user(self) -> str | None:
+        """The username of the run's owner."""
+        return self._get("user")  # type: ignore[no-any-return]
+
+    @property
+    def host(self) -> str | None:
+        """The machine the run ran on."""
+        return self._get("host")  # type: ignore[no-any-return]
+
+    @property
+    def notes(self) -> str | None:
+        """The run's notes."""
+        return self._get("notes")  # type: ignore[no-any-return]
+
+    @property
+    def commit(self) -> str | None:
+        """The git commit."""
+        return self._get("commit")  # type: ignore[no-any-return]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """User config, unwrapped from ``{"value", "desc"}``; internal keys excluded."""
+        return self._heavy("config")
+
+    @property
+    def internal_config(self) -> dict[str, Any]:
+        """W&B's internal config keys (``_wandb``, ``wandb_version``), kept apart."""
+        self._heavy("config")
+        value = self._record.get("config_internal")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Summary metrics (a plain dict; media values keep their ``_type`` dicts)."""
+        return self._heavy("summary")
+
+    @property
+    def system_metrics(self) -> dict[str, Any]:
+        """System metrics."""
+        return self._heavy("system")
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The run's ``wandb-metadata.json`` (one ``RunFiles`` query and a GET, on first access)."""
+        if self._metadata is None:
+            op = documents.RUN_FILES.operation
+            data = self._api.execute(
+                documents.RUN_FILES,
+                {"entity": self.entity, "project": self.project, "name": self.id,
+                 "names": [_METADATA], "first": 1},
+            )
+            node = (data.get("project") or {}).get("run")
+            if node is None:
+                raise NotFoundError(f"run {self.path} not found", operation=op, what=f"run {self.path}")
+            self._metadata = _download_metadata(self._api, _metadata_url(node))
+        return self._metadata
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain values (``config``, ``summary``, ``system_metrics`` loaded)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "entity": self.entity,
+            "project": self.project,
+            "path": self.path,
+            "url": self.url,
+            "state": self.state,
+            "created_at": self.created_at,
+            "heartbeat_at": self.heartbeat_at,
+            "duration": self.duration,
+            "tags": self.tags,
+            "group": self.group,
+            "job_type": self.job_type,
+            "sweep_name": self.sweep_name,
+            "user": self.user,
+            "host": self.host,
+            "notes": self.notes,
+            "commit": self.commit,
+            "config": self.config,
+            "summary": self.summary,
+            "system_metrics": self.system_metrics,
+        }

@@ -1,0 +1,419 @@
+"""``Runs`` (a lazy listing that becomes one Arrow table) and ``Run`` (one run)."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from wandb_frames import _fetch
+from wandb_frames._fetch import ListingQuery
+from wandb_frames.errors import ApiError, ConfigurationError, IncompleteResultError
+from wandb_frames.progress import make_progress
+from wandb_frames.run import Run
+
+if TYPE_CHECKING:
+    import os
+
+    import pandas as pd
+
+    from wandb_frames.api import Api
+
+__all__ = ["Projection", "QueryPlan", "Run", "Runs", "plan_query"]
+
+logger = logging.getLogger("wandb_frames.runs")
+_SECTIONS = {"config": "config", "summary": "summary", "system": "system", "metadata": "metadata"}
+_GLOB = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """The validated filter and order: what the server evaluates and what is left locally."""
+
+    server_filters: str
+    server_order: str
+    local: Any = None
+    order: Any = None
+    filter_plan: Any = None
+
+
+def plan_query(filters: Mapping[str, Any] | str | None, order: str | None) -> QueryPlan:
+    """Validate ``filters``/``order`` and split them between the server and local evaluation.
+
+    Raises:
+        FilterError: An invalid filter or order (before any request).
+    """
+    from wandb_frames import filters as wff
+
+    plan = wff.split(wff.parse_filter(filters))
+    parsed_order = wff.parse_order(order or "+created_at")
+    return QueryPlan(
+        server_filters=wff.to_server_json(plan.server),
+        server_order=wff.order_to_server(parsed_order),
+        local=plan.local,
+        order=parsed_order,
+        filter_plan=plan,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Which heavy fields to fetch for a ``columns=`` selection (None: everything)."""
+
+    columns: tuple[str, ...] | None = None
+    config_keys: tuple[str, ...] | None = None
+    summary_keys: tuple[str, ...] | None = None
+    with_config: bool = True
+    with_summary: bool = True
+    with_system: bool = True
+    with_metadata: bool = False
+
+    @classmethod
+    def from_columns(
+        cls, columns: Sequence[str] | None, *, sep: str = ".", everything: bool = False
+    ) -> Projection:
+        """Derive server-side projection from column names/globs (``everything``: no pruning)."""
+        if columns is None:
+            return cls()
+        if isinstance(columns, str) or not all(isinstance(c, str) and c for c in columns):
+            raise ConfigurationError("columns must be a list of column names or globs")
+        wanted: dict[str, set[str] | None] = {"config": set(), "summary": set()}
+        present = {section: False for section in _SECTIONS}
+        for column in columns:
+            head, _, rest = column.partition(sep)
+            if column[:1] in _GLOB or (head in _SECTIONS and not rest) or (head[-1:] in _GLOB):
+                present = {section: True for section in _SECTIONS}
+                wanted = {"config": None, "summary": None}
+                continue
+            if head not in _SECTIONS:
+                continue
+            present[head] = True
+            if head in wanted:
+                top = rest.split(sep, 1)[0]
+                keys = wanted[head]
+                if keys is None or _GLOB & set(top):
+                    wanted[head] = None
+                else:
+                    keys.add(top)
+        if everything:
+            return cls(columns=tuple(columns), with_metadata=present["metadata"])
+        return cls(
+            columns=tuple(columns),
+            config_keys=None if wanted["config"] is None else tuple(sorted(wanted["config"])),
+            summary_keys=None if wanted["summary"] is None else tuple(sorted(wanted["summary"])),
+            with_config=present["config"],
+            with_summary=present["summary"],
+            with_system=present["system"],
+            with_metadata=present["metadata"],
+        )
+
+    def select(self, table: pa.Table) -> pa.Table:
+        """Keep the selected columns (globs expanded in table order); absent names are null."""
+        if self.columns is None:
+            return table
+        names: list[str] = []
+        for column in self.columns:
+            if _GLOB & set(column):
+                names.extend(n for n in table.column_names if fnmatch.fnmatchcase(n, column))
+            else:
+                names.append(column)
+        unique = list(dict.fromkeys(names))
+        arrays = [
+            table.column(n) if n in table.column_names else pa.nulls(table.num_rows) for n in unique
+        ]
+        return pa.Table.from_arrays(
+            arrays,
+            schema=pa.schema(
+                [table.schema.field(n) if n in table.column_names else pa.field(n, pa.null())
+                 for n in unique]
+            ),
+        )
+
+
+class Runs:
+    """The runs of one project that match a filter, fetched lazily (no request until used).
+
+    Iterating yields :class:`Run` objects (a fresh fetch each time); :meth:`to_arrow`,
+    :meth:`to_pandas` and :meth:`to_parquet` give one row per run. The first
+    ``to_arrow()`` result is kept on the object (see :meth:`refresh`), as ``wandb.Api``
+    keeps loaded runs until ``api.flush()``.
+
+    Args:
+        api: The :class:`~wandb_frames.api.Api` to send requests through.
+        entity: The entity, or None for the Api's default entity (resolved on first use).
+        project: The project name.
+        filters: MongoDB-style dict or expression string (validated now).
+        order: Sort order, e.g. ``"-summary_metrics.loss"``.
+        per_page: Runs per heavy request.
+        limit: Stop after this many runs.
+        columns: Column names or globs to keep.
+        sep: Separator of nested column names.
+        progress: Progress bar: None = automatic.
+        concurrency: Parallel heavy fetches (ID listing + ``$in`` batches); 0/1 = one
+            pipelined stream of pages; None = automatic.
+    """
+
+    def __init__(
+        self,
+        api: Api,
+        entity: str | None,
+        project: str,
+        *,
+        filters: Mapping[str, Any] | str | None = None,
+        order: str = "+created_at",
+        per_page: int = 50,
+        limit: int | None = None,
+        columns: Sequence[str] | None = None,
+        sep: str = ".",
+        progress: bool | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
+            raise ConfigurationError(f"per_page must be a positive integer, got {per_page!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ConfigurationError(f"limit must be a non-negative integer or None, got {limit!r}")
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 0):
+            raise ConfigurationError(f"concurrency must be a non-negative integer, got {concurrency!r}")
+        self._api = api
+        self._entity = entity
+        self.project = project
+        self.filters = filters
+        self.order = order
+        self.per_page = per_page
+        self.limit = limit
+        self.sep = sep
+        self.progress = progress
+        self.concurrency = concurrency
+        self._plan = plan_query(filters, order)
+        self.projection = Projection.from_columns(
+            columns, sep=sep, everything=self._plan.local is not None
+        )
+        self._count: int | None = None
+        self._table: pa.Table | None = None
+
+    def __repr__(self) -> str:
+        return f"<Runs {self._entity or '?'}/{self.project}>"
+
+    @property
+    def entity(self) -> str:
+        """The entity (the Api's default entity when the path gave none)."""
+        if self._entity is None:
+            self._entity = self._api.resolve_entity(None)
+        return self._entity
+
+    @property
+    def path(self) -> str:
+        """``"entity/project"``."""
+        return f"{self.entity}/{self.project}"
+
+    @property
+    def filter_plan(self) -> Any:
+        """How the filter was split: ``.server`` (sent), ``.local`` (applied here), ``.notes``."""
+        return self._plan.filter_plan
+
+    def _query(self) -> ListingQuery:
+        p = self.projection
+        return ListingQuery(
+            entity=self.entity,
+            project=self.project,
+            filters_json=self._plan.server_filters,
+            order=self._plan.server_order,
+            config_keys=p.config_keys,
+            summary_keys=p.summary_keys,
+            with_config=p.with_config,
+            with_summary=p.with_summary,
+            with_system=p.with_system,
+            with_metadata=p.with_metadata,
+        )
+
+    # -- counting ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        """The number of matching runs (``runCount``, fetched once; capped by ``limit``).
+
+        With a filter part evaluated locally, the rows are fetched and counted instead.
+        """
+        if self._plan.local is not None:
+            return int(self.to_arrow().num_rows)
+        if self._count is None:
+            from wandb_frames.graphql import documents
+
+            data = self._api.execute(
+                documents.RUN_COUNT,
+                {"entity": self.entity, "project": self.project, "filters": self._plan.server_filters},
+            )
+            project = data.get("project")
+            if project is None:
+                from wandb_frames.errors import NotFoundError
+
+                raise NotFoundError(
+                    f"project {self.path} not found",
+                    operation=documents.RUN_COUNT.operation,
+                    what=f"project {self.path}",
+                )
+            self._count = int(project["runCount"])
+        return self._count if self.limit is None else min(self._count, self.limit)
+
+    # -- streaming -----------------------------------------------------------------------
+    def _workers(self) -> int:
+        if self.concurrency is not None:
+            return self.concurrency
+        return 0
+
+    def _iter_node_pages(self, on_count: Any) -> Iterator[list[dict[str, Any]]]:
+        query = self._query()
+        execute = self._api.execute
+        per_page = self.per_page if self.limit is None else max(1, min(self.per_page, self.limit))
+        workers = self._workers()
+        if workers > 1:
+            return _fetch.iter_batched_node_pages(
+                execute, query, per_page, workers=workers, limit=self.limit, on_count=on_count
+            )
+        return _fetch.prefetch(
+            lambda: _fetch.iter_node_pages(execute, query, per_page, on_count=on_count)
+        )
+
+    def iter_records(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield decoded runs page by page: de-duplicated by ID, capped by ``limit``.
+
+        The local part of the filter is not applied here (see :meth:`to_arrow`).
+        """
+        from wandb_frames.run import decode_nodes
+
+        bar = make_progress(None, desc=f"runs {self.project}", progress=self.progress)
+
+        def on_count(total: int) -> None:
+            self._count = total
+            bar.total = total if self.limit is None else min(total, self.limit)
+            if hasattr(bar, "refresh"):
+                bar.refresh()
+
+        seen: set[str] = set()
+        duplicates = 0
+        kept = 0
+        pages = self._iter_node_pages(on_count)
+        try:
+            for nodes in pages:
+                records = decode_nodes(self._api, nodes, self.entity, self.project)
+                fresh = []
+                for record in records:
+                    run_id = record["id"]
+                    if run_id in seen:
+                        duplicates += 1
+                        continue
+                    seen.add(run_id)
+                    fresh.append(record)
+                if self.limit is not None and self._plan.local is None:
+                    fresh = fresh[: max(0, self.limit - kept)]
+                kept += len(fresh)
+                bar.update(len(records))
+                yield fresh
+                if self.limit is not None and self._plan.local is None and kept >= self.limit:
+                    break
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+            bar.close()
+            if duplicates:
+                logger.debug("%s: dropped %d duplicate run(s) across pages", self.path, duplicates)
+
+    def __iter__(self) -> Iterator[Run]:
+        """Yield :class:`Run` objects (each call fetches afresh)."""
+        for records in self._iter_kept():
+            for record in records:
+                yield Run(self._api, record, full=self.projection.columns is None)
+
+    def _iter_kept(self) -> Iterator[list[dict[str, Any]]]:
+        """Decoded pages with the local filter part and ``limit`` applied per page."""
+        local = self._plan.local
+        if local is None:
+            yield from self.iter_records()
+            return
+        from wandb_frames import filters as wff
+        from wandb_frames.tabular import TableAssembler, flatten_run
+
+        kept = 0
+        for records in self.iter_records():
+            assembler = TableAssembler(sep=self.sep)
+            assembler.add([flatten_run(r, sep=self.sep) for r in records])
+            keep = wff.mask(assembler.finish(), local).to_pylist()
+            chosen = [r for r, k in zip(records, keep, strict=True) if k]
+            if self.limit is not None:
+                chosen = chosen[: self.limit - kept]
+            kept += len(chosen)
+            yield chosen
+            if self.limit is not None and kept >= self.limit:
+                return
+
+    def iter_batches(self) -> Iterator[pa.Table]:
+        """Yield one table per page (each page's own column set and types)."""
+        from wandb_frames.tabular import TableAssembler, flatten_run
+
+        for records in self._iter_kept():
+            assembler = TableAssembler(sep=self.sep)
+            assembler.add([flatten_run(r, sep=self.sep) for r in records])
+            yield self.projection.select(assembler.finish())
+
+    # -- materialising -------------------------------------------------------------------
+    def to_arrow(self) -> pa.Table:
+        """Fetch every matching run into one table (one row per run; cached on the object).
+
+        Raises:
+            ApiError: The first request failed (e.g. ``NotFoundError`` for an unknown project).
+            IncompleteResultError: A later page failed; ``.partial`` holds the rows received.
+        """
+        if self._table is None:
+            self._table = self._fetch_table()
+        return self._table
+
+    def _fetch_table(self) -> pa.Table:
+        from wandb_frames import filters as wff
+        from wandb_frames.tabular import TableAssembler, flatten_run
+
+        assembler = TableAssembler(sep=self.sep)
+        sep = self.sep
+        pages = 0
+        local = self._plan.local
+        source = self.iter_records() if (local is None or self.limit is None) else self._iter_kept()
+        rows = 0
+        try:
+            for records in source:
+                assembler.add([flatten_run(r, sep=sep) for r in records])
+                pages += 1
+                rows += len(records)
+        except ApiError as exc:
+            if pages == 0:
+                raise
+            raise IncompleteResultError(
+                f"fetching runs of {self.path} stopped after {rows} run(s) on page {pages + 1}: "
+                f"{exc}; nothing was returned as complete (.partial holds what arrived)",
+                partial=self.projection.select(assembler.finish()),
+            ) from exc
+        table = assembler.finish()
+        if local is not None and self.limit is None:
+            table = wff.apply(table, local)
+        if local is not None:
+            table = wff.sort_table(table, self._plan.order)
+        return self.projection.select(table)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""
+        from wandb_frames.tabular import table_to_pandas
+
+        return table_to_pandas(self.to_arrow())
+
+    def to_parquet(self, path: str | os.PathLike[str], **kwargs: Any) -> os.PathLike[str]:
+        """Write the runs to a parquet file (atomically, with provenance metadata)."""
+        from wandb_frames.export import provenance, write_parquet
+
+        meta = provenance(path=self.path, filters=self.filters, order=self.order)
+        return write_parquet(self.to_arrow(), path, metadata=meta, **kwargs)
+
+    def refresh(self) -> None:
+        """Forget the cached table and count; the next call fetches again."""
+        self._table = None
+        self._count = None
