@@ -1,0 +1,411 @@
+"""Artifacts: ``Api.artifact``, ``artifact_type(s)``, ``artifact_versions`` and a run's artifacts.
+
+Names follow ``wandb``: ``[entity/][project/]collection:version-or-alias``, where the
+part after ``:`` may also be a digest, or a bare digest (``[entity/][project/]<digest>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import graphql
+import pandas as pd
+import pyarrow as pa
+
+from wandb_frames._executor import (
+    ArtifactPath,
+    Collection,
+    Executor,
+    check_name,
+    check_per_page,
+    dig,
+    flatten,
+    load_document,
+    paginate,
+    parse_datetime,
+    parse_artifact_name,
+    parse_json_string,
+    records_to_frame,
+    split_project_path,
+)
+from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+
+__all__ = [
+    "Artifact",
+    "ArtifactPath",
+    "ArtifactType",
+    "ArtifactTypes",
+    "Artifacts",
+    "RunRef",
+    "artifact_type",
+    "artifact_types",
+    "artifact_versions",
+    "get_artifact",
+    "logged_artifacts",
+    "parse_artifact_name",
+    "used_artifacts",
+]
+
+_MEMBERSHIP = load_document("artifact_membership.graphql")
+_BY_NAME = load_document("artifact_by_name.graphql")
+_VERSIONS = load_document("artifact_versions.graphql")
+_OUTPUT = load_document("artifact_run_output.graphql")
+_INPUT = load_document("artifact_run_input.graphql")
+_TYPES = load_document("artifact_types.graphql")
+_TYPE = load_document("artifact_type.graphql")
+_CREATED_BY = load_document("artifact_created_by.graphql")
+
+_UTC = pa.timestamp("us", tz="UTC")
+
+_FRAME_SCHEMA: dict[str, pa.DataType] = {
+    "name": pa.string(),
+    "collection": pa.string(),
+    "version": pa.string(),
+    "type": pa.string(),
+    "aliases": pa.list_(pa.string()),
+    "digest": pa.string(),
+    "size": pa.int64(),
+    "file_count": pa.int64(),
+    "state": pa.string(),
+    "description": pa.string(),
+    "created_at": _UTC,
+    "updated_at": _UTC,
+    "entity": pa.string(),
+    "project": pa.string(),
+    "id": pa.string(),
+    "tags": pa.list_(pa.string()),
+}
+
+_TYPE_SCHEMA: dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "name": pa.string(),
+    "description": pa.string(),
+    "created_at": _UTC,
+    "entity": pa.string(),
+    "project": pa.string(),
+}
+
+
+class RunRef(NamedTuple):
+    """The run that logged an artifact: ``entity/project/id``."""
+
+    entity: str
+    project: str
+    id: str
+
+    @property
+    def path(self) -> str:
+        """``entity/project/run_id``, accepted by ``Api.run``."""
+        return f"{self.entity}/{self.project}/{self.id}"
+
+
+@dataclass(eq=False)
+class Artifact:
+    """One artifact version.
+
+    Attributes:
+        name: As fetched (``data:best``) or ``collection:v<N>``. collection: The collection name.
+        version: ``v<N>``. version_index: ``N``. aliases: Aliases in this collection.
+        type: The artifact type. digest, size (bytes), file_count, state, commit_hash.
+        metadata: The user metadata dict. description: Free text. tags: Tag names.
+        created_at, updated_at: UTC. entity, project: Where the collection lives.
+        id: The artifact's storage id.
+    """
+
+    id: str
+    collection: str
+    version_index: int | None
+    aliases: list[str]
+    type: str
+    digest: str
+    size: int | None
+    file_count: int | None
+    state: str | None
+    commit_hash: str | None
+    description: str | None
+    metadata: dict[str, Any]
+    tags: list[str]
+    created_at: datetime | None
+    updated_at: datetime | None
+    entity: str
+    project: str
+    requested_name: str | None = None
+    _executor: Executor | None = field(default=None, repr=False)
+    _logged_by: RunRef | None | bool = field(default=False, repr=False)
+
+    @property
+    def version(self) -> str:
+        """``v<N>`` (``""`` when the server gave no index)."""
+        return "" if self.version_index is None else f"v{self.version_index}"
+
+    @property
+    def name(self) -> str:
+        """The name it was fetched by (``data:best``), else ``collection:v<N>``, as in ``wandb``."""
+        if self.requested_name:
+            return self.requested_name
+        return f"{self.collection}:{self.version}" if self.version else self.collection
+
+    @property
+    def qualified_name(self) -> str:
+        """``entity/project/collection:v<N>``."""
+        return f"{self.entity}/{self.project}/{self.name}"
+
+    def logged_by(self) -> RunRef | None:
+        """The run that logged this artifact (one request, then cached), or ``None``."""
+        if self._logged_by is not False:
+            return self._logged_by if isinstance(self._logged_by, RunRef) else None
+        if self._executor is None:
+            raise ConfigurationError("this Artifact was built without an executor")
+        data = self._executor.execute(_CREATED_BY, {"id": self.id}, operation="ArtifactLoggedBy")
+        creator = dig(data, "artifact", "createdBy")
+        ref = None
+        if isinstance(creator, Mapping) and creator.get("__typename") == "Run":
+            ref = RunRef(str(dig(creator, "project", "entity", "name")), str(dig(creator, "project", "name")), str(creator["name"]))
+        self._logged_by = ref
+        return ref
+
+    def to_dict(self) -> dict[str, Any]:
+        """The artifact as one frame row; metadata flattened under ``metadata.``."""
+        row = {key: getattr(self, key) for key in _FRAME_SCHEMA}
+        row.update(flatten(self.metadata, "metadata"))
+        return row
+
+
+def _artifact(node: Mapping[str, Any], executor: Executor, version_index: int | None = None) -> Artifact:
+    try:
+        collection = str(dig(node, "artifactSequence", "name"))
+        metadata = parse_json_string(node.get("metadata"), "artifact metadata") or {}
+        aliases = [
+            str(a["alias"]) for a in node.get("aliases") or []
+            if dig(a, "artifactCollection", "name") in (None, collection)
+        ]
+        index = node.get("versionIndex") if version_index is None else version_index
+        return Artifact(
+            id=str(node["id"]),
+            collection=collection,
+            version_index=index,
+            aliases=aliases,
+            type=str(dig(node, "artifactType", "name")),
+            digest=str(node["digest"]),
+            size=node.get("size"),
+            file_count=node.get("fileCount"),
+            state=node.get("state"),
+            commit_hash=node.get("commitHash"),
+            description=node.get("description"),
+            metadata=metadata if isinstance(metadata, dict) else {"value": metadata},
+            tags=[str(t["name"]) for t in node.get("tags") or []],
+            created_at=parse_datetime(node.get("createdAt")),
+            updated_at=parse_datetime(node.get("updatedAt")),
+            entity=str(dig(node, "artifactSequence", "project", "entity", "name")),
+            project=str(dig(node, "artifactSequence", "project", "name")),
+            _executor=executor,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"artifact record lacks a field: {exc}") from exc
+
+
+def _not_found(what: str, operation: str) -> NotFoundError:
+    return NotFoundError(f"{what} not found", operation=operation, what=what)
+
+
+def get_artifact(executor: Executor, path: ArtifactPath, type: str | None = None) -> Artifact:
+    """Fetch one artifact version (``Api.artifact``); parse the name with :func:`parse_artifact_name`.
+
+    Raises:
+        NotFoundError: project or artifact missing. ConfigurationError: ``type`` given and
+            not the artifact's type (or not a valid type name).
+    """
+    if type is not None:
+        type = check_name(type, "artifact type")
+    where = f"{path.entity}/{path.project}"
+    variables = {"entity": path.entity, "project": path.project, "name": path.query_name}
+    if path.collection is None:
+        data = executor.execute(_BY_NAME, variables, operation="ArtifactByProjectName")
+        node, index = dig(data, "project", "artifact"), None
+        operation = "ArtifactByProjectName"
+    else:
+        data = executor.execute(_MEMBERSHIP, variables, operation="ArtifactMembership")
+        membership = dig(data, "project", "artifactCollectionMembership")
+        node = dig(membership, "artifact")
+        index = dig(membership, "versionIndex")
+        operation = "ArtifactMembership"
+    if data.get("project") is None:
+        raise _not_found(f"project {where!r}", operation)
+    if node is None:
+        raise _not_found(f"artifact {where + '/' + path.query_name!r}", operation)
+    artifact = _artifact(node, executor, index)
+    if path.collection is not None:
+        aliases = [str(a["alias"]) for a in dig(membership, "aliases") or []]
+        artifact.collection = str(dig(membership, "artifactCollection", "name") or artifact.collection)
+        artifact.aliases = aliases or artifact.aliases
+        artifact.requested_name = path.query_name
+    if type is not None and artifact.type != type:
+        raise ConfigurationError(f"type {type!r} specified but this artifact is of type {artifact.type!r}")
+    return artifact
+
+
+class Artifacts(Collection[Artifact]):
+    """Artifact versions: iterable; ``to_pandas()`` gives one row per version, metadata flattened."""
+
+    def __init__(self, fetch: Callable[[], Iterator[Artifact]]) -> None:
+        super().__init__(fetch)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """All versions as an Arrow-backed frame (``metadata.<key>`` columns)."""
+        return records_to_frame([a.to_dict() for a in self], _FRAME_SCHEMA)
+
+
+def artifact_versions(
+    executor: Executor, entity: str, project: str, type_name: str, collection: str, per_page: int | None = 50
+) -> Artifacts:
+    """The versions of one collection (``Api.artifact_versions``), fetched on first use.
+
+    Raises:
+        ConfigurationError: bad names or page size (before any request).
+        NotFoundError: (on first use) project, type or collection missing.
+    """
+    entity, project = check_name(entity, "entity"), check_name(project, "project")
+    type_name, collection = check_name(type_name, "artifact type"), check_name(collection, "artifact name")
+    size = check_per_page(per_page, default=50)
+
+    def missing(data: dict[str, Any]) -> str | None:
+        where = f"{entity}/{project}"
+        if data.get("project") is None:
+            return f"project {where!r}"
+        if dig(data, "project", "artifactType") is None:
+            return f"artifact type {type_name!r} in {where!r}"
+        if dig(data, "project", "artifactType", "artifactCollection") is None:
+            return f"artifact collection {collection!r} of type {type_name!r} in {where!r}"
+        return None
+
+    def fetch() -> Iterator[Artifact]:
+        variables = {"entity": entity, "project": project, "type": type_name, "collection": collection}
+        for edge in paginate(
+            executor, _VERSIONS, variables, operation="ArtifactVersionsPage",
+            connection=lambda d: dig(d, "project", "artifactType", "artifactCollection", "artifacts"),
+            not_found=missing, per_page=size,
+        ):
+            artifact = _artifact(edge["node"], executor)
+            version = edge.get("version")
+            if isinstance(version, str) and version.startswith("v") and version[1:].isdigit():
+                artifact.version_index = int(version[1:])
+            artifact.collection = collection
+            yield artifact
+
+    return Artifacts(fetch)
+
+
+def _run_artifacts(
+    executor: Executor, document: graphql.DocumentNode, operation: str,
+    entity: str, project: str, run_id: str, per_page: int | None,
+) -> Artifacts:
+    entity, project = check_name(entity, "entity"), check_name(project, "project")
+    run_id = check_name(run_id, "run id")
+    size = check_per_page(per_page, default=50)
+
+    def missing(data: dict[str, Any]) -> str | None:
+        if data.get("project") is None:
+            return f"project {entity + '/' + project!r}"
+        if dig(data, "project", "run") is None:
+            return f"run {entity + '/' + project + '/' + run_id!r}"
+        return None
+
+    def fetch() -> Iterator[Artifact]:
+        for edge in paginate(
+            executor, document, {"entity": entity, "project": project, "run": run_id}, operation=operation,
+            connection=lambda d: dig(d, "project", "run", "artifacts"), not_found=missing, per_page=size,
+        ):
+            if edge.get("node") is not None:
+                yield _artifact(edge["node"], executor)
+
+    return Artifacts(fetch)
+
+
+def logged_artifacts(executor: Executor, entity: str, project: str, run_id: str, per_page: int | None = 50) -> Artifacts:
+    """The artifacts a run logged (``Run.logged_artifacts()``), fetched on first use."""
+    return _run_artifacts(executor, _OUTPUT, "RunLoggedArtifactsPage", entity, project, run_id, per_page)
+
+
+def used_artifacts(executor: Executor, entity: str, project: str, run_id: str, per_page: int | None = 50) -> Artifacts:
+    """The artifacts a run used as inputs (``Run.used_artifacts()``), fetched on first use."""
+    return _run_artifacts(executor, _INPUT, "RunUsedArtifactsPage", entity, project, run_id, per_page)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactType:
+    """One artifact type of a project (``id``, ``name``, ``description``, ``created_at``)."""
+
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime | None
+    entity: str
+    project: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The type as one frame row."""
+        return {key: getattr(self, key) for key in _TYPE_SCHEMA}
+
+
+def _artifact_type(node: Mapping[str, Any], entity: str, project: str) -> ArtifactType:
+    try:
+        return ArtifactType(
+            id=str(node["id"]), name=str(node["name"]), description=node.get("description"),
+            created_at=parse_datetime(node.get("createdAt")), entity=entity, project=project,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"artifact type record lacks a field: {exc}") from exc
+
+
+class ArtifactTypes(Collection[ArtifactType]):
+    """The artifact types of a project: iterable; ``to_pandas()`` gives one row per type."""
+
+    def __init__(self, fetch: Callable[[], Iterator[ArtifactType]]) -> None:
+        super().__init__(fetch)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """All types as an Arrow-backed frame."""
+        return records_to_frame([t.to_dict() for t in self], _TYPE_SCHEMA)
+
+
+def artifact_types(
+    executor: Executor, project: str | None, *, default_entity: str | None,
+    default_project: str | None = None, per_page: int | None = 50,
+) -> ArtifactTypes:
+    """The artifact types of ``project`` (``"entity/project"`` or ``"project"``), fetched on first use."""
+    entity, name = split_project_path(project, default_entity=default_entity, default_project=default_project or "uncategorized")
+    size = check_per_page(per_page, default=50)
+
+    def fetch() -> Iterator[ArtifactType]:
+        for edge in paginate(
+            executor, _TYPES, {"entity": entity, "project": name}, operation="ArtifactTypesPage",
+            connection=lambda d: dig(d, "project", "artifactTypes"),
+            not_found=lambda d: None if d.get("project") else f"project {entity + '/' + name!r}",
+            per_page=size,
+        ):
+            yield _artifact_type(edge["node"], entity, name)
+
+    return ArtifactTypes(fetch)
+
+
+def artifact_type(
+    executor: Executor, type_name: str, project: str | None, *, default_entity: str | None,
+    default_project: str | None = None,
+) -> ArtifactType:
+    """One artifact type by name (``Api.artifact_type``).
+
+    Raises:
+        ConfigurationError: bad type name or project path. NotFoundError: project or type missing.
+    """
+    type_name = check_name(type_name, "artifact type")
+    entity, name = split_project_path(project, default_entity=default_entity, default_project=default_project or "uncategorized")
+    data = executor.execute(_TYPE, {"entity": entity, "project": name, "type": type_name}, operation="ArtifactTypeByName")
+    if data.get("project") is None:
+        raise _not_found(f"project {entity + '/' + name!r}", "ArtifactTypeByName")
+    node = dig(data, "project", "artifactType")
+    if node is None:
+        raise _not_found(f"artifact type {type_name!r} in {entity + '/' + name!r}", "ArtifactTypeByName")
+    return _artifact_type(node, entity, name)

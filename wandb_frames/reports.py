@@ -1,0 +1,169 @@
+"""Reports: ``Api.reports(path, name, per_page)`` (beta in W&B, and so here).
+
+Warning:
+    W&B marks ``wandb.Api.reports()`` as beta: the report ``spec`` format and the
+    ``allViews`` query may change in future server releases. The same caveat applies here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from wandb_frames._executor import (
+    DEFAULT_APP_URL,
+    Collection,
+    Executor,
+    check_name,
+    check_per_page,
+    dig,
+    load_document,
+    paginate,
+    parse_datetime,
+    parse_json_string,
+    records_to_frame,
+)
+from wandb_frames.errors import ConfigurationError, ProtocolError
+
+__all__ = ["Report", "Reports", "list_reports", "report_url"]
+
+_LIST = load_document("report_list.graphql")
+
+_FRAME_SCHEMA: dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "name": pa.string(),
+    "display_name": pa.string(),
+    "description": pa.string(),
+    "user": pa.string(),
+    "created_at": pa.timestamp("us", tz="UTC"),
+    "updated_at": pa.timestamp("us", tz="UTC"),
+    "entity": pa.string(),
+    "project": pa.string(),
+    "url": pa.string(),
+    "spec": pa.string(),
+}
+
+
+def report_url(app_url: str, entity: str, project: str, display_name: str | None, report_id: str) -> str | None:
+    """The report page URL as the W&B app builds it (``<title-slug>--<id>``); ``None`` without a title."""
+    if not display_name or not report_id:
+        return None
+    slug = urllib.parse.quote(re.sub(r"-+", "-", re.sub(r"\W", "-", display_name)).strip("-"))
+    return f"{app_url.rstrip('/')}/{entity}/{project}/reports/{slug}--{report_id.replace('=', '')}"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report (beta).
+
+    Attributes:
+        id: Storage id. name: Internal view name. display_name: The title.
+        description: Free text. user: Author's username. email: Author's email, if visible.
+        created_at, updated_at: UTC. spec: The report document (decoded JSON).
+        entity, project: Where it lives. url: The report page.
+    """
+
+    id: str
+    name: str | None
+    display_name: str | None
+    description: str | None
+    user: str | None
+    email: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    spec: dict[str, Any]
+    entity: str
+    project: str
+    url: str | None
+
+    @property
+    def title(self) -> str | None:
+        """Alias of ``display_name``."""
+        return self.display_name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one frame row; ``spec`` as compact JSON text."""
+        row = {key: getattr(self, key) for key in _FRAME_SCHEMA if key != "spec"}
+        row["spec"] = json.dumps(self.spec, sort_keys=True, separators=(",", ":"))
+        return row
+
+
+class Reports(Collection[Report]):
+    """The reports of a project: iterable; ``to_pandas()`` gives one row per report."""
+
+    def __init__(self, executor: Executor, entity: str, project: str, name: str | None,
+                 per_page: int, app_url: str) -> None:
+        self.entity, self.project, self.name = entity, project, name
+        super().__init__(lambda: _iter_reports(executor, entity, project, name, per_page, app_url))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """All reports as an Arrow-backed frame (the ``spec`` column holds JSON text)."""
+        return records_to_frame([r.to_dict() for r in self], _FRAME_SCHEMA)
+
+
+def _report(node: Mapping[str, Any], entity: str, project: str, app_url: str) -> Report:
+    try:
+        spec = parse_json_string(node.get("spec"), "report spec") or {}
+        report_id = str(node["id"])
+        return Report(
+            id=report_id,
+            name=node.get("name"),
+            display_name=node.get("displayName"),
+            description=node.get("description"),
+            user=dig(node, "user", "username"),
+            email=dig(node, "user", "email"),
+            created_at=parse_datetime(node.get("createdAt")),
+            updated_at=parse_datetime(node.get("updatedAt")),
+            spec=spec if isinstance(spec, dict) else {"value": spec},
+            entity=entity,
+            project=project,
+            url=report_url(app_url, entity, project, node.get("displayName"), report_id),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"report record lacks a field: {exc}") from exc
+
+
+def _iter_reports(executor: Executor, entity: str, project: str, name: str | None,
+                  per_page: int, app_url: str) -> Iterator[Report]:
+    variables = {"entity": entity, "project": project, "viewName": name}
+    for edge in paginate(
+        executor, _LIST, variables, operation="ReportsPage",
+        connection=lambda d: dig(d, "project", "allViews"),
+        not_found=lambda d: None if d.get("project") else f"project {entity + '/' + project!r}",
+        per_page=per_page,
+    ):
+        yield _report(edge["node"], entity, project, app_url)
+
+
+def list_reports(
+    executor: Executor,
+    entity: str,
+    project: str,
+    name: str | None = None,
+    per_page: int | None = 50,
+    *,
+    app_url: str = DEFAULT_APP_URL,
+) -> Reports:
+    """The reports of a project (``Api.reports``, beta); fetched on first use.
+
+    ``name`` (URL-quoted or not) keeps only the report with that internal name; no match
+    is an empty collection, as in ``wandb``.
+
+    Raises:
+        ConfigurationError: bad arguments (before any request).
+        NotFoundError: (on first use) the project does not exist.
+    """
+    entity, project = check_name(entity, "entity"), check_name(project, "project")
+    if name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigurationError(f"report name must be a non-empty string, got {name!r}")
+        name = urllib.parse.unquote(name)
+    return Reports(executor, entity, project, name, check_per_page(per_page, default=50), app_url)
