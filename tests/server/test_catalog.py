@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 import requests
+import yaml  # type: ignore[import-untyped]
 from server_support import Client, make_runs
 
 from wandb_frames.testing import LocalServer
 
 DOCS = json.loads((Path(__file__).with_name("data") / "client_documents_wandb-0.31.0.json").read_text())["documents"]
 E, P = "ent", "cat"
+SWEEP_CONFIG = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+                "parameters": {"lr": {"values": [1e-05, 0.001]}, "wd": {"value": 1e-6}, "n": {"values": [1, 2]}}}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def srv() -> Iterator[LocalServer]:
     with LocalServer() as server:
         server.add_runs(E, P, runs)
         server.add_sweeps(E, P, [{"id": "sw1", "method": "grid", "state": "FINISHED",
-                                  "config": {"metric": {"name": "loss", "goal": "minimize"}}},
+                                  "config": SWEEP_CONFIG},
                                  {"id": "sw2", "method": "bayes", "state": "RUNNING"}])
         server.add_artifacts(E, P, [
             {"name": "clf", "type": "model", "logged_by": "run001", "metadata": {"acc": 0.9}, "size": 10},
@@ -80,7 +83,8 @@ def test_run_files_and_download(srv: LocalServer, gql: Client) -> None:
 def test_get_sweep_and_its_runs(gql: Client) -> None:
     sweep = run_doc(gql, "GetSweep", {"name": "sw1", "project": P, "entity": E})["project"]["sweep"]
     assert sweep["runCount"] == 4 and sweep["method"] == "grid" and sweep["bestLoss"] == 0.25
-    assert json.loads(sweep["config"])["metric"]["goal"] == "minimize"
+    # W&B sends YAML, read by the official client with yaml.safe_load (YAML 1.1: JSON's 1e-05 is a str).
+    assert yaml.safe_load(sweep["config"]) == SWEEP_CONFIG
     doc = 'query { project(name: "cat", entityName: "ent") { sweep(sweepName: "sw1") { runs(first: 2) { edges { node { name } } pageInfo { hasNextPage } } } } }'
     runs = gql(doc)["data"]["project"]["sweep"]["runs"]
     assert len(runs["edges"]) == 2 and runs["pageInfo"]["hasNextPage"] is True
@@ -113,6 +117,20 @@ def test_artifact_types_and_membership(gql: Client) -> None:
     assert json.loads(v0["project"]["artifactCollectionMembership"]["artifact"]["metadata"]) == {"acc": 0.9}
     none = run_doc(gql, "ArtifactMembershipByName", {"entity": E, "project": P, "name": "clf:v9"})
     assert none["project"]["artifactCollectionMembership"] is None
+
+
+def test_artifact_lookup_by_digest(gql: Client) -> None:
+    def member(name: str) -> Any:
+        return run_doc(gql, "ArtifactMembershipByName", {"entity": E, "project": P, "name": name})[
+            "project"]["artifactCollectionMembership"]
+
+    digest = member("clf:v0")["artifact"]["digest"]
+    assert member(f"clf:{digest}")["versionIndex"] == 0  # e/p/name:<digest>
+    bare = member(digest)  # e/p/<digest>: the official client sends the digest alone
+    assert (bare["versionIndex"], bare["artifactCollection"]["name"]) == (0, "clf")
+    assert member(f"data:{digest}") is None
+    doc = 'query($n: String!) { project(name: "cat", entityName: "ent") { artifact(name: $n) { versionIndex } } }'
+    assert gql(doc, {"n": digest})["data"]["project"]["artifact"] == {"versionIndex": 0}
 
 
 def test_artifact_collections_versions_and_lineage(gql: Client) -> None:

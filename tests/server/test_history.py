@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import requests
-from server_support import ENTITY, PROJECT, Client
+from server_support import ENTITY, PROJECT, Client, make_runs
 
 from wandb_frames.testing import LocalServer
 
@@ -96,3 +96,47 @@ def test_run_without_history(fresh: LocalServer) -> None:
     out = run_field(Client(fresh), "historyKeys history parquetHistory(liveKeys: [\"_step\"]) { parquetUrls liveData }",
                     run="empty")
     assert out == {"historyKeys": {"keys": {}}, "history": [], "parquetHistory": {"parquetUrls": [], "liveData": []}}
+
+
+# ------------------------------------------------------------ running runs: exported rows vs live rows
+# run000 is running: steps 0..7 are in its parquet file, 8..9 are live (see the server docstring).
+
+
+def _steps(rows: list[str]) -> list[int]:
+    return [json.loads(r)["_step"] for r in rows]
+
+
+def test_ranged_history_of_a_running_run_serves_only_live_rows(gql: Client) -> None:
+    query = "history(minStep: $lo, maxStep: $hi, samples: $s)"
+    full = run_field(gql, query, run="run000", lo=("Int64", 0), hi=("Int64", 10), s=("Int", 10))
+    assert _steps(full["history"]) == [8, 9]
+    page = run_field(gql, query, run="run000", lo=("Int64", 5), hi=("Int64", 9), s=("Int", 4))
+    assert _steps(page["history"]) == [8]
+    before = run_field(gql, query, run="run000", lo=("Int64", 0), hi=("Int64", 8), s=("Int", 8))
+    assert before["history"] == []
+
+
+def test_unranged_history_of_a_running_run_serves_every_row(gql: Client) -> None:
+    assert _steps(run_field(gql, "history(samples: 500)", run="run000")["history"]) == list(range(10))
+
+
+def test_ranged_sampled_history_of_a_running_run_serves_only_live_rows(gql: Client) -> None:
+    ranged = json.dumps({"keys": ["_step", "acc", "_step"], "minStep": 0, "maxStep": 9, "samples": 10})
+    whole = json.dumps({"keys": ["_step", "acc"], "samples": 500})
+    out = run_field(gql, "sampledHistory(specs: $specs)", run="run000",
+                    specs=("[JSONString!]!", [ranged, whole]))["sampledHistory"]
+    assert out[0] == [{"_step": 9, "acc": 0.9}]
+    assert [r["_step"] for r in out[1]] == [1, 3, 5, 7, 9]
+
+
+def test_server_without_parquet_export_serves_every_row_in_ranges() -> None:
+    with LocalServer(parquet_export=False) as srv:
+        srv.add_runs(ENTITY, PROJECT, make_runs(1))  # run000 is running
+        client = Client(srv)
+        rows = run_field(client, "history(minStep: $lo, maxStep: $hi, samples: $s)", run="run000",
+                         lo=("Int64", 0), hi=("Int64", 10), s=("Int", 10))["history"]
+        assert _steps(rows) == list(range(10))
+        doc = ('query { project(name: "proj", entityName: "ent") { run(name: "run000") '
+               '{ parquetHistory(liveKeys: ["_step"]) { parquetUrls } } } }')
+        body = client(doc)
+        assert body["errors"] and body["data"]["project"]["run"] is None

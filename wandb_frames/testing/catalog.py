@@ -18,7 +18,8 @@ from wandb_frames.testing.resolvers import Info, Resolver, ctx
 from wandb_frames.testing.store import ProjectStore, decode_filters
 from wandb_frames.testing.wire import connection, decode_global_id, dumps, global_id, iso
 
-__all__ = ["RESOLVERS", "like_to_regex", "normalize_artifacts"]
+__all__ = ["RESOLVERS", "artifact_digest", "artifact_node", "find_artifact", "like_to_regex",
+           "membership_node", "normalize_artifacts", "sweep_config_text"]
 
 
 def _project(source: Mapping[str, Any]) -> ProjectStore:
@@ -31,6 +32,18 @@ def _iso(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- sweeps
+
+
+def sweep_config_text(config: Any) -> str:
+    """A sweep config as W&B sends it: YAML text (``yaml.safe_dump``, keys in insertion order).
+
+    The official client parses ``Sweep.config`` with ``yaml.safe_load`` (YAML 1.1, where JSON's
+    ``1e-05`` is a string), so JSON text would change values. PyYAML comes with the ``server``
+    extra (and with wandb); it is imported here, lazily.
+    """
+    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - optional: only to serve sweeps
+
+    return str(yaml.safe_dump(config, sort_keys=False))
 
 
 def sweep_node(project: ProjectStore, rec: SweepRecord) -> dict[str, Any]:
@@ -50,7 +63,7 @@ def sweep_node(project: ProjectStore, rec: SweepRecord) -> dict[str, Any]:
         "id": global_id("Sweep", project.entity, project.name, name),
         "name": name, "displayName": rec.get("display_name", name), "method": rec.get("method", "random"),
         "state": rec.get("state", "FINISHED"), "description": rec.get("description"), "bestLoss": best,
-        "config": dumps(config), "createdAt": _iso(rec.get("created_at")),
+        "config": sweep_config_text(config), "createdAt": _iso(rec.get("created_at")),
         "updatedAt": _iso(rec.get("created_at")), "runCount": len(runs),
         "runCountExpected": rec.get("run_count_expected"), "agents": {"edges": []}, "agent": None,
     }
@@ -225,12 +238,17 @@ def collection_node(project: ProjectStore, name: str) -> dict[str, Any]:
     }
 
 
+def artifact_digest(rec: ArtifactRecord) -> str:
+    """The version's digest: the record's ``digest``, else a stable hash of ``name:version``."""
+    return rec.get("digest") or hashlib.md5(f"{rec['name']}:{rec.get('version', 0)}".encode()).hexdigest()
+
+
 def artifact_node(project: ProjectStore, rec: ArtifactRecord) -> dict[str, Any]:
     coll = collection_node(project, rec["name"])
     version = rec.get("version", 0)
     aliases = [{"id": global_id("ArtifactAlias", rec["name"], a), "alias": a, "artifactCollection": coll,
                 "artifactCollectionName": rec["name"]} for a in rec.get("aliases", [])]
-    digest = rec.get("digest") or hashlib.md5(f"{rec['name']}:{version}".encode()).hexdigest()
+    digest = artifact_digest(rec)
     return {
         "__project__": project, "__artifact__": rec,
         "id": global_id("Artifact", project.entity, project.name, rec["name"], version), "digest": digest,
@@ -243,27 +261,41 @@ def artifact_node(project: ProjectStore, rec: ArtifactRecord) -> dict[str, Any]:
     }
 
 
-def _find(project: ProjectStore, spec: str) -> ArtifactRecord | None:
+def find_artifact(project: ProjectStore, spec: str) -> ArtifactRecord | None:
+    """``name:vN``, ``name:<alias>``, ``name:<digest>``, a bare ``<digest>``, or ``name`` (= latest).
+
+    The official client sends ``api.artifact("e/p/<digest>")`` as the membership name
+    ``<digest>`` and ``e/p/name:<digest>`` as ``name:<digest>``; a version index or an alias
+    wins over a digest that happens to look the same.
+    """
+    if ":" not in spec:
+        by_digest = next((a for a in project.artifacts if artifact_digest(a) == spec), None)
+        if by_digest is not None:
+            return by_digest
     name, _, alias = spec.rpartition(":") if ":" in spec else (spec, "", "latest")
     versions = [a for a in project.artifacts if a["name"] == name]
     if re.fullmatch(r"v\d+", alias):
         return next((a for a in versions if a.get("version", 0) == int(alias[1:])), None)
-    return next((a for a in versions if alias in a.get("aliases", [])), None)
+    found = next((a for a in versions if alias in a.get("aliases", [])), None)
+    return found or next((a for a in versions if artifact_digest(a) == alias), None)
 
 
-def p_membership(source: Mapping[str, Any], info: Info, name: str) -> Any:
-    project = _project(source)
-    rec = _find(project, name)
-    if rec is None:
-        return None
+def membership_node(project: ProjectStore, rec: ArtifactRecord) -> dict[str, Any]:
+    """The GraphQL source of an ``ArtifactCollectionMembership`` (the version in its own collection)."""
     node = artifact_node(project, rec)
     return {"id": global_id("Membership", node["id"]), "versionIndex": node["versionIndex"],
             "createdAt": node["createdAt"], "commitHash": node["commitHash"], "aliases": node["aliases"],
             "artifactCollection": node["artifactSequence"], "artifact": node}
 
 
+def p_membership(source: Mapping[str, Any], info: Info, name: str) -> Any:
+    project = _project(source)
+    rec = find_artifact(project, name)
+    return None if rec is None else membership_node(project, rec)
+
+
 def p_artifact(source: Mapping[str, Any], info: Info, name: str, **_kw: Any) -> Any:
-    rec = _find(_project(source), name)
+    rec = find_artifact(_project(source), name)
     return None if rec is None else artifact_node(_project(source), rec)
 
 
@@ -341,7 +373,7 @@ def q_artifact(_: Any, info: Info, id: str) -> Any:
     if found is None or len(found[1]) != 2:
         return None
     project, (name, version) = found
-    rec = _find(project, f"{name}:v{version}")
+    rec = find_artifact(project, f"{name}:v{version}")
     return None if rec is None else artifact_node(project, rec)
 
 

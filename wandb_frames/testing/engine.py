@@ -20,7 +20,7 @@ from graphql import (
     validate,
 )
 
-from wandb_frames.testing import catalog, resolvers
+from wandb_frames.testing import artifact_files, catalog, resolvers
 from wandb_frames.testing.mongo import ServerFilterError
 
 __all__ = ["SCHEMA_PATH", "Prepared", "Reply", "execute_request", "load_schema", "prepare"]
@@ -33,7 +33,7 @@ _DOC_CACHE_SIZE = 512
 def load_schema() -> GraphQLSchema:
     """The server schema (``schema.graphql``) with every resolver attached (built once)."""
     schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
-    for table in (resolvers.RESOLVERS, catalog.RESOLVERS):
+    for table in (resolvers.RESOLVERS, catalog.RESOLVERS, artifact_files.RESOLVERS):
         for type_name, fields in table.items():
             gql_type: Any = schema.type_map[type_name]
             for field_name, fn in fields.items():

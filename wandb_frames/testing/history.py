@@ -4,6 +4,9 @@
   then :func:`downsample` to ``samples``.
 - ``sampledHistory`` spec ``{"keys", "samples", "minStep", "maxStep"}``: ``maxStep`` inclusive,
   only rows holding **all** keys, projected to those keys.
+- Running runs: a step-ranged read (``history(minStep, maxStep)``, a ``sampledHistory`` spec with
+  ``minStep``/``maxStep``) of a run that has both exported (parquet) and live rows serves only
+  the live rows (see :func:`ranged_source` and the server docstring).
 - Down-sampling is deterministic: evenly spaced indices, first and last row always kept
   (W&B's own algorithm is not public).
 """
@@ -19,10 +22,28 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["downsample", "history_keys", "sampled_rows", "step_range", "write_parquet"]
+__all__ = ["downsample", "history_keys", "is_ranged", "ranged_source", "sampled_rows", "split_export", "step_range",
+           "write_parquet"]
 
 #: Rows of a ``running`` run kept out of its parquet file and served as ``liveData``.
 LIVE_ROWS = 2
+
+
+def split_export(rows: Sequence[Mapping[str, Any]], state: str) -> tuple[list[Mapping[str, Any]],
+                                                                        list[Mapping[str, Any]]]:
+    """``(exported, live)``: a ``running`` run keeps its last :data:`LIVE_ROWS` rows live."""
+    n_live = min(LIVE_ROWS, len(rows)) if state == "running" else 0
+    return list(rows[: len(rows) - n_live]), list(rows[len(rows) - n_live :])
+
+
+def ranged_source(rows: Sequence[Mapping[str, Any]], state: str) -> list[Mapping[str, Any]]:
+    """The rows a step-ranged read (``history(minStep, maxStep)``, ranged spec) draws from.
+
+    A run with both exported and live rows answers ranged reads from its live rows only;
+    any other run (fully exported, or nothing exported yet) from all of its rows.
+    """
+    exported, live = split_export(rows, state)
+    return live if exported and live else list(rows)
 
 
 def downsample(rows: Sequence[Any], samples: int | None) -> list[Any]:
@@ -53,6 +74,11 @@ def step_range(
     if inclusive:
         return [r for r in rows if lo <= _step(r) <= hi]
     return [r for r in rows if lo <= _step(r) < hi]
+
+
+def is_ranged(spec: Mapping[str, Any]) -> bool:
+    """Whether a ``sampledHistory`` spec bounds the steps (``minStep`` or ``maxStep``)."""
+    return spec.get("minStep") is not None or spec.get("maxStep") is not None
 
 
 def sampled_rows(rows: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ class Context:
     token: str
     data_dir: Path
     email: str = "local-user@localhost"
+    parquet_export: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def viewer(self) -> dict[str, Any]:
@@ -188,7 +189,8 @@ def r_history(source: Mapping[str, Any], info: Info, minStep: int | None = None,
     if minStep is None and maxStep is None:
         return hist.downsample(texts, samples)
     rows = run.history_rows()
-    keep = {id(r) for r in hist.step_range(rows, minStep, maxStep, inclusive=False)}
+    pool = hist.ranged_source(rows, run.doc["state"]) if ctx(info).parquet_export else rows
+    keep = {id(r) for r in hist.step_range(pool, minStep, maxStep, inclusive=False)}
     return hist.downsample([t for r, t in zip(rows, texts, strict=True) if id(r) in keep], samples)
 
 
@@ -203,22 +205,24 @@ def r_events(source: Mapping[str, Any], info: Info, samples: int | None = None) 
 
 def r_sampled(source: Mapping[str, Any], info: Info, specs: list[Any],
               packVersion: int | None = None) -> list[Any]:
-    rows = _run(source).history_rows()
+    run = _run(source)
+    rows = run.history_rows()
+    ranged = hist.ranged_source(rows, run.doc["state"]) if ctx(info).parquet_export else rows
     out = []
     for spec in specs:
         parsed = json.loads(spec) if isinstance(spec, str) else spec
         if not isinstance(parsed, dict):
             raise ValueError("each sampledHistory spec must be a JSON object")
-        out.append(hist.sampled_rows(rows, parsed))
+        out.append(hist.sampled_rows(ranged if hist.is_ranged(parsed) else rows, parsed))
     return out
 
 
 def r_parquet(source: Mapping[str, Any], info: Info, liveKeys: list[str]) -> dict[str, Any]:
     c = ctx(info)
+    if not c.parquet_export:
+        raise ValueError("parquet history export is not enabled on this server")
     run = _run(source)
-    rows = run.history_rows()
-    n_live = min(hist.LIVE_ROWS, len(rows)) if run.doc["state"] == "running" else 0
-    exported, live = rows[: len(rows) - n_live], rows[len(rows) - n_live :]
+    exported, live = hist.split_export(run.history_rows(), run.doc["state"])
     urls: list[str] = []
     if exported:
         rel = run.cached("parquet")

@@ -11,8 +11,25 @@ Decisions where W&B's behaviour is unknown (see the protocol notes):
 - Responses over 1 KiB are gzip-compressed (level 1) when ``Accept-Encoding`` has gzip.
 - Bad filters: ``summary.X`` and malformed JSON → 400; tag lists and ``$all`` → 500; validation
   errors → 400; resolver errors → 200 with ``errors`` and partial ``data``.
-- Parquet history and run files are served by GET under an unguessable per-server token;
+- Parquet history, run files and artifact files/manifests are served by GET under an unguessable per-server token;
   a ``running`` run keeps its last 2 history rows out of the parquet file as ``liveData``.
+  Downloads honour one HTTP byte range (``bytes=a-b``, ``a-``, ``-n``) with ``206`` and
+  ``Content-Range`` (``416`` when unsatisfiable; other ``Range`` forms get the whole body), as
+  cloud storage does for wandb-core's remote parquet reads; ranged answers are never gzipped,
+  and ``HEAD`` reports the identity ``Content-Length``.
+- Exported vs live history: W&B keeps a run's not-yet-exported rows in its live store and the
+  rest in parquet files. wandb-core 0.31.0 reads ``[a, b)`` from parquet and, when ``b`` passes
+  the first live step, appends what ``HistoryPage{minStep: a, maxStep: b}`` (or a ranged
+  ``SampledHistoryPage`` spec) returns, without de-duplication; W&B's own reader test
+  (``MixedParquetAndLiveData``) stubs such a page with the live rows only. So, for a run that
+  has both exported and live rows, *step-ranged* reads (``history`` with ``minStep``/``maxStep``,
+  ``sampledHistory`` specs with ``minStep``/``maxStep``) serve only the live rows. Unranged
+  reads (``history(samples)`` = ``RunFullHistory``, ``sampledHistory`` specs without a range =
+  ``RunSampledHistory``) serve every row, since ``run.history()`` never reads parquet; and a
+  run that is fully exported (finished) or has exported nothing serves every row in any mode.
+  Clients that page a running run with ``HistoryPage`` alone (pre-wandb-core Python) miss its
+  exported rows here, as they would against such a backend; ``LocalServer(parquet_export=False)``
+  models a server without the export, where every read serves every row.
 """
 
 from __future__ import annotations
@@ -39,7 +56,9 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from wandb_frames.testing import engine
+from wandb_frames.testing.artifact_files import artifact_download
 from wandb_frames.testing.catalog import normalize_artifacts
+from wandb_frames.testing.downloads import Unsatisfiable, byte_range
 from wandb_frames.testing.faults import FaultInjector, Faults
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, SweepRecord
 from wandb_frames.testing.resolvers import Context
@@ -77,8 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.command, urlsplit(self.path).path)
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None, truncate: bool = False) -> None:
-        if len(body) > GZIP_MIN_BYTES and "gzip" in self.headers.get("Accept-Encoding", ""):
+              headers: dict[str, str] | None = None, truncate: bool = False, compress: bool = True) -> None:
+        if compress and len(body) > GZIP_MIN_BYTES and "gzip" in self.headers.get("Accept-Encoding", ""):
             body = gzip.compress(body, compresslevel=1)
             headers = {**(headers or {}), "Content-Encoding": "gzip"}
         self.send_response(status)
@@ -134,8 +153,21 @@ class _Handler(BaseHTTPRequestHandler):
         found = self.server.app.download(path)
         if found is None:
             self._json(404, {"errors": [{"message": "not found"}]})
-        else:
-            self._send(200, found[0], found[1])
+            return
+        body, content_type = found
+        headers = {"Accept-Ranges": "bytes"}
+        try:
+            chosen = byte_range(self.headers.get("Range"), len(body))
+        except Unsatisfiable:
+            self._send(416, b"", content_type, {**headers, "Content-Range": f"bytes */{len(body)}"},
+                       compress=False)
+            return
+        if chosen is None:  # HEAD reports the identity length: what a ranged reader needs
+            self._send(200, body, content_type, headers, compress=self.command != "HEAD")
+            return
+        first, last = chosen
+        self._send(206, body[first:last + 1], content_type,
+                   {**headers, "Content-Range": f"bytes {first}-{last}/{len(body)}"}, compress=False)
 
     do_HEAD = do_GET  # noqa: N815 - stdlib name
 
@@ -157,10 +189,15 @@ class LocalServer:
         entity: the viewer's default entity.
         username: the viewer's username.
         host: interface to bind.
+        parquet_export: False models an older W&B server without history export:
+            ``parquetHistory`` answers a GraphQL error and step-ranged history reads serve
+            every row of every run.
     """
 
     def __init__(self, port: int | None = None, api_key: str | None = None, faults: Faults | None = None,
-                 entity: str = "local", username: str = "local-user", host: str = "127.0.0.1") -> None:
+                 entity: str = "local", username: str = "local-user", host: str = "127.0.0.1",
+                 parquet_export: bool = True) -> None:
+        self._parquet_export = parquet_export
         self._port = port or 0
         self._host = host
         self._key = api_key or _random_key()
@@ -200,7 +237,8 @@ class LocalServer:
         httpd.app = self
         self._httpd = httpd
         self._data_dir = Path(tempfile.mkdtemp(prefix="wandb-frames-server-"))
-        self._context = Context(self.store, self.url, self._token, self._data_dir)
+        self._context = Context(self.store, self.url, self._token, self._data_dir,
+                                parquet_export=self._parquet_export)
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="wandb-frames-local-server", daemon=True)
         self._thread.start()
@@ -331,6 +369,9 @@ class LocalServer:
             if self._data_dir.resolve() in target.parents and target.is_file():
                 return target.read_bytes(), "application/vnd.apache.parquet"
             return None
+        if parts[0] == "artifacts":
+            found = artifact_download(self.store, parts[2:])
+            return None if found is None else (found, "application/octet-stream")
         if parts[0] == "files" and len(parts) >= 6:
             project = self.store.project(parts[2], parts[3])
             run = project.runs.get(parts[4]) if project else None
