@@ -1,0 +1,257 @@
+"""Histories of many runs: a lazy result that streams run by run or materialises once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
+from wandb_frames.history.fetch import DEFAULT_PAGE_SIZE, Executor, Getter, Stream, fetch_run_long
+from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide
+from wandb_frames.history.sampling import downsample_long
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Histories", "fetch_histories"]
+
+#: Fetches one run: run ID → its long part.
+RunFetcher = Callable[[str], LongPart]
+
+
+def _types_mapper(t: pa.DataType) -> Any:
+    import pandas as pd
+
+    # Dictionary columns (metric) become pandas categoricals: cheap and what seaborn's hue wants.
+    return None if pa.types.is_dictionary(t) else pd.ArrowDtype(t)
+
+
+class Histories:
+    """The histories of several runs as one long table: ``run_id, _step, metric, value, …``.
+
+    Nothing is fetched until a method needs it. :meth:`iter_batches` and :meth:`to_parquet`
+    stream run by run (runs are fetched concurrently, a bounded number ahead), so a history far
+    larger than memory can be written to disk; :meth:`to_arrow` materialises once and caches.
+
+    Attributes:
+        run_ids: The runs, in output order.
+        stream: ``"default"`` or ``"system"``.
+        skipped: run ID → metric → count of non-numeric values left out (filled as runs arrive).
+    """
+
+    def __init__(
+        self,
+        fetch_one: RunFetcher,
+        run_ids: Sequence[str],
+        *,
+        stream: Stream = "default",
+        samples: int | None = None,
+        run_columns: Mapping[str, Mapping[str, Any]] | None = None,
+        max_workers: int = 8,
+    ) -> None:
+        if samples is not None and samples < 2:
+            raise ConfigurationError(f"samples must be at least 2 (got {samples}); use None for the full history")
+        if max_workers < 1:
+            raise ConfigurationError(f"max_workers must be positive (got {max_workers})")
+        self.run_ids = list(dict.fromkeys(run_ids))
+        self.stream: Stream = stream
+        self.skipped: dict[str, dict[str, int]] = {}
+        self._fetch_one = fetch_one
+        self._samples = samples
+        self._max_workers = max_workers
+        self._columns = _column_arrays(run_columns or {}, self.run_ids)
+        self._table: pa.Table | None = None
+
+    def __repr__(self) -> str:
+        state = f"{self._table.num_rows} rows" if self._table is not None else "not fetched"
+        return f"<Histories {len(self.run_ids)} runs, stream={self.stream!r}, {state}>"
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The long schema, with the attached run columns appended."""
+        fields = list(LONG_SCHEMA)
+        fields += [pa.field(name, arr.type) for name, arr in self._columns.items()]
+        return pa.schema(fields)
+
+    def _finish(self, idx: int, run_id: str, part: LongPart) -> pa.Table:
+        self.skipped[run_id] = part.skipped
+        table = part.table
+        if self._samples is not None:
+            table = downsample_long(table, self._samples)
+        for name, arr in self._columns.items():
+            table = table.append_column(name, pa.repeat(arr[idx], table.num_rows))
+        return table
+
+    def _iter_tables(self) -> Iterator[pa.Table]:
+        if self._table is not None:
+            yield self._table
+            return
+        ids = self.run_ids
+        with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="wandb-frames-history") as pool:
+            pending: dict[int, Future[LongPart]] = {}
+            ahead = 2 * self._max_workers
+            for i in range(min(ahead, len(ids))):
+                pending[i] = pool.submit(self._fetch_one, ids[i])
+            try:
+                for i, run_id in enumerate(ids):
+                    nxt = i + ahead
+                    if nxt < len(ids):
+                        pending[nxt] = pool.submit(self._fetch_one, ids[nxt])
+                    yield self._finish(i, run_id, pending.pop(i).result())
+            finally:
+                for fut in pending.values():
+                    fut.cancel()
+
+    def iter_batches(self, max_rows: int | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream the long table as record batches, run by run, in :attr:`run_ids` order.
+
+        Args:
+            max_rows: Largest batch; default: one batch per run chunk.
+
+        Yields:
+            Batches with :attr:`schema`.
+        """
+        for table in self._iter_tables():
+            yield from table.to_batches(max_chunksize=max_rows)
+
+    def to_arrow(self) -> pa.Table:
+        """Fetch every run (once) and return the long table.
+
+        Raises:
+            IncompleteResultError: a run failed; ``partial`` holds the runs fetched before it.
+        """
+        if self._table is None:
+            tables: list[pa.Table] = []
+            try:
+                for t in self._iter_tables():
+                    tables.append(t)
+            except WandbFramesError as exc:
+                partial = pa.concat_tables(tables) if tables else self.schema.empty_table()
+                failed = self.run_ids[len(tables)] if len(tables) < len(self.run_ids) else "?"
+                raise IncompleteResultError(
+                    f"fetching the history of run {failed} failed ({exc}); "
+                    f"{len(tables)} of {len(self.run_ids)} runs arrived (see .partial)",
+                    partial=partial,
+                ) from exc
+            self._table = pa.concat_tables(tables) if tables else self.schema.empty_table()
+        return self._table
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The long table as pandas: Arrow-backed columns, ``metric`` as a categorical."""
+        frame: pd.DataFrame = self.to_arrow().to_pandas(types_mapper=_types_mapper)
+        return frame
+
+    def to_wide_arrow(self) -> pa.Table:
+        """The wide table: ``run_id, _step, _timestamp, _runtime, <metric>…, <run columns>``.
+
+        Outer join by ``(run_id, _step)``: a metric absent at a step is null, never a dropped
+        row. For the system stream, rows are keyed by ``_timestamp`` instead of ``_step``.
+        """
+        long = self.to_arrow()
+        index = "_timestamp" if self.stream == "system" else "_step"
+        wide = long_to_wide(long, index=index)
+        if self._columns and wide.num_rows:
+            ids = wide.column("run_id").combine_chunks()
+            lookup = pa.array(self.run_ids, pa.string())
+            import pyarrow.compute as pc
+
+            pos = pc.index_in(ids, value_set=lookup)
+            for name, arr in self._columns.items():
+                wide = wide.append_column(name, arr.take(pos))
+        return wide
+
+    def to_wide(self) -> pd.DataFrame:
+        """:meth:`to_wide_arrow` as an Arrow-backed pandas DataFrame."""
+        frame: pd.DataFrame = self.to_wide_arrow().to_pandas(types_mapper=_types_mapper)
+        return frame
+
+    def to_parquet(self, path: str | os.PathLike[str], *, format: Literal["long", "wide"] = "long") -> None:
+        """Write the histories to one parquet file.
+
+        ``format="long"`` streams run by run (memory bounded by the runs in flight);
+        ``format="wide"`` needs the whole table (its columns are known only at the end).
+
+        Raises:
+            ExportError: the file could not be written.
+        """
+        try:
+            if format == "wide":
+                pq.write_table(self.to_wide_arrow(), path)
+                return
+            if format != "long":
+                raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
+            schema = self.schema
+            with pq.ParquetWriter(path, schema) as writer:
+                for table in self._iter_tables():
+                    writer.write_table(table.cast(schema) if table.schema != schema else table)
+        except OSError as exc:
+            raise ExportError(f"could not write histories to {os.fspath(path)!r}: {exc}") from exc
+
+
+def _column_arrays(columns: Mapping[str, Mapping[str, Any]], run_ids: Sequence[str]) -> dict[str, pa.Array]:
+    """run ID → {column: value} to one Arrow array per column, aligned with ``run_ids``."""
+    names = list(dict.fromkeys(c for cols in columns.values() for c in cols))
+    reserved = set(LONG_SCHEMA.names)
+    clash = [n for n in names if n in reserved]
+    if clash:
+        raise ConfigurationError(f"run columns {clash} clash with history columns; rename them")
+    out: dict[str, pa.Array] = {}
+    for name in names:
+        values = [columns.get(r, {}).get(name) for r in run_ids]
+        try:
+            out[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            out[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return out
+
+
+def fetch_histories(
+    executor: Executor,
+    get: Getter,
+    *,
+    entity: str,
+    project: str,
+    run_ids: Sequence[str],
+    keys: Sequence[str] | None = None,
+    samples: int | None = None,
+    stream: Stream = "default",
+    min_step: int | None = None,
+    max_step: int | None = None,
+    run_columns: Mapping[str, Mapping[str, Any]] | None = None,
+    max_workers: int = 8,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Histories:
+    """The histories of many runs as one lazy long-format :class:`Histories`.
+
+    Args:
+        executor: Runs GraphQL operations (the client's transport, with its retries/rate limits).
+        get: Downloads parquet URLs.
+        entity: The entity.
+        project: The project.
+        run_ids: Run IDs, in output order (duplicates ignored).
+        keys: Only these metrics (any of them per row).
+        samples: ``None`` for every point; a number keeps at most that many points per
+            ``(run, metric)`` by the deterministic min/max bucket rule.
+        stream: ``"default"`` or ``"system"``.
+        min_step: First step, inclusive.
+        max_step: Last step, exclusive.
+        run_columns: run ID → {column: value} attached to every row of that run, e.g.
+            ``{"ab12": {"config.lr": 0.01, "group": "g1"}}``.
+        max_workers: Runs fetched concurrently.
+        page_size: Steps per ``HistoryPage`` request on the paged path.
+
+    Returns:
+        A :class:`Histories`; nothing is fetched before it is used.
+    """
+
+    def fetch_one(run_id: str) -> LongPart:
+        return fetch_run_long(executor, get, entity=entity, project=project, run_id=run_id, keys=keys,
+                              min_step=min_step, max_step=max_step, stream=stream, page_size=page_size)
+
+    return Histories(fetch_one, run_ids, stream=stream, samples=samples, run_columns=run_columns,
+                     max_workers=max_workers)
