@@ -10,16 +10,21 @@ from urllib.parse import urlsplit
 from gql import Client, GraphQLRequest
 from graphql import DocumentNode, print_ast
 
+from wandb_frames import _executor, artifacts, projects, reports, sweeps
+from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTypes
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.transport import HttpTransport, RetryPolicy, operation_name
-from wandb_frames.settings import Settings, resolve_settings
+from wandb_frames.projects import Project, Projects
+from wandb_frames.reports import Reports
+from wandb_frames.run import Run
+from wandb_frames.runs import Runs
+from wandb_frames.settings import Settings, app_url, resolve_settings
+from wandb_frames.sweeps import Sweep, Sweeps
 
 if TYPE_CHECKING:
     import requests
-
-    from wandb_frames.runs import Run, Runs
 
 __all__ = ["Api", "split_project_path", "split_run_path"]
 
@@ -277,8 +282,6 @@ class Api:
             FilterError: ``filters`` or ``order`` is invalid (before any request).
             ConfigurationError: Malformed path or arguments.
         """
-        from wandb_frames.runs import Runs
-
         entity, project = split_project_path(path)
         project = self._project_or_default(project, path)
         key = (
@@ -320,8 +323,137 @@ class Api:
             NotFoundError: The project or the run does not exist.
             ConfigurationError: Malformed path.
         """
-        from wandb_frames.runs import Run
-
         entity, project, run_id = split_run_path(path)
         project = self._project_or_default(project, path)
         return Run.fetch(self, self.resolve_entity(entity), project, run_id)
+
+    # -- the rest of wandb.Api's surface ----------------------------------------------------
+    @property
+    def app_url(self) -> str:
+        """The W&B app URL that belongs to the API base URL (for ``url`` attributes)."""
+        return app_url(self.settings.base_url)
+
+    def _entity_default(self) -> str | None:
+        """The entity for paths that omit it; None only if the server has no default."""
+        return self.settings.entity or self.default_entity
+
+    def projects(self, entity: str | None = None, per_page: int = 200) -> Projects:
+        """The projects of ``entity`` (default: the default entity), lazily.
+
+        Raises:
+            ConfigurationError: No entity given and no default entity (a ``ValueError``).
+        """
+        if entity is None:
+            entity = self._entity_default()
+        return projects.list_projects(self, entity, per_page, app_url=self.app_url)
+
+    def project(self, name: str, entity: str | None = None) -> Project:
+        """One project (``GetProject``).
+
+        Raises:
+            NotFoundError: The project does not exist.
+        """
+        return projects.get_project(
+            self, entity or self._entity_default() or "", name, app_url=self.app_url
+        )
+
+    def _runs_factory(self, entity: str, project: str) -> sweeps.RunsFactory:
+        def factory(filters: Mapping[str, Any], order: str | None) -> Runs:
+            return self.runs(f"{entity}/{project}", filters=dict(filters), order=order or "+created_at")
+
+        return factory
+
+    def sweep(self, path: str = "") -> Sweep:
+        """One sweep by ``"entity/project/sweep_id"`` (shorter forms use the defaults).
+
+        Raises:
+            NotFoundError: The project or sweep does not exist.
+            ConfigurationError: Malformed path (before any request).
+        """
+        entity, project, sweep_id = _executor.split_object_path(
+            path, kind="sweep", default_entity=self._lazy_entity(path, 3),
+            default_project=self.settings.project,
+        )
+        return sweeps.get_sweep(
+            self, entity, project, sweep_id, self._runs_factory(entity, project), app_url=self.app_url
+        )
+
+    def sweeps(self, path: str = "", per_page: int = 50) -> Sweeps:
+        """The sweeps of a project, lazily."""
+        entity, project = _executor.split_project_path(
+            path or None, default_entity=self._lazy_entity(path, 2), default_project=self.settings.project
+        )
+        return sweeps.list_sweeps(
+            self, entity, project, per_page, self._runs_factory(entity, project), app_url=self.app_url
+        )
+
+    def _lazy_entity(self, path: str | None, full_parts: int) -> str | None:
+        """The default entity, asked of the server only when ``path`` does not name one."""
+        if isinstance(path, str) and len([p for p in path.strip("/").split("/") if p]) >= full_parts:
+            return self.settings.entity
+        return self._entity_default()
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """One artifact by ``"entity/project/name:version"``, ``"name:alias"`` or a digest.
+
+        Raises:
+            NotFoundError: No such artifact (or it is not of ``type``).
+            ConfigurationError: Malformed name (before any request).
+        """
+        path = _executor.parse_artifact_name(
+            name, default_entity=self._lazy_entity(name, 3), default_project=self.settings.project
+        )
+        return artifacts.get_artifact(self, path, type)
+
+    def artifact_types(self, project: str | None = None) -> ArtifactTypes:
+        """The artifact types of a project, lazily."""
+        return artifacts.artifact_types(
+            self, project, default_entity=self._lazy_entity(project, 2),
+            default_project=self.settings.project,
+        )
+
+    def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
+        """One artifact type of a project.
+
+        Raises:
+            NotFoundError: The project or type does not exist.
+        """
+        return artifacts.artifact_type(
+            self, type_name, project, default_entity=self._lazy_entity(project, 2),
+            default_project=self.settings.project,
+        )
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> Artifacts:
+        """The versions of the artifact collection ``name`` (``"entity/project/name"``)."""
+        entity, project, collection = _executor.split_object_path(
+            name, kind="artifact", default_entity=self._lazy_entity(name, 3),
+            default_project=self.settings.project or "uncategorized",
+        )
+        return artifacts.artifact_versions(self, entity, project, type_name, collection, per_page)
+
+    def reports(self, path: str = "", name: str | None = None, per_page: int = 50) -> Reports:
+        """The reports of a project (beta in W&B: the report format may change)."""
+        entity, project = _executor.split_project_path(
+            path or None, default_entity=self._lazy_entity(path, 2), default_project=self.settings.project
+        )
+        return reports.list_reports(self, entity, project, name, per_page, app_url=self.app_url)
+
+    def create_run(
+        self,
+        *,
+        run_id: str | None = None,
+        project: str | None = None,
+        entity: str | None = None,
+        state: str = "running",
+    ) -> Run:
+        """Create a run on the server (``upsertBucket``) and return it.
+
+        Raises:
+            ConfigurationError: Bad arguments (before any request).
+        """
+        node = projects.create_run(
+            self, entity or self.resolve_entity(None), project or self.settings.project,
+            run_id=run_id, state=state,
+        )
+        owner = node["project"]
+        return self.run(f"{owner['entity']['name']}/{owner['name']}/{node['name']}")

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import pyarrow as pa
+
+from wandb_frames import artifacts, projects
+from wandb_frames import files as run_files
 from wandb_frames.errors import NotFoundError, ProtocolError
+from wandb_frames import history as run_history
+from wandb_frames.errors import ConfigurationError
 from wandb_frames.graphql import documents
 from wandb_frames.settings import app_url
+from wandb_frames.tabular import decode_run_node, loads_wandb_json
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from wandb_frames.api import Api
 
-__all__ = ["Run", "decode_nodes"]
+__all__ = ["Run", "decode_nodes", "parquet_getter"]
 
 _METADATA = "wandb-metadata.json"
 
@@ -34,20 +43,25 @@ def _metadata_url(node: Mapping[str, Any]) -> str | None:
 def _download_metadata(api: Api, url: str | None) -> dict[str, Any]:
     if url is None:
         return {}
-    from wandb_frames.tabular import loads_wandb_json
-
     value = loads_wandb_json(api.transport.get_bytes(url, what=_METADATA))
     if not isinstance(value, dict):
         raise ProtocolError(f"{_METADATA} is not a JSON object")
     return value
 
 
+def parquet_getter(api: Api) -> run_history.Getter:
+    """Downloads history parquet files through the Api's transport (retries, no gzip)."""
+
+    def get(url: str) -> bytes:
+        return api.transport.get_bytes(url, what="history parquet", compressed=False)
+
+    return get
+
+
 def decode_nodes(
     api: Api, nodes: Sequence[Mapping[str, Any]], entity: str, project: str
 ) -> list[dict[str, Any]]:
     """Decode GraphQL run nodes; when ``files`` was selected, download each run's metadata."""
-    from wandb_frames.tabular import decode_run_node
-
     records = [decode_run_node(node, entity=entity, project=project) for node in nodes]
     if nodes and "files" in nodes[0]:
         urls = [_metadata_url(node) for node in nodes]
@@ -81,8 +95,6 @@ class Run:
         Raises:
             NotFoundError: The project or the run does not exist.
         """
-        from wandb_frames.tabular import decode_run_node
-
         op = documents.RUN.operation
         data = api.execute(documents.RUN, {"entity": entity, "project": project, "name": run_id})
         project_node = data.get("project")
@@ -129,6 +141,10 @@ class Run:
         """The display name (GraphQL ``displayName``)."""
         value = self._get("name")
         return None if value is None else str(value)
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._record["name"] = value
 
     @property
     def entity(self) -> str:
@@ -177,18 +193,34 @@ class Run:
 
     @property
     def tags(self) -> list[str]:
-        """Tags (empty list when none)."""
-        return list(self._get("tags") or ())
+        """Tags (empty list when none); assign a new list, then :meth:`update`."""
+        tags = self._record.get("tags")
+        if not isinstance(tags, list):
+            tags = list(tags or ())
+            self._record["tags"] = tags
+        return tags
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        self._record["tags"] = list(value)
 
     @property
     def group(self) -> str | None:
         """The run group."""
         return self._get("group")  # type: ignore[no-any-return]
 
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self._record["group"] = value
+
     @property
     def job_type(self) -> str | None:
         """The job type."""
         return self._get("job_type")  # type: ignore[no-any-return]
+
+    @job_type.setter
+    def job_type(self, value: str | None) -> None:
+        self._record["job_type"] = value
 
     @property
     def sweep_name(self) -> str | None:
@@ -209,6 +241,10 @@ class Run:
     def notes(self) -> str | None:
         """The run's notes."""
         return self._get("notes")  # type: ignore[no-any-return]
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._record["notes"] = value
 
     @property
     def commit(self) -> str | None:
@@ -278,3 +314,135 @@ class Run:
             "summary": self.summary,
             "system_metrics": self.system_metrics,
         }
+
+    # -- writes and related objects -------------------------------------------------------
+    def update(self) -> None:
+        """Write this run's editable fields back to the server, as ``wandb``'s ``Run.update``.
+
+        Change ``run.config[...]``, ``run.summary[...]``, ``run.tags``, ``run.notes``,
+        ``run.name``, ``run.group`` or ``run.job_type`` first. ``config`` and ``summary``
+        replace the stored dicts; W&B's internal config keys are kept.
+
+        Raises:
+            NotFoundError: The run no longer exists.
+            ConfigurationError: A field holds a value W&B cannot store.
+        """
+        config, summary = self.config, self.summary
+        projects.update_run(
+            self._api, self.entity, self.project, self.id,
+            config=config, summary=summary, tags=self.tags, notes=self.notes,
+            display_name=self.name, group=self.group, job_type=self.job_type,
+        )
+        self.load()
+
+    def files(
+        self, names: Sequence[str] | None = None, pattern: str | None = None, per_page: int = 50
+    ) -> run_files.Files:
+        """The run's files (name, size, URL, …), lazily; ``pattern`` uses SQL LIKE syntax."""
+        return run_files.list_files(
+            self._api, self.entity, self.project, self.id,
+            names=list(names) if names is not None else None, pattern=pattern, per_page=per_page,
+        )
+
+    def file(self, name: str) -> run_files.File:
+        """One file of the run.
+
+        Raises:
+            NotFoundError: The run has no such file.
+        """
+        return run_files.get_file(self._api, self.entity, self.project, self.id, name)
+
+    def logged_artifacts(self, per_page: int = 50) -> artifacts.Artifacts:
+        """The artifacts this run logged (its outputs), lazily."""
+        return artifacts.logged_artifacts(self._api, self.entity, self.project, self.id, per_page)
+
+    def used_artifacts(self, per_page: int = 50) -> artifacts.Artifacts:
+        """The artifacts this run used (its inputs), lazily."""
+        return artifacts.used_artifacts(self._api, self.entity, self.project, self.id, per_page)
+
+    # -- histories ----------------------------------------------------------------------
+    def history_table(
+        self,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        *,
+        stream: run_history.Stream = "default",
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
+        """The run's history in long form: ``run_id, _step, metric, value, _timestamp, _runtime``.
+
+        Args:
+            keys: Only these metrics (rows holding *any* of them; never W&B's all-keys rule).
+            samples: None for every row; a number for a deterministic min/max-bucket
+                downsampling to at most that many points per metric.
+            stream: ``"default"`` (training metrics) or ``"system"`` (CPU/GPU/memory).
+            min_step: First step, inclusive.
+            max_step: Last step, exclusive.
+        """
+        table = run_history.fetch_run_history(
+            self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+            run_id=self.id, keys=list(keys) if keys is not None else None,
+            min_step=min_step, max_step=max_step, stream=stream, format="long",
+        )
+        if samples is not None:
+            if samples < 2:
+                raise ConfigurationError(f"samples must be at least 2 (got {samples}); None means all")
+            table = run_history.downsample_long(table, samples)
+        return table
+
+    def history(
+        self,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        x_axis: str = "_step",
+        stream: run_history.Stream = "default",
+        *,
+        format: Literal["wide", "long"] = "wide",
+    ) -> pd.DataFrame:
+        """The run's history as a frame: by default *every* row, one column per metric.
+
+        Unlike ``wandb``'s ``Run.history`` (500 random rows per call), ``samples=None`` means
+        the full history and a number means a deterministic downsampling (the same answer on
+        every call; each bucket keeps its min and max). Sparse metrics are outer-joined by
+        step (missing values are null), never dropped.
+
+        Args:
+            keys: Only these metrics.
+            samples: None for all rows, or at most this many points per metric.
+            x_axis: ``"_step"`` or ``"_timestamp"`` (the wide frame's row key).
+            stream: ``"default"`` or ``"system"`` (system metrics, keyed by ``_timestamp``).
+            format: ``"wide"`` (one column per metric) or ``"long"``.
+        """
+        from wandb_frames.tabular import table_to_pandas
+
+        long = self.history_table(keys, samples, stream=stream)
+        if format == "long":
+            return table_to_pandas(long)
+        if x_axis not in ("_step", "_timestamp"):
+            raise ConfigurationError(f"x_axis must be '_step' or '_timestamp', got {x_axis!r}")
+        index = "_timestamp" if stream == "system" else x_axis
+        return table_to_pandas(run_history.long_to_wide(long, index=index))
+
+    def system_metrics_history(self, samples: int | None = None) -> pd.DataFrame:
+        """System metrics (CPU, GPU, memory, …) by ``_timestamp``, one column per metric."""
+        return self.history(samples=samples, stream="system", x_axis="_timestamp")
+
+    def scan_history(
+        self,
+        keys: Sequence[str] | None = None,
+        page_size: int = 1000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Iterate over every history row as a dict, in step order (``wandb`` parity).
+
+        With ``keys``, each row is projected to ``_step`` plus those keys (``None`` where a
+        row lacks one), as wandb 0.31.0 does. For analysis prefer :meth:`history` or
+        :meth:`history_table`, which read the same data straight into Arrow.
+        """
+        return run_history.scan_history_rows(
+            self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+            run_id=self.id, keys=list(keys) if keys is not None else None,
+            page_size=page_size, min_step=min_step, max_step=max_step,
+        )

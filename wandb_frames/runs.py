@@ -11,10 +11,21 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from wandb_frames import _fetch
+from wandb_frames import filters as wff
+from wandb_frames import history as run_history
 from wandb_frames._fetch import ListingQuery
-from wandb_frames.errors import ApiError, ConfigurationError, IncompleteResultError
+from wandb_frames.errors import (
+    ApiError,
+    ConfigurationError,
+    IncompleteResultError,
+    NotFoundError,
+    UnsupportedFilterError,
+)
+from wandb_frames.export import provenance, write_parquet
+from wandb_frames.graphql import documents
 from wandb_frames.progress import make_progress
-from wandb_frames.run import Run
+from wandb_frames.run import Run, decode_nodes, parquet_getter
+from wandb_frames.tabular import TableAssembler, flatten_run, table_to_pandas
 
 if TYPE_CHECKING:
     import os
@@ -36,9 +47,15 @@ class QueryPlan:
 
     server_filters: str
     server_order: str
-    local: Any = None
-    order: Any = None
-    filter_plan: Any = None
+    local: wff.Filter | None = None
+    order: wff.Order | None = None
+    filter_plan: wff.FilterPlan | None = None
+    sort_locally: bool = False
+
+    @property
+    def exact_on_server(self) -> bool:
+        """True when the server alone decides which runs match and in which order."""
+        return self.local is None and not self.sort_locally
 
 
 def plan_query(filters: Mapping[str, Any] | str | None, order: str | None) -> QueryPlan:
@@ -47,16 +64,20 @@ def plan_query(filters: Mapping[str, Any] | str | None, order: str | None) -> Qu
     Raises:
         FilterError: An invalid filter or order (before any request).
     """
-    from wandb_frames import filters as wff
-
     plan = wff.split(wff.parse_filter(filters))
     parsed_order = wff.parse_order(order or "+created_at")
+    try:
+        server_order, sort_locally = wff.order_to_server(parsed_order), False
+    except UnsupportedFilterError:
+        # The server cannot sort by this key (e.g. ``notes``): fetch in creation order, sort here.
+        server_order, sort_locally = "+created_at", True
     return QueryPlan(
         server_filters=wff.to_server_json(plan.server),
-        server_order=wff.order_to_server(parsed_order),
+        server_order=server_order,
         local=plan.local,
         order=parsed_order,
         filter_plan=plan,
+        sort_locally=sort_locally,
     )
 
 
@@ -239,16 +260,12 @@ class Runs:
         if self._plan.local is not None:
             return int(self.to_arrow().num_rows)
         if self._count is None:
-            from wandb_frames.graphql import documents
-
             data = self._api.execute(
                 documents.RUN_COUNT,
                 {"entity": self.entity, "project": self.project, "filters": self._plan.server_filters},
             )
             project = data.get("project")
             if project is None:
-                from wandb_frames.errors import NotFoundError
-
                 raise NotFoundError(
                     f"project {self.path} not found",
                     operation=documents.RUN_COUNT.operation,
@@ -281,8 +298,6 @@ class Runs:
 
         The local part of the filter is not applied here (see :meth:`to_arrow`).
         """
-        from wandb_frames.run import decode_nodes
-
         bar = make_progress(None, desc=f"runs {self.project}", progress=self.progress)
 
         def on_count(total: int) -> None:
@@ -306,12 +321,12 @@ class Runs:
                         continue
                     seen.add(run_id)
                     fresh.append(record)
-                if self.limit is not None and self._plan.local is None:
+                if self.limit is not None and self._plan.exact_on_server:
                     fresh = fresh[: max(0, self.limit - kept)]
                 kept += len(fresh)
                 bar.update(len(records))
                 yield fresh
-                if self.limit is not None and self._plan.local is None and kept >= self.limit:
+                if self.limit is not None and self._plan.exact_on_server and kept >= self.limit:
                     break
         finally:
             close = getattr(pages, "close", None)
@@ -333,9 +348,6 @@ class Runs:
         if local is None:
             yield from self.iter_records()
             return
-        from wandb_frames import filters as wff
-        from wandb_frames.tabular import TableAssembler, flatten_run
-
         kept = 0
         for records in self.iter_records():
             assembler = TableAssembler(sep=self.sep)
@@ -351,8 +363,6 @@ class Runs:
 
     def iter_batches(self) -> Iterator[pa.Table]:
         """Yield one table per page (each page's own column set and types)."""
-        from wandb_frames.tabular import TableAssembler, flatten_run
-
         for records in self._iter_kept():
             assembler = TableAssembler(sep=self.sep)
             assembler.add([flatten_run(r, sep=self.sep) for r in records])
@@ -371,14 +381,14 @@ class Runs:
         return self._table
 
     def _fetch_table(self) -> pa.Table:
-        from wandb_frames import filters as wff
-        from wandb_frames.tabular import TableAssembler, flatten_run
-
         assembler = TableAssembler(sep=self.sep)
         sep = self.sep
         pages = 0
         local = self._plan.local
-        source = self.iter_records() if (local is None or self.limit is None) else self._iter_kept()
+        # With a local filter part and a limit, stop early (the server's order is kept);
+        # an order the server cannot apply needs every matching run before sorting.
+        early_stop = local is not None and self.limit is not None and not self._plan.sort_locally
+        source = self._iter_kept() if early_stop else self.iter_records()
         rows = 0
         try:
             for records in source:
@@ -394,24 +404,90 @@ class Runs:
                 partial=self.projection.select(assembler.finish()),
             ) from exc
         table = assembler.finish()
-        if local is not None and self.limit is None:
+        if local is not None and not early_stop:
             table = wff.apply(table, local)
-        if local is not None:
+        if self._plan.sort_locally and self._plan.order is not None:
             table = wff.sort_table(table, self._plan.order)
+        if self.limit is not None and not self._plan.exact_on_server:
+            table = table.slice(0, self.limit)
         return self.projection.select(table)
 
     def to_pandas(self) -> pd.DataFrame:
         """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""
-        from wandb_frames.tabular import table_to_pandas
-
         return table_to_pandas(self.to_arrow())
 
     def to_parquet(self, path: str | os.PathLike[str], **kwargs: Any) -> os.PathLike[str]:
-        """Write the runs to a parquet file (atomically, with provenance metadata)."""
-        from wandb_frames.export import provenance, write_parquet
+        """Write the runs to a parquet file (atomically, with provenance metadata).
 
-        meta = provenance(path=self.path, filters=self.filters, order=self.order)
-        return write_parquet(self.to_arrow(), path, metadata=meta, **kwargs)
+        The file's schema metadata records the server URL, entity/project, the filters and
+        order as given and as sent, and the fetch time — never the API key.
+        """
+        return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
+
+    def histories(
+        self,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        *,
+        stream: run_history.Stream = "default",
+        with_config: Sequence[str] | None = None,
+        with_columns: Sequence[str] | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_workers: int = 8,
+    ) -> run_history.Histories:
+        """The metric histories of these runs as one long table, fetched lazily.
+
+        Columns: ``run_id, _step, metric, value, _timestamp, _runtime``, then any run
+        columns asked for, ready for ``seaborn.relplot(x="_step", y="value", hue=...)``.
+        ``.to_wide()`` gives one column per metric (outer join by step).
+
+        Args:
+            keys: Only these metrics (default: all numeric metrics).
+            samples: None for every row; a number for deterministic downsampling per metric.
+            stream: ``"default"`` or ``"system"``.
+            with_config: Config keys to attach to every row, e.g. ``["lr"]`` → ``config.lr``.
+            with_columns: Other runs-frame columns to attach (e.g. ``["group", "state"]``).
+            min_step: First step, inclusive.
+            max_step: Last step, exclusive.
+            max_workers: Runs fetched concurrently.
+        """
+        table = self.to_arrow()
+        wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
+        wanted += list(with_columns or ())
+        missing = [name for name in wanted if name not in table.column_names]
+        if missing:
+            raise ConfigurationError(
+                f"cannot attach {missing}: no such column in the runs frame of {self.path}"
+            )
+        run_ids = table.column("id").to_pylist() if table.num_rows else []
+        run_columns: dict[str, dict[str, Any]] = {}
+        if wanted:
+            values = {name: table.column(name).to_pylist() for name in wanted}
+            for i, run_id in enumerate(run_ids):
+                run_columns[run_id] = {name: values[name][i] for name in wanted}
+        histories = run_history.fetch_histories(
+            self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+            run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
+            stream=stream, min_step=min_step, max_step=max_step,
+            run_columns=run_columns or None, max_workers=max_workers,
+        )
+        histories.provenance = self._provenance(keys=list(keys) if keys is not None else None,
+                                                samples=samples)
+        return histories
+
+    def _provenance(self, **extra: Any) -> dict[str, Any]:
+        """Where this listing comes from, for parquet metadata (never the API key)."""
+        return provenance(
+            server=self._api.settings.base_url,
+            entity=self.entity,
+            project=self.project,
+            filters=self.filters if isinstance(self.filters, str) else dict(self.filters or {}),
+            filters_sent=self._plan.server_filters,
+            order=self.order,
+            order_sent=self._plan.server_order,
+            **extra,
+        )
 
     def refresh(self) -> None:
         """Forget the cached table and count; the next call fetches again."""

@@ -47,11 +47,6 @@ def test_artifact_type_check(executor: HttpExecutor) -> None:
         _get(executor, "weights:prod", type="dataset")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server gap: testing/catalog.py _find resolves only 'vN' and aliases, not digests "
-    "(membership 'name:<digest>' and project.artifact(name: '<digest>'))",
-)
 def test_artifact_by_digest(executor: HttpExecutor) -> None:
     """Both digest forms of the seed: ``name:<digest>`` and a bare ``<digest>``."""
     assert _get(executor, "data:" + "0" * 31 + "3").version == "v3"

@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from pathlib import Path
 
-from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
+import pyarrow as pa
+
+from wandb_frames.errors import ConfigurationError, IncompleteResultError, WandbFramesError
+from wandb_frames.export import write_parquet, write_parquet_stream
 from wandb_frames.history.fetch import DEFAULT_PAGE_SIZE, Executor, Getter, Stream, fetch_run_long
 from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide
 from wandb_frames.history.sampling import downsample_long
@@ -66,6 +68,8 @@ class Histories:
         self._max_workers = max_workers
         self._columns = _column_arrays(run_columns or {}, self.run_ids)
         self._table: pa.Table | None = None
+        self.provenance: dict[str, Any] = {}
+        """Where the rows came from (server, entity/project, …), written into parquet files."""
 
     def __repr__(self) -> str:
         state = f"{self._table.num_rows} rows" if self._table is not None else "not fetched"
@@ -170,27 +174,31 @@ class Histories:
         frame: pd.DataFrame = self.to_wide_arrow().to_pandas(types_mapper=_types_mapper)
         return frame
 
-    def to_parquet(self, path: str | os.PathLike[str], *, format: Literal["long", "wide"] = "long") -> None:
-        """Write the histories to one parquet file.
+    def to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: Literal["long", "wide"] = "long",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write the histories to one parquet file, atomically, with provenance metadata.
 
-        ``format="long"`` streams run by run (memory bounded by the runs in flight);
-        ``format="wide"`` needs the whole table (its columns are known only at the end).
+        ``format="long"`` streams run by run when nothing was fetched yet (memory bounded by
+        the runs in flight); ``format="wide"`` needs the whole table (its columns are known
+        only at the end).
 
         Raises:
             ExportError: the file could not be written.
+            IncompleteResultError: a run failed while streaming (no file is left behind).
         """
-        try:
-            if format == "wide":
-                pq.write_table(self.to_wide_arrow(), path)
-                return
-            if format != "long":
-                raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
-            schema = self.schema
-            with pq.ParquetWriter(path, schema) as writer:
-                for table in self._iter_tables():
-                    writer.write_table(table.cast(schema) if table.schema != schema else table)
-        except OSError as exc:
-            raise ExportError(f"could not write histories to {os.fspath(path)!r}: {exc}") from exc
+        meta = {**self.provenance, "stream": self.stream, "format": format, **(metadata or {})}
+        if format == "wide":
+            return write_parquet(self.to_wide_arrow(), path, metadata=meta)
+        if format != "long":
+            raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
+        if self._table is not None:
+            return write_parquet(self._table, path, metadata=meta)
+        return write_parquet_stream(self._iter_tables(), self.schema, path, metadata=meta)
 
 
 def _column_arrays(columns: Mapping[str, Mapping[str, Any]], run_ids: Sequence[str]) -> dict[str, pa.Array]:

@@ -1,0 +1,215 @@
+"""Parquet files with provenance: atomic writes, partitioned datasets, filtered reads.
+
+Provenance (where the rows came from) is stored as JSON under the schema metadata key
+``wandb_frames.provenance``: server URL, entity/project, filters and order as sent, fetch
+time, wandb-frames version, row count. It never holds the API key: ``provenance()``
+refuses keys that look like secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from wandb_frames._version import __version__
+from wandb_frames.errors import ConfigurationError, ExportError
+
+__all__ = [
+    "PROVENANCE_KEY",
+    "provenance",
+    "read_parquet",
+    "read_provenance",
+    "write_parquet",
+    "write_parquet_stream",
+]
+
+PROVENANCE_KEY = b"wandb_frames.provenance"
+_SECRET_WORDS = ("api_key", "apikey", "password", "token", "secret", "authorization")
+
+
+def provenance(**fields: Any) -> dict[str, Any]:
+    """Build a provenance record: the given fields plus version and fetch time.
+
+    Raises:
+        ConfigurationError: a field name looks like a secret (the key must never be stored).
+    """
+    for name in fields:
+        if any(word in name.lower() for word in _SECRET_WORDS):
+            raise ConfigurationError(f"refusing to store {name!r} in file metadata")
+    record: dict[str, Any] = {
+        "wandb_frames_version": __version__,
+        "fetched_at": datetime.now(UTC).isoformat(),
+    }
+    record.update(fields)
+    return record
+
+
+def _with_provenance(table: pa.Table, meta: Mapping[str, Any] | None) -> pa.Table:
+    existing = dict(table.schema.metadata or {})
+    record = dict(meta) if meta is not None else {}
+    if PROVENANCE_KEY in existing and not record:
+        return table
+    record.setdefault("wandb_frames_version", __version__)
+    record["row_count"] = table.num_rows
+    existing[PROVENANCE_KEY] = json.dumps(record, default=str, sort_keys=True).encode()
+    return table.replace_schema_metadata(existing)
+
+
+def write_parquet(
+    table: pa.Table,
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    partition_by: list[str] | None = None,
+    compression: str = "zstd",
+) -> Path:
+    """Write ``table`` to ``path`` atomically (temp file + rename), with provenance.
+
+    With ``partition_by``, ``path`` is a directory of Hive-style partitions
+    (``project=x/part-0.parquet``) that DuckDB, polars and Spark scan lazily; the
+    directory is built beside the target and renamed into place.
+
+    Raises:
+        ExportError: the file or directory could not be written.
+    """
+    target = Path(path)
+    table = _with_provenance(table, metadata)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if partition_by:
+            missing = [c for c in partition_by if c not in table.column_names]
+            if missing:
+                raise ExportError(f"cannot partition by missing column(s) {missing}")
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+            ds.write_dataset(
+                table,
+                staging,
+                format="parquet",
+                partitioning=partition_by,
+                partitioning_flavor="hive",
+                existing_data_behavior="overwrite_or_ignore",
+                file_options=ds.ParquetFileFormat().make_write_options(compression=compression),
+            )
+            _replace_dir(staging, target)
+            return target
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp_name, compression=compression)
+            os.replace(tmp_name, target)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+    except (OSError, pa.ArrowException) as exc:
+        raise ExportError(f"could not write {target}: {exc}") from exc
+    return target
+
+
+def write_parquet_stream(
+    tables: Iterable[pa.Table],
+    schema: pa.Schema,
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    compression: str = "zstd",
+) -> Path:
+    """Write tables one after another into one parquet file, atomically, with provenance.
+
+    Memory stays bounded by one table at a time; the file appears under ``path`` only
+    once complete (a failure part-way leaves any previous file untouched).
+
+    Raises:
+        ExportError: the file could not be written, or a table does not fit ``schema``.
+    """
+    target = Path(path)
+    record = dict(metadata) if metadata is not None else {}
+    record.setdefault("wandb_frames_version", __version__)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            rows = 0
+            with pq.ParquetWriter(tmp_name, schema, compression=compression) as writer:
+                for table in tables:
+                    writer.write_table(table if table.schema.equals(schema) else table.cast(schema))
+                    rows += table.num_rows
+                record["row_count"] = rows
+                writer.add_key_value_metadata(
+                    {PROVENANCE_KEY: json.dumps(record, default=str, sort_keys=True).encode()}
+                )
+            os.replace(tmp_name, target)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+    except (OSError, pa.ArrowException) as exc:
+        raise ExportError(f"could not write {target}: {exc}") from exc
+    return target
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        os.replace(target, old)
+        os.replace(staging, target)
+        _remove_tree(old)
+    else:
+        os.replace(staging, target)
+
+
+def _remove_tree(root: Path) -> None:
+    for child in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if child.is_dir():
+            child.rmdir()
+        else:
+            child.unlink()
+    root.rmdir()
+
+
+def read_provenance(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The provenance record of a file written by :func:`write_parquet` (``{}`` if none)."""
+    target = Path(path)
+    if target.is_dir():
+        raw = (ds.dataset(target, format="parquet", partitioning="hive").schema.metadata or {}).get(
+            PROVENANCE_KEY
+        )
+    else:
+        raw = (pq.read_metadata(target).metadata or {}).get(PROVENANCE_KEY)
+    return dict(json.loads(raw)) if raw else {}
+
+
+def read_parquet(
+    path: str | os.PathLike[str],
+    filters: Any = None,
+    *,
+    columns: list[str] | None = None,
+) -> pa.Table:
+    """Read a runs (or history) parquet file or partitioned directory, applying a filter.
+
+    The filter is the same Mongo-style language (or Python expression) as ``api.runs``:
+    the part expressible as an Arrow expression is pushed into the parquet scan, the
+    rest is evaluated on the rows read.
+    """
+    from wandb_frames.filters import apply, parse_filter, to_arrow_expression
+
+    target = Path(path)
+    if not target.exists():
+        raise ExportError(f"no such parquet file or directory: {target}")
+    parsed = parse_filter(filters)
+    dataset = ds.dataset(target, format="parquet", partitioning="hive" if target.is_dir() else None)
+    pushdown = to_arrow_expression(parsed, dataset.schema) if parsed is not None else None
+    table = dataset.to_table(filter=pushdown) if pushdown is not None else dataset.to_table()
+    if parsed is not None:
+        table = apply(table, parsed)
+    if columns is not None:
+        table = table.select(columns)
+    return table
