@@ -2,7 +2,8 @@
 
 Starts the local W&B-compatible server with a synthetic hyper-parameter sweep, fetches a
 filtered, ordered runs frame through :class:`wandb_frames.Api`, prints a summary, and
-writes the runs and their loss histories as parquet files under ``out/``.
+writes under ``out/``: the runs and their loss histories as parquet files, and a PNG of the
+loss curves coloured by learning rate (matplotlib, the ``plot`` extra).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import wandb_frames as wf
-from wandb_frames.errors import LossyConversionWarning
+from wandb_frames.errors import ConfigurationError, LossyConversionWarning
 from wandb_frames.testing import LocalServer
 from wandb_frames.testing.synthetic import (
     synthetic_artifacts,
@@ -79,7 +80,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"wrote {history_path}: {table.num_rows} history points of {len(histories.run_ids)} runs "
             f"in {time.perf_counter() - started:.2f} s"
         )
+    plot_path = _plot_loss(histories.to_pandas(), out / "loss_curves.png")
+    _say(f"wrote {plot_path}" if plot_path else "no plot: matplotlib is not installed (pip install 'wandb-frames[plot]')")
+    _say("\nfiles:")
+    for path in (runs_path, history_path, plot_path):
+        if path is not None:
+            _say(f"  {Path(path).resolve()}")
     return 0
+
+
+def _plot_loss(long: pd.DataFrame, path: Path) -> Path | None:
+    """Loss curves, mean ± std per learning-rate quantile group; None without matplotlib."""
+    try:
+        from wandb_frames.plots import plot_curves
+
+        fig = plot_curves(long, "loss", hue="config.optimizer.lr", bins=4)
+    except ConfigurationError as exc:
+        if isinstance(exc.__cause__, ImportError):
+            return None
+        raise
+    fig.savefig(path, dpi=100)
+    return path
 
 
 def _describe(frame: pd.DataFrame) -> None:
