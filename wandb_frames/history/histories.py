@@ -29,8 +29,12 @@ RunFetcher = Callable[[str], LongPart]
 def _types_mapper(t: pa.DataType) -> Any:
     import pandas as pd
 
-    # Dictionary columns (metric) become pandas categoricals: cheap and what seaborn's hue wants.
-    return None if pa.types.is_dictionary(t) else pd.ArrowDtype(t)
+    # Long and wide history frames are for plotting: numbers become NumPy columns (nulls as
+    # NaN), which seaborn and matplotlib take as-is (seaborn 0.13 rejects pd.ArrowDtype
+    # numbers as a hue); the metric name becomes a categorical; the rest stays Arrow-backed.
+    if pa.types.is_dictionary(t) or pa.types.is_floating(t) or pa.types.is_integer(t):
+        return None
+    return pd.ArrowDtype(t)
 
 
 class Histories:
