@@ -1,77 +1,49 @@
 """Shared plumbing of the secondary API surface (projects, sweeps, artifacts, reports, files).
 
-These modules never talk HTTP themselves: they take an :class:`Executor`, the one method
-the client core exposes (``execute(document, variables, operation=...) -> data``). This
-module also holds what all of them need: loading their ``.graphql`` documents once,
-argument checks that run before any request, Relay pagination, lazy collections and the
-small record → Arrow-backed frame conversion.
+These modules never talk HTTP themselves: they take an
+:class:`~wandb_frames.graphql.executor.Executor` (``Api`` is one), load their operations from
+:mod:`wandb_frames.graphql.documents` and walk connections with
+:func:`~wandb_frames.graphql.pagination.iter_pages`. This module holds what else all of them
+need: argument and path checks that run before any request, response decoding, lazy
+collections, and the object → Arrow-backed frame conversion (typed by :mod:`wandb_frames.tabular`).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
+from urllib.parse import urlsplit
 
-import graphql
 import pandas as pd
 import pyarrow as pa
 
-from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
-from wandb_frames.tabular import JSON_ENCODING_KEY, flatten_run, table_to_pandas
-from wandb_frames.tabular.columns import column_to_arrow
-from wandb_frames.tabular.schema import JSON_KINDS
+from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.tabular import TableAssembler, table_to_pandas
 
 __all__ = [
     "DEFAULT_APP_URL",
     "ArtifactPath",
     "Collection",
-    "Executor",
+    "FrameRow",
+    "PathParts",
     "check_name",
     "check_per_page",
-    "flatten",
-    "load_document",
-    "paginate",
+    "collection_frame",
+    "dig",
     "parse_artifact_name",
     "parse_datetime",
     "parse_json_string",
-    "records_to_frame",
+    "parse_path",
     "split_object_path",
     "split_project_path",
 ]
 
 DEFAULT_APP_URL = "https://wandb.ai"
 
-T = TypeVar("T")
-
-
-class Executor(Protocol):
-    """What the surface modules need from the client core: run one GraphQL operation.
-
-    ``execute`` returns the response's ``data`` object and raises only
-    :mod:`wandb_frames.errors` exceptions (``GraphQLError``, ``TransportError``, ...).
-    """
-
-    def execute(
-        self,
-        document: graphql.DocumentNode,
-        variables: Mapping[str, Any],
-        *,
-        operation: str,
-    ) -> dict[str, Any]:
-        """Send ``document`` with ``variables`` and return the ``data`` object."""
-        ...
-
-
-@functools.cache
-def load_document(filename: str) -> graphql.DocumentNode:
-    """Parse one packaged ``wandb_frames/graphql/queries/<filename>`` (once per process)."""
-    resource = importlib.resources.files("wandb_frames").joinpath("graphql", "queries", filename)
-    return graphql.parse(resource.read_text(encoding="utf-8"))
+T = TypeVar("T", bound="FrameRow")
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -104,32 +76,109 @@ def check_per_page(per_page: object, *, default: int) -> int:
     return per_page
 
 
+class PathParts(NamedTuple):
+    """A parsed path; a part the path does not give is ``None`` (``id`` is ``None`` for projects)."""
+
+    entity: str | None
+    project: str | None
+    id: str | None
+
+
+_PAGES = frozenset({"workspace", "overview", "table", "runs", "sweeps", "artifacts", "reports", "jobs",
+                    "logs", "files", "system", "charts", "code", "model", "usage"})
+"""Tab names the W&B app appends to project, run and sweep URLs (``…/runs/<id>/logs``)."""
+
+
+def _url_parts(text: str, kind: str) -> list[str]:
+    """The path parts of an app URL, without a trailing tab (``/workspace``, ``/runs/<id>/logs``)."""
+    parts = [p for p in urlsplit(text).path.split("/") if p]
+    tab_at = 2 if kind == "project" else 4
+    if len(parts) == tab_at + 1 and parts[-1] in _PAGES and (tab_at == 2 or parts[2] == f"{kind}s"):
+        return parts[:-1]
+    return parts
+
+
+def parse_path(path: object, *, kind: str = "project") -> PathParts:
+    """Split a W&B path or app URL into its parts, without defaults and without a request.
+
+    Forms, for ``kind="project"``: ``""``/``None``, ``"project"``, ``"entity/project"``; for an
+    object kind (``"run"``, ``"sweep"``, ``"artifact"``): ``"id"``, ``"project/id"``,
+    ``"entity/project/id"`` and ``"entity/project/<kind>s/id"``. An app URL
+    (``https://wandb.ai/entity/project/runs/id``, ``…/sweeps/id``, ``…/project/workspace``,
+    query and trailing tab such as ``/overview`` ignored) gives the same parts. Slashes around
+    a path are ignored (``"/e/p/"`` is ``"e/p"``); an empty part inside (``"e//p"``) is an error.
+
+    Args:
+        path: The path or URL.
+        kind: ``"project"`` or the object's kind.
+
+    Returns:
+        ``PathParts(entity, project, id)``, each part stripped and checked by :func:`check_name`.
+
+    Raises:
+        ConfigurationError: Not a string, an empty part, too many parts, or a part with ``/``
+            or ``:`` (before any request).
+
+    Examples:
+        >>> parse_path("https://wandb.ai/team/proj/runs/abc123?nw=1", kind="run")
+        PathParts(entity='team', project='proj', id='abc123')
+        >>> parse_path("proj")
+        PathParts(entity=None, project='proj', id=None)
+    """
+    is_project = kind == "project"
+    if path is None and is_project:
+        path = ""
+    if not isinstance(path, str):
+        raise ConfigurationError(f"{kind} path must be a string, got {type(path).__name__}")
+    text = path.strip()
+    if "://" in text:
+        parts = _url_parts(text, kind)
+    else:
+        parts = text.strip("/").split("/") if text.strip("/") else []
+    if not is_project and len(parts) == 4 and parts[2] == f"{kind}s":
+        parts = [parts[0], parts[1], parts[3]]
+    most = 2 if is_project else 3
+    if len(parts) > most or any(not p.strip() for p in parts) or (not is_project and not parts):
+        forms = ("'entity/project' or 'project'" if is_project
+                 else f"'entity/project/{kind}_id', 'project/{kind}_id' or '{kind}_id'")
+        raise ConfigurationError(f"invalid {kind} path {path!r}: expected {forms}")
+    names = ("entity", "project") if is_project else ("entity", "project", f"{kind} id")
+    checked = [check_name(p, what) for p, what in zip(parts, names[-len(parts):], strict=True)] if parts else []
+    if is_project:
+        padded: list[str | None] = [None] * (2 - len(checked)) + list(checked)
+        return PathParts(padded[0], padded[1], None)
+    full: list[str | None] = [None] * (3 - len(checked)) + list(checked)
+    return PathParts(full[0], full[1], full[2])
+
+
+def _defaulted(parts: PathParts, path: object, kind: str, default_entity: str | None,
+               default_project: str | None) -> tuple[str, str]:
+    entity = parts.entity or default_entity
+    project = parts.project or default_project
+    if not entity:
+        raise ConfigurationError(f"invalid {kind} path {path!r}: no entity given and no default entity is set")
+    if not project:
+        raise ConfigurationError(f"invalid {kind} path {path!r}: no project given and no default project")
+    return check_name(entity, "entity"), check_name(project, "project")
+
+
 def split_project_path(
     path: object, *, default_entity: str | None, default_project: str | None = None
 ) -> tuple[str, str]:
-    """Split ``"entity/project"`` or ``"project"`` (or ``None``/``""``) into (entity, project).
+    """Split ``"entity/project"``, ``"project"``, ``None``/``""`` or a project URL into (entity, project).
+
+    See :func:`parse_path` for the accepted forms; missing parts come from the defaults.
 
     Raises:
         ConfigurationError: malformed path, or entity/project missing with no default.
+
+    Examples:
+        >>> split_project_path("https://wandb.ai/team/proj/workspace", default_entity=None)
+        ('team', 'proj')
+        >>> split_project_path("proj", default_entity="me")
+        ('me', 'proj')
     """
-    if path is not None and not isinstance(path, str):
-        raise ConfigurationError(f"path must be a string, got {type(path).__name__}")
-    text = (path or "").strip()
-    parts = text.split("/") if text else []
-    if len(parts) > 2 or any(not part.strip() for part in parts):
-        raise ConfigurationError(f"invalid project path {path!r}: expected 'entity/project' or 'project'")
-    entity, project = default_entity, default_project
-    if len(parts) == 2:
-        entity, project = parts
-    elif len(parts) == 1:
-        project = parts[0]
-    if not entity:
-        raise ConfigurationError(
-            f"invalid project path {path!r}: no entity given and no default entity is set"
-        )
-    if not project:
-        raise ConfigurationError(f"invalid project path {path!r}: no project given and no default project")
-    return check_name(entity, "entity"), check_name(project, "project")
+    return _defaulted(parse_path(path, kind="project"), path, "project", default_entity, default_project)
 
 
 def split_object_path(
@@ -139,37 +188,21 @@ def split_object_path(
     default_entity: str | None,
     default_project: str | None = None,
 ) -> tuple[str, str, str]:
-    """Split ``entity/project/id``, ``entity/project/<kind>s/id``, ``project/id`` or ``id``.
+    """Split ``entity/project/id``, ``entity/project/<kind>s/id``, ``project/id``, ``id`` or an app URL.
 
-    ``kind`` is ``"sweep"`` or ``"run"``; shorter forms take entity/project from the defaults.
+    ``kind`` is ``"run"``, ``"sweep"`` or ``"artifact"``; shorter forms take entity/project
+    from the defaults (see :func:`parse_path`).
 
     Raises:
         ConfigurationError: malformed path, or a missing part with no default.
+
+    Examples:
+        >>> split_object_path("https://wandb.ai/e/p/sweeps/s1/overview", kind="sweep", default_entity=None)
+        ('e', 'p', 's1')
     """
-    if not isinstance(path, str):
-        raise ConfigurationError(f"{kind} path must be a string, got {type(path).__name__}")
-    parts = [p for p in path.strip().strip("/").split("/")]
-    if len(parts) == 4 and parts[2] == f"{kind}s":
-        parts = [parts[0], parts[1], parts[3]]
-    if parts == [""] or len(parts) > 3 or any(not p.strip() for p in parts):
-        raise ConfigurationError(
-            f"invalid {kind} path {path!r}: expected 'entity/project/{kind}_id', "
-            f"'project/{kind}_id' or '{kind}_id'"
-        )
-    entity, project = default_entity, default_project
-    if len(parts) == 3:
-        entity, project = parts[0], parts[1]
-    elif len(parts) == 2:
-        project = parts[0]
-    if not entity:
-        raise ConfigurationError(f"invalid {kind} path {path!r}: missing entity and no default entity")
-    if not project:
-        raise ConfigurationError(f"invalid {kind} path {path!r}: missing project and no default project")
-    return (
-        check_name(entity, "entity"),
-        check_name(project, "project"),
-        check_name(parts[-1], f"{kind} id"),
-    )
+    parts = parse_path(path, kind=kind)
+    entity, project = _defaulted(parts, path, kind, default_entity, default_project)
+    return entity, project, parts.id or ""
 
 
 _DIGEST = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{64}$")
@@ -268,49 +301,21 @@ def dig(data: Mapping[str, Any] | None, *keys: str) -> Any:
     return node
 
 
-def paginate(
-    executor: Executor,
-    document: graphql.DocumentNode,
-    variables: Mapping[str, Any],
-    *,
-    operation: str,
-    connection: Callable[[dict[str, Any]], Mapping[str, Any] | None],
-    not_found: Callable[[dict[str, Any]], str | None],
-    per_page: int,
-    cursor_var: str = "cursor",
-    limit_var: str = "perPage",
-) -> Iterator[Mapping[str, Any]]:
-    """Yield every edge of a Relay connection, one request per page.
+class FrameRow(Protocol):
+    """An object that is one row of a collection frame."""
 
-    Args:
-        connection: picks the connection object out of ``data``.
-        not_found: returns a description of the missing object (e.g. ``"project e/p"``)
-            when ``data`` shows that a parent resolved to null, else ``None``.
-    """
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        page_vars = {**variables, cursor_var: cursor, limit_var: per_page}
-        data = executor.execute(document, page_vars, operation=operation)
-        missing = not_found(data)
-        if missing is not None:
-            raise NotFoundError(f"{missing} not found", operation=operation, what=missing)
-        conn = connection(data)
-        if conn is None or not isinstance(conn.get("edges"), list):
-            raise ProtocolError(f"{operation}: response has no connection edges", operation=operation)
-        yield from conn["edges"]
-        info = conn.get("pageInfo") or {}
-        end = info.get("endCursor")
-        if not info.get("hasNextPage") or not conn["edges"]:
-            return
-        if not isinstance(end, str) or end in seen:
-            raise ProtocolError(f"{operation}: server repeated or omitted a page cursor", operation=operation)
-        seen.add(end)
-        cursor = end
+    def to_dict(self) -> dict[str, Any]:
+        """The object as one flat frame row."""
+        ...
 
 
 class Collection(Generic[T]):
-    """A lazily fetched, cached sequence of objects; all pages are fetched on first use."""
+    """A lazily fetched, cached sequence of objects; all pages are fetched on first use.
+
+    Subclasses set ``schema`` (the documented frame columns and their Arrow types).
+    """
+
+    schema: ClassVar[Mapping[str, pa.DataType]] = {}
 
     def __init__(self, fetch: Callable[[], Iterator[T]]) -> None:
         self._fetch = fetch
@@ -334,39 +339,41 @@ class Collection(Generic[T]):
         count = "?" if self._items is None else str(len(self._items))
         return f"<{type(self).__name__} ({count} loaded)>"
 
+    def to_pandas(self) -> pd.DataFrame:
+        """All objects as an Arrow-backed frame, one row each (see :func:`collection_frame`)."""
+        return collection_frame([item.to_dict() for item in self], self.schema)
+
 
 # ----------------------------------------------------------------------------- frames
 
 
-def flatten(value: Mapping[str, Any], prefix: str, sep: str = ".") -> dict[str, Any]:
-    """Flatten nested dicts into ``prefix<sep>key<sep>sub`` columns, as the runs frame does config.
+def collection_frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, pa.DataType]) -> pd.DataFrame:
+    """Build an Arrow-backed frame of objects: ``schema`` columns first, typed as declared.
 
-    Uses :func:`wandb_frames.tabular.flatten_run`: lists and ``_type`` media dicts stay values;
-    a literal ``"a.b"`` key meeting a nested ``{"a": {"b"}}`` is escaped with a warning.
+    The other keys of ``rows`` (``metadata.*`` / ``config.*``, flattened with
+    :func:`wandb_frames.tabular.flatten_run`) are typed by :class:`~wandb_frames.tabular.TableAssembler`,
+    exactly as a runs frame types its ``config.*`` columns (int + float → float64; values that
+    cannot share one type, and media dicts, → JSON text marked by field metadata), in order of
+    first appearance.
+
+    Args:
+        rows: One flat record per object (e.g. ``Artifact.to_dict()``).
+        schema: The documented columns and their Arrow types.
+
+    Returns:
+        The frame; ``df.attrs["wandb_frames"]["json_columns"]`` lists the JSON-text columns.
+
+    Warns:
+        LossyConversionWarning: An undeclared column held values of different kinds.
     """
-    return flatten_run({prefix: dict(value)}, sep=sep)
-
-
-def _column(name: str, values: Sequence[Any], declared: pa.DataType | None) -> tuple[pa.Field, pa.Array]:
-    if declared is not None:
-        return pa.field(name, declared), pa.array(values, type=declared)
-    array, kind, _ = column_to_arrow(values)
-    metadata = {JSON_ENCODING_KEY: b"json"} if kind in JSON_KINDS else None
-    return pa.field(name, array.type, metadata=metadata), array
-
-
-def records_to_frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, pa.DataType]) -> pd.DataFrame:
-    """Build an Arrow-backed frame: ``schema`` columns first, typed as declared, then the rest.
-
-    Undeclared columns (flattened metadata/config) are typed by ``tabular``'s column rules:
-    values that cannot share one Arrow type, and dicts, become JSON text marked with the
-    ``wandb_frames.encoding`` field metadata.
-    """
-    extra = sorted({key for row in rows for key in row if key not in schema})
-    fields: list[pa.Field] = []
-    arrays: list[pa.Array] = []
-    for name in [*schema, *extra]:
-        field, array = _column(name, [row.get(name) for row in rows], schema.get(name))
-        fields.append(field)
-        arrays.append(array)
-    return table_to_pandas(pa.Table.from_arrays(arrays, schema=pa.schema(fields)))
+    fields = [pa.field(name, type_) for name, type_ in schema.items()]
+    columns = [pa.chunked_array([pa.array([row.get(name) for row in rows], type=type_)], type=type_)
+               for name, type_ in schema.items()]
+    extras = [{k: v for k, v in row.items() if k not in schema} for row in rows]
+    if any(extras):
+        assembler = TableAssembler()
+        assembler.add(extras)
+        table = assembler.finish()
+        fields.extend(table.schema)
+        columns.extend(table.columns)
+    return table_to_pandas(pa.Table.from_arrays(columns, schema=pa.schema(fields)))

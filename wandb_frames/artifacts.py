@@ -6,32 +6,29 @@ part after ``:`` may also be a digest, or a bare digest (``[entity/][project/]<d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import graphql
-import pandas as pd
 import pyarrow as pa
 
 from wandb_frames._executor import (
     ArtifactPath,
     Collection,
-    Executor,
     check_name,
     check_per_page,
     dig,
-    flatten,
-    load_document,
-    paginate,
-    parse_datetime,
     parse_artifact_name,
+    parse_datetime,
     parse_json_string,
-    records_to_frame,
     split_project_path,
 )
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.graphql.documents import DOCUMENTS, Document
+from wandb_frames.graphql.executor import Executor
+from wandb_frames.graphql.pagination import iter_pages, resolve_connection
+from wandb_frames.tabular import flatten_run
 
 __all__ = [
     "Artifact",
@@ -49,14 +46,14 @@ __all__ = [
     "used_artifacts",
 ]
 
-_MEMBERSHIP = load_document("artifact_membership.graphql")
-_BY_NAME = load_document("artifact_by_name.graphql")
-_VERSIONS = load_document("artifact_versions.graphql")
-_OUTPUT = load_document("artifact_run_output.graphql")
-_INPUT = load_document("artifact_run_input.graphql")
-_TYPES = load_document("artifact_types.graphql")
-_TYPE = load_document("artifact_type.graphql")
-_CREATED_BY = load_document("artifact_created_by.graphql")
+_MEMBERSHIP = DOCUMENTS["artifact_membership.graphql"]
+_BY_NAME = DOCUMENTS["artifact_by_name.graphql"]
+_VERSIONS = DOCUMENTS["artifact_versions.graphql"]
+_OUTPUT = DOCUMENTS["artifact_run_output.graphql"]
+_INPUT = DOCUMENTS["artifact_run_input.graphql"]
+_TYPES = DOCUMENTS["artifact_types.graphql"]
+_TYPE = DOCUMENTS["artifact_type.graphql"]
+_CREATED_BY = DOCUMENTS["artifact_created_by.graphql"]
 
 _UTC = pa.timestamp("us", tz="UTC")
 
@@ -159,7 +156,7 @@ class Artifact:
             return self._logged_by if isinstance(self._logged_by, RunRef) else None
         if self._executor is None:
             raise ConfigurationError("this Artifact was built without an executor")
-        data = self._executor.execute(_CREATED_BY, {"id": self.id}, operation="ArtifactLoggedBy")
+        data = self._executor.execute(_CREATED_BY, {"id": self.id})
         creator = dig(data, "artifact", "createdBy")
         ref = None
         if isinstance(creator, Mapping) and creator.get("__typename") == "Run":
@@ -170,7 +167,7 @@ class Artifact:
     def to_dict(self) -> dict[str, Any]:
         """The artifact as one frame row; metadata flattened under ``metadata.``."""
         row = {key: getattr(self, key) for key in _FRAME_SCHEMA}
-        row.update(flatten(self.metadata, "metadata"))
+        row.update(flatten_run({"metadata": self.metadata}))
         return row
 
 
@@ -223,15 +220,15 @@ def get_artifact(executor: Executor, path: ArtifactPath, type: str | None = None
     where = f"{path.entity}/{path.project}"
     variables = {"entity": path.entity, "project": path.project, "name": path.query_name}
     if path.collection is None:
-        data = executor.execute(_BY_NAME, variables, operation="ArtifactByProjectName")
+        data = executor.execute(_BY_NAME, variables)
         node, index = dig(data, "project", "artifact"), None
-        operation = "ArtifactByProjectName"
+        operation = _BY_NAME.operation
     else:
-        data = executor.execute(_MEMBERSHIP, variables, operation="ArtifactMembership")
+        data = executor.execute(_MEMBERSHIP, variables)
         membership = dig(data, "project", "artifactCollectionMembership")
         node = dig(membership, "artifact")
         index = dig(membership, "versionIndex")
-        operation = "ArtifactMembership"
+        operation = _MEMBERSHIP.operation
     if data.get("project") is None:
         raise _not_found(f"project {where!r}", operation)
     if node is None:
@@ -248,14 +245,9 @@ def get_artifact(executor: Executor, path: ArtifactPath, type: str | None = None
 
 
 class Artifacts(Collection[Artifact]):
-    """Artifact versions: iterable; ``to_pandas()`` gives one row per version, metadata flattened."""
+    """Artifact versions: iterable; ``to_pandas()`` gives one row per version (``metadata.<key>`` columns)."""
 
-    def __init__(self, fetch: Callable[[], Iterator[Artifact]]) -> None:
-        super().__init__(fetch)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """All versions as an Arrow-backed frame (``metadata.<key>`` columns)."""
-        return records_to_frame([a.to_dict() for a in self], _FRAME_SCHEMA)
+    schema = _FRAME_SCHEMA
 
 
 def artifact_versions(
@@ -271,67 +263,58 @@ def artifact_versions(
     type_name, collection = check_name(type_name, "artifact type"), check_name(collection, "artifact name")
     size = check_per_page(per_page, default=50)
 
-    def missing(data: dict[str, Any]) -> str | None:
-        where = f"{entity}/{project}"
-        if data.get("project") is None:
-            return f"project {where!r}"
-        if dig(data, "project", "artifactType") is None:
-            return f"artifact type {type_name!r} in {where!r}"
-        if dig(data, "project", "artifactType", "artifactCollection") is None:
-            return f"artifact collection {collection!r} of type {type_name!r} in {where!r}"
-        return None
+    where = f"{entity}/{project}"
+    what = [f"project {where!r}", f"artifact type {type_name!r} in {where!r}",
+            f"artifact collection {collection!r} of type {type_name!r} in {where!r}"]
 
     def fetch() -> Iterator[Artifact]:
         variables = {"entity": entity, "project": project, "type": type_name, "collection": collection}
-        for edge in paginate(
-            executor, _VERSIONS, variables, operation="ArtifactVersionsPage",
-            connection=lambda d: dig(d, "project", "artifactType", "artifactCollection", "artifacts"),
-            not_found=missing, per_page=size,
+        for page in iter_pages(
+            executor.execute, _VERSIONS, variables,
+            connection_path=("project", "artifactType", "artifactCollection", "artifacts"), what=what,
+            page_size=size, size_variable="perPage", cursor_variable="cursor",
         ):
-            artifact = _artifact(edge["node"], executor)
-            version = edge.get("version")
-            if isinstance(version, str) and version.startswith("v") and version[1:].isdigit():
-                artifact.version_index = int(version[1:])
-            artifact.collection = collection
-            yield artifact
+            for edge in page.edges:
+                if not edge or edge.get("node") is None:
+                    continue
+                artifact = _artifact(edge["node"], executor)
+                version = edge.get("version")
+                if isinstance(version, str) and version.startswith("v") and version[1:].isdigit():
+                    artifact.version_index = int(version[1:])
+                artifact.collection = collection
+                yield artifact
 
     return Artifacts(fetch)
 
 
 def _run_artifacts(
-    executor: Executor, document: graphql.DocumentNode, operation: str,
-    entity: str, project: str, run_id: str, per_page: int | None,
+    executor: Executor, document: Document, entity: str, project: str, run_id: str, per_page: int | None
 ) -> Artifacts:
     entity, project = check_name(entity, "entity"), check_name(project, "project")
     run_id = check_name(run_id, "run id")
     size = check_per_page(per_page, default=50)
-
-    def missing(data: dict[str, Any]) -> str | None:
-        if data.get("project") is None:
-            return f"project {entity + '/' + project!r}"
-        if dig(data, "project", "run") is None:
-            return f"run {entity + '/' + project + '/' + run_id!r}"
-        return None
+    what = [f"project {entity + '/' + project!r}", f"run {entity + '/' + project + '/' + run_id!r}"]
 
     def fetch() -> Iterator[Artifact]:
-        for edge in paginate(
-            executor, document, {"entity": entity, "project": project, "run": run_id}, operation=operation,
-            connection=lambda d: dig(d, "project", "run", "artifacts"), not_found=missing, per_page=size,
+        for page in iter_pages(
+            executor.execute, document, {"entity": entity, "project": project, "run": run_id},
+            connection_path=("project", "run", "artifacts"), what=what,
+            page_size=size, size_variable="perPage", cursor_variable="cursor",
         ):
-            if edge.get("node") is not None:
-                yield _artifact(edge["node"], executor)
+            for node in page.nodes:
+                yield _artifact(node, executor)
 
     return Artifacts(fetch)
 
 
 def logged_artifacts(executor: Executor, entity: str, project: str, run_id: str, per_page: int | None = 50) -> Artifacts:
     """The artifacts a run logged (``Run.logged_artifacts()``), fetched on first use."""
-    return _run_artifacts(executor, _OUTPUT, "RunLoggedArtifactsPage", entity, project, run_id, per_page)
+    return _run_artifacts(executor, _OUTPUT, entity, project, run_id, per_page)
 
 
 def used_artifacts(executor: Executor, entity: str, project: str, run_id: str, per_page: int | None = 50) -> Artifacts:
     """The artifacts a run used as inputs (``Run.used_artifacts()``), fetched on first use."""
-    return _run_artifacts(executor, _INPUT, "RunUsedArtifactsPage", entity, project, run_id, per_page)
+    return _run_artifacts(executor, _INPUT, entity, project, run_id, per_page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,12 +346,7 @@ def _artifact_type(node: Mapping[str, Any], entity: str, project: str) -> Artifa
 class ArtifactTypes(Collection[ArtifactType]):
     """The artifact types of a project: iterable; ``to_pandas()`` gives one row per type."""
 
-    def __init__(self, fetch: Callable[[], Iterator[ArtifactType]]) -> None:
-        super().__init__(fetch)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """All types as an Arrow-backed frame."""
-        return records_to_frame([t.to_dict() for t in self], _TYPE_SCHEMA)
+    schema = _TYPE_SCHEMA
 
 
 def artifact_types(
@@ -380,13 +358,13 @@ def artifact_types(
     size = check_per_page(per_page, default=50)
 
     def fetch() -> Iterator[ArtifactType]:
-        for edge in paginate(
-            executor, _TYPES, {"entity": entity, "project": name}, operation="ArtifactTypesPage",
-            connection=lambda d: dig(d, "project", "artifactTypes"),
-            not_found=lambda d: None if d.get("project") else f"project {entity + '/' + name!r}",
-            per_page=size,
+        for page in iter_pages(
+            executor.execute, _TYPES, {"entity": entity, "project": name},
+            connection_path=("project", "artifactTypes"), what=f"project {entity + '/' + name!r}",
+            page_size=size, size_variable="perPage", cursor_variable="cursor",
         ):
-            yield _artifact_type(edge["node"], entity, name)
+            for node in page.nodes:
+                yield _artifact_type(node, entity, name)
 
     return ArtifactTypes(fetch)
 
@@ -402,10 +380,9 @@ def artifact_type(
     """
     type_name = check_name(type_name, "artifact type")
     entity, name = split_project_path(project, default_entity=default_entity, default_project=default_project or "uncategorized")
-    data = executor.execute(_TYPE, {"entity": entity, "project": name, "type": type_name}, operation="ArtifactTypeByName")
-    if data.get("project") is None:
-        raise _not_found(f"project {entity + '/' + name!r}", "ArtifactTypeByName")
-    node = dig(data, "project", "artifactType")
-    if node is None:
-        raise _not_found(f"artifact type {type_name!r} in {entity + '/' + name!r}", "ArtifactTypeByName")
+    data = executor.execute(_TYPE, {"entity": entity, "project": name, "type": type_name})
+    _, node = resolve_connection(
+        data, ("project", "artifactType"), operation=_TYPE.operation,
+        what=[f"project {entity + '/' + name!r}", f"artifact type {type_name!r} in {entity + '/' + name!r}"],
+    )
     return _artifact_type(node, entity, name)

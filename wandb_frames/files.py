@@ -11,25 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
 from wandb_frames._executor import (
     Collection,
-    Executor,
     check_name,
     check_per_page,
-    dig,
-    load_document,
-    paginate,
     parse_datetime,
-    records_to_frame,
 )
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.graphql.documents import DOCUMENTS
+from wandb_frames.graphql.executor import Executor
+from wandb_frames.graphql.pagination import iter_pages
 
 __all__ = ["File", "Files", "get_file", "list_files"]
 
-_LIST = load_document("files_list.graphql")
+_LIST = DOCUMENTS["files_list.graphql"]
 
 _FRAME_SCHEMA: dict[str, pa.DataType] = {
     "name": pa.string(),
@@ -64,28 +61,22 @@ class File:
 class Files(Collection[File]):
     """The files of one run: iterable; ``to_pandas()`` gives one row per file."""
 
+    schema = _FRAME_SCHEMA
+
     def __init__(self, executor: Executor, variables: dict[str, Any], per_page: int, what: str) -> None:
         self.file_count: int | None = None
         super().__init__(lambda: self._iter(executor, variables, per_page, what))
 
     def _iter(self, executor: Executor, variables: dict[str, Any], per_page: int, what: str) -> Iterator[File]:
-        def connection(data: dict[str, Any]) -> Mapping[str, Any] | None:
-            self.file_count = dig(data, "project", "run", "fileCount")
-            result: Mapping[str, Any] | None = dig(data, "project", "run", "files")
-            return result
-
-        def missing(data: dict[str, Any]) -> str | None:
-            if data.get("project") is None:
-                return "project " + repr(what.rsplit("/", 1)[0])
-            return None if dig(data, "project", "run") else f"run {what!r}"
-
-        for edge in paginate(executor, _LIST, variables, operation="RunFilesPage",
-                             connection=connection, not_found=missing, per_page=per_page):
-            yield _file(edge["node"])
-
-    def to_pandas(self) -> pd.DataFrame:
-        """All files as an Arrow-backed frame."""
-        return records_to_frame([f.to_dict() for f in self], _FRAME_SCHEMA)
+        for page in iter_pages(
+            executor.execute, _LIST, variables, connection_path=("project", "run", "files"),
+            what=["project " + repr(what.rsplit("/", 1)[0]), f"run {what!r}"], page_size=per_page,
+            size_variable="perPage", cursor_variable="cursor",
+        ):
+            count = page.parent.get("fileCount")
+            self.file_count = count if isinstance(count, int) else None
+            for node in page.nodes:
+                yield _file(node)
 
 
 def _file(node: Mapping[str, Any]) -> File:
@@ -149,4 +140,4 @@ def get_file(executor: Executor, entity: str, project: str, run_id: str, name: s
         if found.name == name:
             return found
     what = f"file {name!r} of run {entity + '/' + project + '/' + run_id!r}"
-    raise NotFoundError(f"{what} not found", operation="RunFilesPage", what=what)
+    raise NotFoundError(f"{what} not found", operation=_LIST.operation, what=what)

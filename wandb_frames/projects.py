@@ -17,32 +17,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
 from wandb_frames._executor import (
     DEFAULT_APP_URL,
     Collection,
-    Executor,
     check_name,
     check_per_page,
     dig,
-    load_document,
-    paginate,
     parse_datetime,
     parse_json_string,
-    records_to_frame,
 )
-from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.graphql.documents import DOCUMENTS
+from wandb_frames.graphql.executor import Executor
+from wandb_frames.graphql.pagination import iter_pages, resolve_connection
 
 __all__ = ["Project", "Projects", "create_run", "get_project", "list_projects", "update_run"]
 
-_LIST = load_document("projects_list.graphql")
-_GET = load_document("projects_get.graphql")
-_CREATE = load_document("run_write_create.graphql")
-_LOOKUP = load_document("run_write_lookup.graphql")
-_UPDATE = load_document("run_write_update.graphql")
-_SUMMARY = load_document("run_write_summary.graphql")
+_LIST = DOCUMENTS["projects_list.graphql"]
+_GET = DOCUMENTS["projects_get.graphql"]
+_CREATE = DOCUMENTS["run_write_create.graphql"]
+_LOOKUP = DOCUMENTS["run_write_lookup.graphql"]
+_UPDATE = DOCUMENTS["run_write_update.graphql"]
+_SUMMARY = DOCUMENTS["run_write_summary.graphql"]
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -100,14 +98,12 @@ class Project:
 class Projects(Collection[Project]):
     """The projects of one entity: iterable; ``to_pandas()`` gives one row per project."""
 
+    schema = _FRAME_SCHEMA
+
     def __init__(self, executor: Executor, entity: str, per_page: int, app_url: str) -> None:
         self.entity = entity
         self.per_page = per_page
         super().__init__(lambda: _iter_projects(executor, entity, per_page, app_url))
-
-    def to_pandas(self) -> pd.DataFrame:
-        """All projects as an Arrow-backed frame (columns: see :class:`Project`)."""
-        return records_to_frame([p.to_dict() for p in self], _FRAME_SCHEMA)
 
 
 def project_url(app_url: str, entity: str, name: str) -> str:
@@ -136,17 +132,13 @@ def _project(node: Mapping[str, Any], app_url: str) -> Project:
 
 
 def _iter_projects(executor: Executor, entity: str, per_page: int, app_url: str) -> Iterator[Project]:
-    edges = paginate(
-        executor,
-        _LIST,
-        {"entity": entity},
-        operation="ProjectsPage",
-        connection=lambda data: data.get("models"),
-        not_found=lambda data: f"entity {entity!r}" if data.get("entity") is None else None,
-        per_page=per_page,
-    )
-    for edge in edges:
-        yield _project(edge["node"], app_url)
+    for page in iter_pages(
+        executor.execute, _LIST, {"entity": entity}, connection_path=("models",),
+        required={"entity": f"entity {entity!r}"}, page_size=per_page,
+        size_variable="perPage", cursor_variable="cursor",
+    ):
+        for node in page.nodes:
+            yield _project(node, app_url)
 
 
 def list_projects(
@@ -185,11 +177,8 @@ def get_project(
         NotFoundError: the project does not exist (``what`` = ``"project 'e/p'"``).
     """
     entity, name = check_name(entity, "entity"), check_name(name, "project")
-    data = executor.execute(_GET, {"entity": entity, "project": name}, operation="ProjectByName")
-    node = data.get("project")
-    if node is None:
-        what = f"project {entity + '/' + name!r}"
-        raise NotFoundError(f"{what} not found", operation="ProjectByName", what=what)
+    data = executor.execute(_GET, {"entity": entity, "project": name})
+    _, node = resolve_connection(data, ("project",), operation=_GET.operation, what=f"project {entity + '/' + name!r}")
     return _project(node, app_url)
 
 
@@ -227,10 +216,13 @@ def create_run(
     if state not in ("running", "pending"):
         raise ConfigurationError(f"state must be 'running' or 'pending', got {state!r}")
     variables = {"entity": entity, "project": project, "name": run_id, "state": state}
-    data = executor.execute(_CREATE, variables, operation="CreateRun")
+    return _bucket(executor.execute(_CREATE, variables), _CREATE.operation)
+
+
+def _bucket(data: Mapping[str, Any], operation: str) -> dict[str, Any]:
     bucket = dig(data, "upsertBucket", "bucket")
     if not isinstance(bucket, dict):
-        raise ProtocolError("CreateRun returned no run", operation="CreateRun")
+        raise ProtocolError(f"{operation} returned no run", operation=operation)
     return bucket
 
 
@@ -283,14 +275,11 @@ def update_run(
     for key, text in texts.items():
         if text is not None and not isinstance(text, str):
             raise ConfigurationError(f"{key} must be a string, got {type(text).__name__}")
-    data = executor.execute(_LOOKUP, {"entity": entity, "project": project, "run": run_id}, operation="RunWriteLookup")
-    if data.get("project") is None:
-        what = f"project {entity + '/' + project!r}"
-        raise NotFoundError(f"{what} not found", operation="RunWriteLookup", what=what)
-    run = dig(data, "project", "run")
-    if run is None:
-        what = f"run {entity + '/' + project + '/' + run_id!r}"
-        raise NotFoundError(f"{what} not found", operation="RunWriteLookup", what=what)
+    data = executor.execute(_LOOKUP, {"entity": entity, "project": project, "run": run_id})
+    _, run = resolve_connection(
+        data, ("project", "run"), operation=_LOOKUP.operation,
+        what=[f"project {entity + '/' + project!r}", f"run {entity + '/' + project + '/' + run_id!r}"],
+    )
     variables: dict[str, Any] = {"id": run["id"], **{k: v for k, v in texts.items() if v is not None}}
     if tags is not None:
         variables["tags"] = list(tags)
@@ -299,17 +288,8 @@ def update_run(
         variables["config"] = _wrap_config(config, current if isinstance(current, dict) else {})
     node: dict[str, Any] = dict(run)
     if len(variables) > 1:
-        result = dig(executor.execute(_UPDATE, variables, operation="UpdateRun"), "upsertBucket", "bucket")
-        if not isinstance(result, dict):
-            raise ProtocolError("UpdateRun returned no run", operation="UpdateRun")
-        node = result
+        node = _bucket(executor.execute(_UPDATE, variables), _UPDATE.operation)
     if summary is not None:
-        result = dig(
-            executor.execute(_SUMMARY, {"id": run["id"], "summaryMetrics": json.dumps(dict(summary))},
-                             operation="UpdateRunSummary"),
-            "upsertBucket", "bucket",
-        )
-        if not isinstance(result, dict):
-            raise ProtocolError("UpdateRunSummary returned no run", operation="UpdateRunSummary")
-        node["summaryMetrics"] = result.get("summaryMetrics")
+        written = executor.execute(_SUMMARY, {"id": run["id"], "summaryMetrics": json.dumps(dict(summary))})
+        node["summaryMetrics"] = _bucket(written, _SUMMARY.operation).get("summaryMetrics")
     return node

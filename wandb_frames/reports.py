@@ -15,27 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
 from wandb_frames._executor import (
     DEFAULT_APP_URL,
     Collection,
-    Executor,
     check_name,
     check_per_page,
     dig,
-    load_document,
-    paginate,
     parse_datetime,
     parse_json_string,
-    records_to_frame,
 )
 from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.graphql.documents import DOCUMENTS
+from wandb_frames.graphql.executor import Executor
+from wandb_frames.graphql.pagination import iter_pages
 
 __all__ = ["Report", "Reports", "list_reports", "report_url"]
 
-_LIST = load_document("report_list.graphql")
+_LIST = DOCUMENTS["report_list.graphql"]
 
 _FRAME_SCHEMA: dict[str, pa.DataType] = {
     "id": pa.string(),
@@ -97,16 +95,14 @@ class Report:
 
 
 class Reports(Collection[Report]):
-    """The reports of a project: iterable; ``to_pandas()`` gives one row per report."""
+    """The reports of a project: iterable; ``to_pandas()`` gives one row per report (``spec`` as JSON text)."""
+
+    schema = _FRAME_SCHEMA
 
     def __init__(self, executor: Executor, entity: str, project: str, name: str | None,
                  per_page: int, app_url: str) -> None:
         self.entity, self.project, self.name = entity, project, name
         super().__init__(lambda: _iter_reports(executor, entity, project, name, per_page, app_url))
-
-    def to_pandas(self) -> pd.DataFrame:
-        """All reports as an Arrow-backed frame (the ``spec`` column holds JSON text)."""
-        return records_to_frame([r.to_dict() for r in self], _FRAME_SCHEMA)
 
 
 def _report(node: Mapping[str, Any], entity: str, project: str, app_url: str) -> Report:
@@ -134,13 +130,13 @@ def _report(node: Mapping[str, Any], entity: str, project: str, app_url: str) ->
 def _iter_reports(executor: Executor, entity: str, project: str, name: str | None,
                   per_page: int, app_url: str) -> Iterator[Report]:
     variables = {"entity": entity, "project": project, "viewName": name}
-    for edge in paginate(
-        executor, _LIST, variables, operation="ReportsPage",
-        connection=lambda d: dig(d, "project", "allViews"),
-        not_found=lambda d: None if d.get("project") else f"project {entity + '/' + project!r}",
-        per_page=per_page,
+    for page in iter_pages(
+        executor.execute, _LIST, variables, connection_path=("project", "allViews"),
+        what=f"project {entity + '/' + project!r}", page_size=per_page,
+        size_variable="perPage", cursor_variable="cursor",
     ):
-        yield _report(edge["node"], entity, project, app_url)
+        for node in page.nodes:
+            yield _report(node, entity, project, app_url)
 
 
 def list_reports(

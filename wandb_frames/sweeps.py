@@ -20,17 +20,16 @@ import pyarrow as pa
 from wandb_frames._executor import (
     DEFAULT_APP_URL,
     Collection,
-    Executor,
     check_name,
     check_per_page,
     dig,
-    flatten,
-    load_document,
-    paginate,
     parse_datetime,
-    records_to_frame,
 )
-from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.graphql.documents import DOCUMENTS
+from wandb_frames.graphql.executor import Executor
+from wandb_frames.graphql.pagination import iter_pages, resolve_connection
+from wandb_frames.tabular import flatten_run
 
 __all__ = [
     "RunsFactory",
@@ -43,8 +42,8 @@ __all__ = [
     "swept_parameters",
 ]
 
-_GET = load_document("sweep_get.graphql")
-_LIST = load_document("sweep_list.graphql")
+_GET = DOCUMENTS["sweep_get.graphql"]
+_LIST = DOCUMENTS["sweep_list.graphql"]
 
 RunsFactory = Callable[[dict[str, Any], str | None], Any]
 """``runs_factory(filters, order) -> Runs``: the core's run listing for a filter and order."""
@@ -223,7 +222,7 @@ class Sweep:
     def to_dict(self) -> dict[str, Any]:
         """The sweep as one frame row (its config flattened under ``config.``)."""
         row = {key: getattr(self, key) for key in _FRAME_SCHEMA}
-        row.update(flatten(self.config, "config"))
+        row.update(flatten_run({"config": self.config}))
         return row
 
     def _factory(self) -> RunsFactory:
@@ -294,26 +293,18 @@ def get_sweep(
     """
     entity, project = check_name(entity, "entity"), check_name(project, "project")
     sweep_id = check_name(sweep_id, "sweep id")
-    data = executor.execute(_GET, {"entity": entity, "project": project, "name": sweep_id}, operation="SweepByName")
-    if data.get("project") is None:
-        what = f"project {entity + '/' + project!r}"
-        raise NotFoundError(f"{what} not found", operation="SweepByName", what=what)
-    node = dig(data, "project", "sweep")
-    if node is None:
-        what = f"sweep {entity + '/' + project + '/' + sweep_id!r}"
-        raise NotFoundError(f"{what} not found", operation="SweepByName", what=what)
+    data = executor.execute(_GET, {"entity": entity, "project": project, "name": sweep_id})
+    _, node = resolve_connection(
+        data, ("project", "sweep"), operation=_GET.operation,
+        what=[f"project {entity + '/' + project!r}", f"sweep {entity + '/' + project + '/' + sweep_id!r}"],
+    )
     return _sweep(node, entity, project, app_url, runs_factory)
 
 
 class Sweeps(Collection[Sweep]):
-    """The sweeps of one project: iterable; ``to_pandas()`` gives one row per sweep."""
+    """The sweeps of one project: iterable; ``to_pandas()`` gives one row per sweep (config flattened)."""
 
-    def __init__(self, fetch: Callable[[], Iterator[Sweep]]) -> None:
-        super().__init__(fetch)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """All sweeps as an Arrow-backed frame; each sweep's config flattened under ``config.``."""
-        return records_to_frame([s.to_dict() for s in self], _FRAME_SCHEMA)
+    schema = _FRAME_SCHEMA
 
 
 def list_sweeps(
@@ -334,16 +325,12 @@ def list_sweeps(
     size = check_per_page(per_page, default=50)
 
     def fetch() -> Iterator[Sweep]:
-        edges = paginate(
-            executor,
-            _LIST,
-            {"entity": entity, "project": project},
-            operation="SweepsPage",
-            connection=lambda data: dig(data, "project", "sweeps"),
-            not_found=lambda data: None if data.get("project") else f"project {entity + '/' + project!r}",
-            per_page=size,
-        )
-        for edge in edges:
-            yield _sweep(edge["node"], entity, project, app_url, runs_factory)
+        for page in iter_pages(
+            executor.execute, _LIST, {"entity": entity, "project": project},
+            connection_path=("project", "sweeps"), what=f"project {entity + '/' + project!r}",
+            page_size=size, size_variable="perPage", cursor_variable="cursor",
+        ):
+            for node in page.nodes:
+                yield _sweep(node, entity, project, app_url, runs_factory)
 
     return Sweeps(fetch)

@@ -1,4 +1,4 @@
-"""Fixtures: the local server seeded with handcrafted histories, and a minimal real executor."""
+"""Fixtures: the local server seeded with handcrafted histories, and the real Api as executor."""
 
 from __future__ import annotations
 

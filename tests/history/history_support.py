@@ -1,4 +1,4 @@
-"""Shared helpers for the history tests: a minimal real executor and seeded histories."""
+"""Shared helpers for the history tests: the real Api as executor, and seeded histories."""
 
 from __future__ import annotations
 
@@ -7,49 +7,52 @@ from collections.abc import Mapping
 from typing import Any
 
 import graphql
-import requests
 
-from wandb_frames.errors import AuthenticationError, GraphQLError, HTTPStatusError, ProtocolError
+from wandb_frames.errors import GraphQLError
+from wandb_frames.graphql.documents import Document
+from wandb_frames.graphql.transport import operation_name
 from wandb_frames.testing.records import RunRecord
 
 ENTITY, PROJECT = "local", "hist"
 
 
 class RequestsExecutor:
-    """A minimal executor over ``requests``: posts the printed document with Basic auth."""
+    """The real client core (``wandb_frames.Api``) as the history executor, recording operations.
+
+    ``execute`` and ``get`` go through the Api's own transport (auth, retries, error mapping);
+    the wrapper only keeps the operation names in ``calls`` for the tests' request assertions.
+    """
 
     def __init__(self, url: str, api_key: str) -> None:
-        self.url = url
-        self.session = requests.Session()
-        self.session.auth = ("api", api_key)
+        from wandb_frames import Api
+        from wandb_frames.run import parquet_getter
+
+        self.api = Api(api_key=api_key, overrides={"base_url": url}, progress=False)
+        self.get = parquet_getter(self.api)
         self.calls: list[str] = []
 
-    def execute(self, document: graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str) -> dict[str, Any]:
-        self.calls.append(operation)
-        body = {"query": graphql.print_ast(document), "variables": dict(variables), "operationName": operation}
-        resp = self.session.post(f"{self.url}/graphql", json=body, timeout=60)
-        if resp.status_code in (401, 403):
-            raise AuthenticationError("rejected", operation=operation, status_code=resp.status_code)
-        if resp.status_code != 200:
-            raise HTTPStatusError(f"HTTP {resp.status_code}", operation=operation, status_code=resp.status_code)
-        payload = resp.json()
-        if payload.get("errors"):
-            raise GraphQLError(str(payload["errors"]), operation=operation, errors=payload["errors"])
-        data = payload.get("data")
-        if not isinstance(data, dict):
-            raise ProtocolError("no data", operation=operation)
-        return data
-
-    def get(self, url: str) -> bytes:
-        resp = self.session.get(url, timeout=60, auth=None, headers={"Accept-Encoding": "identity"})
-        resp.raise_for_status()
-        return resp.content
+    def execute(
+        self,
+        document: Document | graphql.DocumentNode,
+        variables: Mapping[str, Any],
+        *,
+        operation: str | None = None,
+    ) -> dict[str, Any]:
+        name = operation or (document.operation if isinstance(document, Document) else operation_name(document))
+        self.calls.append(name)
+        return self.api.execute(document, variables, operation=name)
 
 
 class NoParquetExecutor(RequestsExecutor):
     """The same executor against a server variant without the parquet export (old W&B server)."""
 
-    def execute(self, document: graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str) -> dict[str, Any]:
+    def execute(
+        self,
+        document: Document | graphql.DocumentNode,
+        variables: Mapping[str, Any],
+        *,
+        operation: str | None = None,
+    ) -> dict[str, Any]:
         if operation == "RunParquetHistory":
             self.calls.append(operation)
             raise GraphQLError("Cannot query field 'parquetHistory' on type 'Run'.", operation=operation)

@@ -1,4 +1,4 @@
-"""Fixtures for the secondary API surface: one seeded local server, a plain HTTP executor."""
+"""Fixtures for the secondary API surface: one seeded local server and the real ``Api``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from surface_support import ENTITY, PROJECT, HttpExecutor, seed
+from surface_support import ENTITY, make_api, seed
 
+from wandb_frames import Api
 from wandb_frames.testing import LocalServer
 
 
@@ -20,21 +21,10 @@ def server() -> Iterator[LocalServer]:
 
 
 @pytest.fixture()
-def executor(server: LocalServer) -> HttpExecutor:
-    return HttpExecutor(server.url, server.api_key)
-
-
-@pytest.fixture()
-def runs_factory(server: LocalServer) -> Any:
-    """The core's ``Api.runs`` as a ``runs_factory`` for sweeps."""
-    from wandb_frames.api import Api
-
-    api = Api(api_key=server.api_key, overrides={"base_url": server.url, "entity": ENTITY}, progress=False)
-
-    def factory(filters: dict[str, Any], order: str | None) -> Any:
-        return api.runs(f"{ENTITY}/{PROJECT}", filters=filters, order=order or "+created_at")
-
-    return factory
+def api(server: LocalServer) -> Api:
+    """A fresh ``Api`` on the seeded server, with the server's request log cleared."""
+    server.clear_requests()
+    return make_api(server)
 
 
 @pytest.fixture()

@@ -1,19 +1,15 @@
-"""Support for the secondary-API-surface tests: seed data and a plain HTTP executor.
+"""Support for the secondary-API-surface tests: seed data, the real ``Api``, the request log.
 
-The executor is deliberately independent of the client core: it prints the document, posts
-it with Basic auth ``api:<key>`` over ``requests`` and maps failures onto our error tree.
+The tests talk to the local server through :class:`wandb_frames.Api` (the real transport)
+and count requests with the server's own log (``LocalServer.requests``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import graphql
-import requests
-
-from wandb_frames.errors import AuthenticationError, GraphQLError, HTTPStatusError, ProtocolError
+from wandb_frames import Api
 from wandb_frames.testing import LocalServer
 
 ENTITY = "local"
@@ -33,34 +29,14 @@ SWEEP_CONFIG: dict[str, Any] = {
 }
 
 
-class HttpExecutor:
-    """A minimal ``Executor``: one POST per operation, errors typed, no retries."""
+def make_api(server: LocalServer, **overrides: str) -> Api:
+    """The real client core pointed at ``server`` (``overrides`` may add entity/project)."""
+    return Api(api_key=server.api_key, overrides={"base_url": server.url, **overrides}, progress=False)
 
-    def __init__(self, url: str, api_key: str) -> None:
-        self.url = url.rstrip("/") + "/graphql"
-        self.session = requests.Session()
-        self.session.auth = ("api", api_key)
-        self.operations: list[str] = []
 
-    def execute(
-        self, document: graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str
-    ) -> dict[str, Any]:
-        self.operations.append(operation)
-        body = {"query": graphql.print_ast(document), "variables": dict(variables), "operationName": operation}
-        response = self.session.post(self.url, json=body, timeout=30)
-        if response.status_code in (401, 403):
-            raise AuthenticationError("bad key", operation=operation, status_code=response.status_code)
-        if response.status_code != 200:
-            raise HTTPStatusError(f"HTTP {response.status_code}", operation=operation,
-                                  status_code=response.status_code)
-        payload = response.json()
-        if payload.get("errors"):
-            raise GraphQLError(str(payload["errors"][0].get("message")), operation=operation,
-                               errors=payload["errors"], data=payload.get("data"))
-        if not isinstance(payload.get("data"), dict):
-            raise ProtocolError("no data", operation=operation)
-        data: dict[str, Any] = payload["data"]
-        return data
+def operations(server: LocalServer) -> list[str]:
+    """The operation names the server has received since its log was last cleared."""
+    return [str(name) for name, _ in server.requests]
 
 
 def _runs() -> list[dict[str, Any]]:

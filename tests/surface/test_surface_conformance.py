@@ -9,13 +9,8 @@ from typing import Any
 
 import pytest
 
-from surface_support import ENTITY, PROJECT, HttpExecutor
-from wandb_frames import artifacts as wf_artifacts
-from wandb_frames.files import get_file, list_files
-from wandb_frames.projects import create_run, list_projects, update_run
-from wandb_frames.reports import list_reports
-from wandb_frames.sweeps import get_sweep, list_sweeps
-from wandb_frames.testing import LocalServer
+from surface_support import ENTITY, PROJECT
+from wandb_frames import Api
 
 pytestmark = pytest.mark.conformance
 
@@ -25,26 +20,27 @@ def _ts(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def test_projects(wandb_api: Any, executor: HttpExecutor, server: LocalServer) -> None:
+def test_projects(wandb_api: Any, api: Api) -> None:
     theirs = [(p.name, p.entity, _ts(p.created_at), p.url) for p in wandb_api.projects(ENTITY, per_page=2)]
-    ours = [(p.name, p.entity, p.created_at, p.url) for p in list_projects(executor, ENTITY, 2, app_url=server.url)]
+    ours = [(p.name, p.entity, p.created_at, p.url) for p in api.projects(ENTITY, per_page=2)]
     assert ours == theirs
 
 
-def test_sweep(wandb_api: Any, executor: HttpExecutor, server: LocalServer, runs_factory: Any) -> None:
+def test_sweep(wandb_api: Any, api: Api) -> None:
     theirs = wandb_api.sweep(f"{ENTITY}/{PROJECT}/sw1")
-    ours = get_sweep(executor, ENTITY, PROJECT, "sw1", runs_factory, app_url=server.url)
+    ours = api.sweep(f"{ENTITY}/{PROJECT}/sw1")
     assert (ours.id, ours.name, ours.state, ours.config, ours.expected_run_count, ours.url, ours.order) == (
         theirs.id, theirs.name, theirs.state, theirs.config, theirs.expected_run_count, theirs.url, theirs.order)
     assert sorted(r.id for r in ours.runs) == sorted(r.id for r in wandb_api.runs(
         f"{ENTITY}/{PROJECT}", filters={"$and": [{"sweep": "sw1"}]}))
-    assert ours.best_run().id == theirs.best_run().id
-    assert ours.best_run(order="+config.lr").id == theirs.best_run(order="+config.lr").id
+    best, best_lr = ours.best_run(), ours.best_run(order="+config.lr")
+    assert best is not None and best.id == theirs.best_run().id
+    assert best_lr is not None and best_lr.id == theirs.best_run(order="+config.lr").id
 
 
-def test_project_sweeps(wandb_api: Any, executor: HttpExecutor) -> None:
+def test_project_sweeps(wandb_api: Any, api: Api) -> None:
     theirs = [(s.id, s.name, s.state) for s in wandb_api.project(PROJECT, ENTITY).sweeps(per_page=2)]
-    ours = [(s.id, s.name, s.state) for s in list_sweeps(executor, ENTITY, PROJECT, per_page=2)]
+    ours = [(s.id, s.name, s.state) for s in api.sweeps(f"{ENTITY}/{PROJECT}", per_page=2)]
     assert ours == theirs
 
 
@@ -55,73 +51,73 @@ def _artifact_values(art: Any) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("name", ["local/surface/data:v1", "local/surface/data:best", "weights:prod"])
-def test_artifact(wandb_api: Any, executor: HttpExecutor, name: str) -> None:
+def test_artifact(wandb_api: Any, api: Api, name: str) -> None:
     theirs = wandb_api.artifact(name if "/" in name else f"{PROJECT}/{name}")
-    ours = wf_artifacts.get_artifact(
-        executor, wf_artifacts.parse_artifact_name(name, default_entity=ENTITY, default_project=PROJECT))
+    ours = api.artifact(name if "/" in name else f"{ENTITY}/{PROJECT}/{name}")
     assert _artifact_values(ours) == _artifact_values(theirs)
     logged_by = ours.logged_by()
     assert logged_by is not None and logged_by.id == theirs.logged_by().id
 
 
-def test_artifact_types(wandb_api: Any, executor: HttpExecutor) -> None:
+def test_artifact_types(wandb_api: Any, api: Api) -> None:
     theirs = [(t.name, t.id) for t in wandb_api.artifact_types(PROJECT)]
-    ours = [(t.name, t.id) for t in wf_artifacts.artifact_types(executor, PROJECT, default_entity=ENTITY)]
+    ours = [(t.name, t.id) for t in api.artifact_types(f"{ENTITY}/{PROJECT}")]
     assert ours == theirs
     one = wandb_api.artifact_type("model", PROJECT)
-    assert wf_artifacts.artifact_type(executor, "model", PROJECT, default_entity=ENTITY).name == one.name
+    assert api.artifact_type("model", f"{ENTITY}/{PROJECT}").name == one.name
 
 
-def test_artifact_versions(wandb_api: Any, executor: HttpExecutor) -> None:
+def test_artifact_versions(wandb_api: Any, api: Api) -> None:
     with warnings.catch_warnings():  # artifact_versions is deprecated in wandb 0.31.0
         warnings.simplefilter("ignore")
         theirs = [_artifact_values(a) for a in wandb_api.artifact_versions(
             "dataset", f"{ENTITY}/{PROJECT}/data", per_page=2)]
-    ours = [_artifact_values(a) for a in wf_artifacts.artifact_versions(
-        executor, ENTITY, PROJECT, "dataset", "data", per_page=2)]
+    ours = [_artifact_values(a) for a in api.artifact_versions("dataset", f"{ENTITY}/{PROJECT}/data", per_page=2)]
     assert ours == theirs
 
 
-def test_run_artifacts(wandb_api: Any, executor: HttpExecutor) -> None:
+def test_run_artifacts(wandb_api: Any, api: Api) -> None:
     run = wandb_api.run(f"{ENTITY}/{PROJECT}/sw-run-1")
-    assert [a.name for a in wf_artifacts.logged_artifacts(executor, ENTITY, PROJECT, "sw-run-1")] == [
-        a.name for a in run.logged_artifacts()]
-    assert [a.name for a in wf_artifacts.used_artifacts(executor, ENTITY, PROJECT, "sw-run-1")] == [
-        a.name for a in run.used_artifacts()]
+    ours = api.run(f"{ENTITY}/{PROJECT}/sw-run-1")
+    assert [a.name for a in ours.logged_artifacts()] == [a.name for a in run.logged_artifacts()]
+    assert [a.name for a in ours.used_artifacts()] == [a.name for a in run.used_artifacts()]
 
 
-def test_reports(wandb_api: Any, executor: HttpExecutor, server: LocalServer) -> None:
+def test_reports(wandb_api: Any, api: Api) -> None:
     theirs = [(r.id, r.name, r.display_name, r.description, _ts(r.updated_at), r.url, r.spec)
               for r in wandb_api.reports(f"{ENTITY}/{PROJECT}", per_page=2)]
     ours = [(r.id, r.name, r.display_name, r.description, r.updated_at, r.url, r.spec)
-            for r in list_reports(executor, ENTITY, PROJECT, per_page=2, app_url=server.url)]
+            for r in api.reports(f"{ENTITY}/{PROJECT}", per_page=2)]
     assert ours == theirs and len(ours) == 5
 
 
-def test_files(wandb_api: Any, executor: HttpExecutor) -> None:
+def test_files(wandb_api: Any, api: Api) -> None:
     run = wandb_api.run(f"{ENTITY}/{PROJECT}/sw-run-0")
+    mine = api.run(f"{ENTITY}/{PROJECT}/sw-run-0")
     theirs = [(f.name, f.size, f.md5, f.mimetype, _ts(f.updated_at)) for f in run.files(per_page=2)]
-    ours = [(f.name, f.size, f.md5, f.mimetype, f.updated_at)
-            for f in list_files(executor, ENTITY, PROJECT, "sw-run-0", per_page=2)]
+    ours = [(f.name, f.size, f.md5, f.mimetype, f.updated_at) for f in mine.files(per_page=2)]
     assert ours == theirs
-    assert get_file(executor, ENTITY, PROJECT, "sw-run-0", "file-3.txt").md5 == run.file("file-3.txt").md5
+    assert mine.file("file-3.txt").md5 == run.file("file-3.txt").md5
 
 
-def test_create_and_update_run(wandb_api: Any, executor: HttpExecutor) -> None:
+def test_create_and_update_run(wandb_api: Any, api: Api) -> None:
     """Runs written by each client read back the same through the official client."""
     wandb_api.create_run(run_id="conf-theirs", project="conformance")
-    node = create_run(executor, ENTITY, "conformance", run_id="conf-ours")
+    created = api.create_run(run_id="conf-ours", project="conformance", entity=ENTITY)
     theirs = wandb_api.run(f"{ENTITY}/conformance/conf-theirs")
     ours = wandb_api.run(f"{ENTITY}/conformance/conf-ours")
-    assert (ours.state, ours.project, ours.entity, ours.id) == (theirs.state, theirs.project, theirs.entity, node["name"])
+    assert (ours.state, ours.project, ours.entity, ours.id) == (theirs.state, theirs.project, theirs.entity, created.id)
 
     theirs.config["lr"] = 0.5
     theirs.summary["loss"] = 0.25
     theirs.tags = ["t1"]
     theirs.notes = "noted"
     theirs.update()
-    update_run(executor, ENTITY, "conformance", "conf-ours", config={"lr": 0.5}, summary={"loss": 0.25},
-               tags=["t1"], notes="noted")
+    created.config["lr"] = 0.5
+    created.summary["loss"] = 0.25
+    created.tags = ["t1"]
+    created.notes = "noted"
+    created.update()
     wandb_api.flush()  # the official Api caches Run objects by path
     a, b = (wandb_api.run(f"{ENTITY}/conformance/{i}") for i in ("conf-theirs", "conf-ours"))
     assert (dict(a.config), a.summary["loss"], a.tags, a.notes) == (dict(b.config), b.summary["loss"], b.tags, b.notes)

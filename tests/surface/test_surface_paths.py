@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wandb_frames._executor import check_per_page, split_object_path, split_project_path
+from wandb_frames._executor import PathParts, check_per_page, parse_path, split_object_path, split_project_path
 from wandb_frames.artifacts import ArtifactPath, parse_artifact_name
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.sweeps import format_order_key, swept_parameters
@@ -74,18 +74,81 @@ def test_split_sweep_path_rejects(path: object) -> None:
         split_object_path(path, kind="sweep", default_entity="e", default_project="p")
 
 
-def test_split_sweep_path_needs_project() -> None:
-    with pytest.raises(ConfigurationError, match="missing project"):
+def test_split_sweep_path_needs_project_and_entity() -> None:
+    with pytest.raises(ConfigurationError, match="no project given"):
         split_object_path("s1", kind="sweep", default_entity="e", default_project=None)
+    with pytest.raises(ConfigurationError, match="no entity given"):
+        split_object_path("p/s1", kind="sweep", default_entity=None)
 
 
 def test_split_project_path() -> None:
     assert split_project_path("e/p", default_entity=None) == ("e", "p")
     assert split_project_path("p", default_entity="d") == ("d", "p")
     assert split_project_path(None, default_entity="d", default_project="q") == ("d", "q")
-    for bad in ("a/b/c", "e/", "p"):
+    assert split_project_path("", default_entity="d", default_project="q") == ("d", "q")
+    assert split_project_path(" e/p ", default_entity=None) == ("e", "p")
+    assert split_project_path("/e/p/", default_entity=None) == ("e", "p")
+    for bad in ("a/b/c", "e//p", "e/", "p", "e/p:x", None, 3):  # "e/" is project "e": no entity
         with pytest.raises(ConfigurationError):
             split_project_path(bad, default_entity=None)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "expected"),
+    [
+        ("", "project", PathParts(None, None, None)),
+        (None, "project", PathParts(None, None, None)),
+        ("p", "project", PathParts(None, "p", None)),
+        ("e/p", "project", PathParts("e", "p", None)),
+        ("/e/p/", "project", PathParts("e", "p", None)),
+        ("e/", "project", PathParts(None, "e", None)),
+        ("https://wandb.ai/e/p", "project", PathParts("e", "p", None)),
+        ("https://wandb.ai/e/p/", "project", PathParts("e", "p", None)),
+        ("https://wandb.ai/e/p/workspace?nw=abc", "project", PathParts("e", "p", None)),
+        ("https://wandb.ai/e/p/overview", "project", PathParts("e", "p", None)),
+        ("http://localhost:8080/e/p/table#x", "project", PathParts("e", "p", None)),
+        ("r1", "run", PathParts(None, None, "r1")),
+        ("p/r1", "run", PathParts(None, "p", "r1")),
+        ("e/p/r1", "run", PathParts("e", "p", "r1")),
+        ("e/p/runs/r1", "run", PathParts("e", "p", "r1")),
+        ("/e/p/runs/r1/", "run", PathParts("e", "p", "r1")),
+        ("https://wandb.ai/e/p/runs/r1", "run", PathParts("e", "p", "r1")),
+        ("https://wandb.ai/e/p/runs/r1?nw=x", "run", PathParts("e", "p", "r1")),
+        ("https://wandb.ai/e/p/runs/r1/logs", "run", PathParts("e", "p", "r1")),
+        ("https://wandb.ai/e/p/runs/r1/overview", "run", PathParts("e", "p", "r1")),
+        ("e/p/sweeps/s1", "sweep", PathParts("e", "p", "s1")),
+        ("https://wandb.ai/e/p/sweeps/s1", "sweep", PathParts("e", "p", "s1")),
+        ("https://wandb.ai/e/p/sweeps/s1/table?x=1", "sweep", PathParts("e", "p", "s1")),
+        ("e/p/data", "artifact", PathParts("e", "p", "data")),
+        ("https://wandb.ai/e/p/logs", "run", PathParts("e", "p", "logs")),  # a tab only after /runs/<id>
+    ],
+)
+def test_parse_path_forms(path: object, kind: str, expected: PathParts) -> None:
+    assert parse_path(path, kind=kind) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("a/b/c", "project"), ("/a/b/c/", "project"), ("e//p", "project"), (3, "project"),
+        ("", "run"), ("/", "run"), (None, "run"), ("a/b/c/d", "run"), ("e//r", "run"), ("e/p/sweeps/r1", "run"),
+        ("e/p/runs/r1", "sweep"), ("e/p/r:1", "run"), ("https://wandb.ai/e/p/runs/r1/x/y", "run"),
+        ("https://wandb.ai/", "run"), ("https://wandb.ai/e/p/runs/r1", "project"),
+    ],
+)
+def test_parse_path_rejects(path: object, kind: str) -> None:
+    with pytest.raises(ConfigurationError):
+        parse_path(path, kind=kind)
+
+
+@settings(max_examples=60, deadline=None)
+@given(entity=NAME, project=NAME, run_id=NAME, marker=st.booleans(), url=st.booleans())
+def test_parse_path_roundtrip(entity: str, project: str, run_id: str, marker: bool, url: bool) -> None:
+    path = f"{entity}/{project}/" + ("runs/" if marker else "") + run_id
+    if url:
+        path = "https://wandb.ai/" + path
+    assert parse_path(path, kind="run") == PathParts(entity, project, run_id)
+    assert split_object_path(path, kind="run", default_entity=None) == (entity, project, run_id)
 
 
 @pytest.mark.parametrize("value", [0, -1, 10_001, 2.5, "50", True])

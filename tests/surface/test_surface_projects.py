@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from surface_support import ENTITY, OTHER_ENTITY, PROJECT, HttpExecutor
+from surface_support import ENTITY, OTHER_ENTITY, PROJECT, make_api, operations
+from wandb_frames import Api
 from wandb_frames.errors import ConfigurationError, NotFoundError
-from wandb_frames.projects import get_project, list_projects
+from wandb_frames.projects import list_projects
 from wandb_frames.testing import LocalServer
 
 
@@ -14,69 +15,70 @@ def _expected(server: LocalServer, entity: str) -> set[str]:
     return {p.name for p in server.store.projects.values() if p.entity == entity}
 
 
-def test_projects_normal(executor: HttpExecutor, server: LocalServer) -> None:
-    projects = list_projects(executor, OTHER_ENTITY, app_url="http://app.test/")
-    assert executor.operations == []  # lazy until iterated
+def test_projects_normal(api: Api, server: LocalServer) -> None:
+    projects = api.projects(OTHER_ENTITY)
+    assert operations(server) == []  # lazy until iterated
     (only,) = list(projects)
     assert (only.name, only.entity, only.run_count) == ("shared", OTHER_ENTITY, 1)
-    assert only.url == "http://app.test/team/shared/workspace"
+    assert only.url == f"{api.app_url}/team/shared/workspace"
     assert only.created_at is not None and only.created_at.tzinfo is not None
+    assert operations(server) == ["ProjectsPage"]
 
 
-def test_projects_paginates(executor: HttpExecutor, server: LocalServer) -> None:
-    projects = list_projects(executor, ENTITY, per_page=2)
+def test_projects_paginates(api: Api, server: LocalServer) -> None:
+    projects = api.projects(ENTITY, per_page=2)
     names = {p.name for p in projects}
     expected = _expected(server, ENTITY)
     assert names == expected and len(expected) >= 5
-    assert executor.operations == ["ProjectsPage"] * ((len(expected) + 1) // 2)
+    pages = (len(expected) + 1) // 2
+    assert operations(server) == ["ProjectsPage"] * pages
     list(projects)  # cached: no new request
-    assert len(executor.operations) == (len(expected) + 1) // 2
+    assert len(operations(server)) == pages
 
 
-def test_projects_frame_types(executor: HttpExecutor) -> None:
-    frame = list_projects(executor, ENTITY, per_page=3).to_pandas()
-    assert list(frame.columns[:4]) == ["id", "name", "entity", "created_at"]
+def test_projects_frame_types(api: Api) -> None:
+    frame = api.projects(ENTITY, per_page=3).to_pandas()
+    assert list(frame.columns) == ["id", "name", "entity", "created_at", "run_count", "is_benchmark",
+                                   "description", "user", "url"]
     assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
     assert str(frame["run_count"].dtype) == "int64[pyarrow]"
+    assert str(frame["is_benchmark"].dtype) == "bool[pyarrow]"
     assert frame.set_index("name").loc[PROJECT, "run_count"] == 6
 
 
-def test_projects_default_entity(executor: HttpExecutor) -> None:
-    assert [p.name for p in list_projects(executor, None, default_entity=OTHER_ENTITY)] == ["shared"]
+def test_projects_default_entity(server: LocalServer) -> None:
+    """No entity: the viewer's default entity, asked of the server once."""
+    api = make_api(server)
+    server.clear_requests()
+    assert {p.name for p in api.projects()} == _expected(server, ENTITY)
+    assert operations(server)[0] != "ProjectsPage" and operations(server).count("ProjectsPage") == 1
+    assert [p.name for p in make_api(server, entity=OTHER_ENTITY).projects()] == ["shared"]
 
 
-def test_projects_no_entity_is_value_error(executor: HttpExecutor) -> None:
+def test_projects_no_entity_is_value_error(api: Api, server: LocalServer) -> None:
+    """The module-level constructor with no entity and no default (the Api always has one)."""
     with pytest.raises(ValueError, match="entity must be passed"):
-        list_projects(executor, None, default_entity=None)
-    assert executor.operations == []
+        list_projects(api, None, default_entity=None)
+    assert operations(server) == []
 
 
 @pytest.mark.parametrize(("entity", "per_page"), [("a/b", 10), ("", 10), ("ok", 0), ("ok", "x"), (5, 10)])
-def test_projects_bad_arguments(executor: HttpExecutor, entity: object, per_page: object) -> None:
+def test_projects_bad_arguments(api: Api, server: LocalServer, entity: object, per_page: object) -> None:
     with pytest.raises(ConfigurationError):
-        list_projects(executor, entity, per_page)  # type: ignore[arg-type]
-    assert executor.operations == []
+        api.projects(entity, per_page)  # type: ignore[arg-type]
+    assert operations(server) == []
 
 
-def test_projects_unknown_entity(executor: HttpExecutor) -> None:
+def test_projects_unknown_entity(api: Api) -> None:
     with pytest.raises(NotFoundError) as info:
-        list(list_projects(executor, "nobody-here"))
+        list(api.projects("nobody-here"))
     assert info.value.what == "entity 'nobody-here'"
 
 
-def test_project_get_and_not_found(executor: HttpExecutor) -> None:
-    project = get_project(executor, ENTITY, PROJECT)
+def test_project_get_and_not_found(api: Api, server: LocalServer) -> None:
+    project = api.project(PROJECT, entity=ENTITY)
     assert (project.name, project.run_count) == (PROJECT, 6)
+    assert operations(server) == ["ProjectByName"]
     with pytest.raises(NotFoundError) as info:
-        get_project(executor, ENTITY, "missing")
+        api.project("missing", entity=ENTITY)
     assert info.value.what == "project 'local/missing'"
-
-
-def test_core_api_is_an_executor(server: LocalServer) -> None:
-    """The client core's ``Api.execute`` drives these constructors unchanged (wiring check)."""
-    from wandb_frames.api import Api
-
-    api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
-    assert [p.name for p in list_projects(api, OTHER_ENTITY, per_page=1)] == ["shared"]
-    with pytest.raises(NotFoundError):
-        get_project(api, ENTITY, "missing")

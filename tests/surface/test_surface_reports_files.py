@@ -6,38 +6,51 @@ import json
 
 import pytest
 
-from surface_support import ENTITY, PROJECT, HttpExecutor
+from surface_support import ENTITY, PROJECT, make_api, operations
+from wandb_frames import Api
 from wandb_frames.errors import ConfigurationError, NotFoundError
-from wandb_frames.files import get_file, list_files
-from wandb_frames.reports import list_reports, report_url
+from wandb_frames.reports import report_url
+from wandb_frames.testing import LocalServer
+
+FULL = f"{ENTITY}/{PROJECT}"
 
 
-def test_reports_paginate_and_frame(executor: HttpExecutor) -> None:
-    reports = list_reports(executor, ENTITY, PROJECT, per_page=2, app_url="http://app.test")
+def test_reports_paginate_and_frame(api: Api, server: LocalServer) -> None:
+    reports = api.reports(FULL, per_page=2)
     frame = reports.to_pandas()
-    assert executor.operations == ["ReportsPage"] * 3
+    assert operations(server) == ["ReportsPage"] * 3
     assert sorted(frame["name"]) == [f"report-{k}" for k in range(5)]
     first = next(r for r in reports if r.name == "report-1")
     assert (first.display_name, first.description, first.user) == ("Weekly report 1", "week 1", "alice")
     assert first.spec == {"blocks": [{"type": "paragraph", "k": 1}]}
-    assert first.url == "http://app.test/local/surface/reports/Weekly-report-1--Vmlldzo1"
+    assert first.url == f"{api.app_url}/local/surface/reports/Weekly-report-1--Vmlldzo1"
     assert json.loads(frame.set_index("name").loc["report-1", "spec"]) == first.spec
+    assert list(frame.columns) == ["id", "name", "display_name", "description", "user", "created_at",
+                                   "updated_at", "entity", "project", "url", "spec"]
     assert str(frame["updated_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
 
 
-def test_reports_by_name(executor: HttpExecutor) -> None:
-    assert [r.id for r in list_reports(executor, ENTITY, PROJECT, name="report%2D3")] == ["Vmlldzo3"]
-    assert list(list_reports(executor, ENTITY, PROJECT, name="unknown")) == []
+def test_reports_by_name(api: Api) -> None:
+    assert [r.id for r in api.reports(FULL, name="report%2D3")] == ["Vmlldzo3"]
+    assert list(api.reports(FULL, name="unknown")) == []
 
 
-def test_reports_not_found_and_bad(executor: HttpExecutor) -> None:
+def test_empty_collection_frame_keeps_columns_and_types(api: Api) -> None:
+    frame = api.reports(FULL, name="unknown").to_pandas()
+    assert len(frame) == 0 and list(frame.columns)[:3] == ["id", "name", "display_name"]
+    assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert frame.attrs["wandb_frames"]["json_columns"] == []
+
+
+def test_reports_not_found_and_bad(server: LocalServer) -> None:
+    api = make_api(server, entity=ENTITY, project=PROJECT)
     with pytest.raises(NotFoundError, match="project 'local/nope'"):
-        list(list_reports(executor, ENTITY, "nope"))
-    executor.operations.clear()
-    for args in (("a/b", PROJECT, None, 50), (ENTITY, PROJECT, "", 50), (ENTITY, PROJECT, None, -1)):
+        list(api.reports("nope"))
+    server.clear_requests()
+    for path, name, per_page in (("a/b/c", None, 50), (FULL, "", 50), (FULL, None, -1)):
         with pytest.raises(ConfigurationError):
-            list_reports(executor, *args)  # type: ignore[arg-type]
-    assert executor.operations == []
+            api.reports(path, name, per_page)
+    assert operations(server) == []
 
 
 def test_report_url_without_title() -> None:
@@ -45,30 +58,55 @@ def test_report_url_without_title() -> None:
     assert report_url("http://x/", "e", "p", "A  b!c", "ab==") == "http://x/e/p/reports/A-b-c--ab"
 
 
-def test_files_paginate_and_frame(executor: HttpExecutor) -> None:
-    files = list_files(executor, ENTITY, PROJECT, "sw-run-0", per_page=2)
+def test_files_paginate_and_frame(api: Api, server: LocalServer) -> None:
+    run = api.run(f"{FULL}/sw-run-0")
+    server.clear_requests()
+    files = run.files(per_page=2)
     frame = files.to_pandas()
-    assert executor.operations == ["RunFilesPage"] * 3
+    assert operations(server) == ["RunFilesPage"] * 3
     assert list(frame["name"]) == [f"file-{k}.txt" for k in range(5)]
     assert list(frame["size"]) == [9] * 5 and files.file_count == 5
-    assert [f.name for f in list_files(executor, ENTITY, PROJECT, "sw-run-0", pattern="%-3.txt")] == ["file-3.txt"]
+    assert str(frame["size"].dtype) == "int64[pyarrow]"
+    assert str(frame["updated_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert [f.name for f in run.files(pattern="%-3.txt")] == ["file-3.txt"]
+    assert [f.name for f in run.files(names=["file-1.txt", "file-4.txt"])] == ["file-1.txt", "file-4.txt"]
 
 
-def test_file_by_name(executor: HttpExecutor) -> None:
-    found = get_file(executor, ENTITY, PROJECT, "sw-run-0", "file-2.txt")
+def test_file_by_name(api: Api, server: LocalServer) -> None:
+    run = api.run(f"{FULL}/sw-run-0")
+    server.clear_requests()
+    found = run.file("file-2.txt")
     assert (found.name, found.size, found.mimetype) == ("file-2.txt", 9, "text/plain")
+    assert operations(server) == ["RunFilesPage"]
     with pytest.raises(NotFoundError) as info:
-        get_file(executor, ENTITY, PROJECT, "sw-run-0", "missing.txt")
+        run.file("missing.txt")
     assert info.value.what == "file 'missing.txt' of run 'local/surface/sw-run-0'"
 
 
-def test_files_not_found_and_bad(executor: HttpExecutor) -> None:
+def test_files_not_found_and_bad(api: Api, server: LocalServer) -> None:
+    from wandb_frames.files import list_files
+
     with pytest.raises(NotFoundError, match="run 'local/surface/ghost'"):
-        list(list_files(executor, ENTITY, PROJECT, "ghost"))
-    executor.operations.clear()
-    for kwargs in ({"names": "a.txt"}, {"pattern": ""}, {"names": ["a"], "pattern": "%"}, {"per_page": 0}):
+        list(list_files(api, ENTITY, PROJECT, "ghost"))  # a deleted run: Api.run would fail first
+    with pytest.raises(NotFoundError, match="project 'local/gone'"):
+        list(list_files(api, ENTITY, "gone", "ghost"))
+    run = api.run(f"{FULL}/sw-run-0")
+    server.clear_requests()
+    for kwargs in ({"pattern": ""}, {"names": ["a"], "pattern": "%"}, {"names": [""]}, {"per_page": 0}):
         with pytest.raises(ConfigurationError):
-            list_files(executor, ENTITY, PROJECT, "sw-run-0", **kwargs)  # type: ignore[arg-type]
+            run.files(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
-        get_file(executor, ENTITY, PROJECT, "sw-run-0", "")
-    assert executor.operations == []
+        run.file("")
+    with pytest.raises(ConfigurationError):
+        list_files(api, ENTITY, PROJECT, "sw-run-0", names="a.txt")  # type: ignore[arg-type]
+    assert operations(server) == []
+
+
+@pytest.mark.xfail(strict=True, reason="Run.files calls list(names) first, so a str becomes a list of "
+                   "one-character names instead of a ConfigurationError (run.py, owned by the lead)")
+def test_run_files_rejects_a_bare_string(api: Api, server: LocalServer) -> None:
+    run = api.run(f"{FULL}/sw-run-0")
+    server.clear_requests()
+    with pytest.raises(ConfigurationError):
+        run.files(names="a.txt")
+    assert operations(server) == []

@@ -33,12 +33,21 @@ class Page:
         has_next_page: Whether the server reports more pages.
         parent: The object holding the connection (e.g. ``project``), for sibling fields
             such as ``runCount``.
+        edges: The edges as received, for edge fields beside ``node`` (e.g. an artifact's
+            ``version`` in a collection).
     """
 
     nodes: list[dict[str, Any]]
     end_cursor: str | None
     has_next_page: bool
     parent: dict[str, Any] = field(default_factory=dict, repr=False)
+    edges: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def _what_at(what: str | Sequence[str], depth: int) -> str:
+    if isinstance(what, str):
+        return what
+    return what[min(depth, len(what) - 1)] if what else "object"
 
 
 def resolve_connection(
@@ -46,9 +55,12 @@ def resolve_connection(
     path: Sequence[str],
     *,
     operation: str,
-    what: str,
+    what: str | Sequence[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Walk ``path`` in ``data``; return ``(parent, connection)``.
+
+    ``what`` names the missing object in the :class:`NotFoundError`: one name for any level,
+    or one per level of ``path`` (the last one also serves deeper levels).
 
     Raises:
         NotFoundError: An object on the way (e.g. ``project``) is null.
@@ -65,7 +77,8 @@ def resolve_connection(
         parent = dict(current)
         current = current[key]
         if current is None:
-            raise NotFoundError(f"{what} not found", operation=operation, what=what)
+            missing = _what_at(what, depth)
+            raise NotFoundError(f"{missing} not found", operation=operation, what=missing)
     if not isinstance(current, Mapping):
         raise ProtocolError(f"{operation}: {'.'.join(path)} is not an object", operation=operation)
     return parent, dict(current)
@@ -77,7 +90,8 @@ def iter_pages(
     variables: Mapping[str, Any],
     *,
     connection_path: Sequence[str] = ("project", "runs"),
-    what: str = "project",
+    what: str | Sequence[str] = "project",
+    required: Mapping[str, str] | None = None,
     page_size: int | None = None,
     size_variable: str = "first",
     cursor_variable: str = "after",
@@ -90,7 +104,12 @@ def iter_pages(
         document: The operation; it must take ``size_variable`` and ``cursor_variable``.
         variables: The other variables (not mutated).
         connection_path: Keys from ``data`` to the connection, e.g. ``("project", "runs")``.
-        what: Named in the :class:`NotFoundError` when a parent on the path is null.
+        what: Named in the :class:`NotFoundError` when a parent on the path is null: one
+            name, or one per level of ``connection_path`` (e.g. ``["project 'e/p'",
+            "run 'e/p/r'"]``).
+        required: Other top-level fields of ``data`` that must not be null, each with the
+            name for its :class:`NotFoundError` (e.g. ``{"entity": "entity 'e'"}`` beside a
+            connection at the root).
         page_size: Sets ``size_variable`` on every request when given.
         size_variable: Name of the page-size variable.
         cursor_variable: Name of the cursor variable.
@@ -110,9 +129,11 @@ def iter_pages(
         if page_size is not None:
             request[size_variable] = page_size
         request[cursor_variable] = cursor
-        parent, connection = resolve_connection(
-            execute(document, request), connection_path, operation=op, what=what
-        )
+        data = execute(document, request)
+        for key, name in (required or {}).items():
+            if isinstance(data, Mapping) and data.get(key) is None:
+                raise NotFoundError(f"{name} not found", operation=op, what=name)
+        parent, connection = resolve_connection(data, connection_path, operation=op, what=what)
         edges = connection.get("edges")
         info = connection.get("pageInfo") or {}
         if not isinstance(edges, list):
@@ -128,7 +149,7 @@ def iter_pages(
             )
         if next_cursor:
             seen.add(next_cursor)
-        yield Page(nodes=nodes, end_cursor=next_cursor, has_next_page=has_next, parent=parent)
+        yield Page(nodes=nodes, end_cursor=next_cursor, has_next_page=has_next, parent=parent, edges=edges)
         if not has_next:
             return
         cursor = next_cursor

@@ -1,8 +1,9 @@
 """Fetching one run's history over the W&B protocol (parquet export, live tail, paged rows).
 
 The transport is abstracted by two small callables so that this module does not depend on the
-client core: an :class:`Executor` (GraphQL document → ``data``) and a :data:`Getter`
-(presigned URL → bytes).
+client core: an :class:`Executor` (GraphQL document → ``data``; defined in
+:mod:`wandb_frames.graphql.executor` and re-exported here) and a :data:`Getter` (presigned
+URL → bytes).
 
 Paths, fastest first (protocol notes §5):
 
@@ -20,7 +21,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import graphql
 import pyarrow as pa
@@ -34,6 +35,7 @@ from wandb_frames.errors import (
     NotFoundError,
     ProtocolError,
 )
+from wandb_frames.graphql.executor import Executor
 from wandb_frames.history.frames import (
     LongPart,
     decode_rows,
@@ -59,20 +61,6 @@ Stream = Literal["default", "system"]
 #: Steps per ``HistoryPage`` request on the paged path.
 DEFAULT_PAGE_SIZE = 10_000
 _INT_MAX = 2**31 - 1
-
-
-class Executor(Protocol):
-    """Runs one GraphQL operation and returns its ``data`` object.
-
-    Implementations raise :mod:`wandb_frames.errors` exceptions (``GraphQLError`` for a 200 with
-    ``errors``, ``AuthenticationError``, ``RateLimitError`` after retries, ...).
-    """
-
-    def execute(
-        self, document: graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str
-    ) -> dict[str, Any]:
-        """Execute ``document`` with ``variables``; return the response's ``data``."""
-        ...
 
 
 #: Downloads a (presigned) parquet URL and returns its bytes; no credentials are attached.

@@ -1,4 +1,8 @@
-"""Deterministic synthetic W&B projects: run, sweep, artifact and report seed records.
+"""Deterministic synthetic W&B projects: run seed records (sweeps, artifacts, reports re-exported).
+
+Sweep, artifact and report records are generated in
+:mod:`wandb_frames.testing.synthetic_catalog` and re-exported here, so
+``from wandb_frames.testing.synthetic import synthetic_sweeps`` keeps working.
 
 Everything is drawn from ``random.Random(seed)`` and one ``numpy`` generator seeded
 with the same seed, so the same arguments always give identical records; nothing
@@ -39,7 +43,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import product
 from random import Random
 from typing import Any
@@ -48,7 +52,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, SweepRecord
+from wandb_frames.testing.records import RunRecord
+from wandb_frames.testing.synthetic_catalog import (
+    DEFAULT_START,
+    SWEEP_IDS,
+    SWEEP_SPACES,
+    USERS,
+    as_utc,
+    synthetic_artifacts,
+    synthetic_reports,
+    synthetic_sweeps,
+)
 
 __all__ = [
     "DEFAULT_START",
@@ -61,7 +75,6 @@ __all__ = [
     "synthetic_sweeps",
 ]
 
-DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 #: History metrics in the order ``n_history_metrics`` takes them; beyond these, ``aux/metric_NN``.
 HISTORY_METRICS = (
     "loss", "acc", "lr", "eval/loss", "eval/acc", "grad_norm", "epoch", "samples_per_sec",
@@ -71,7 +84,6 @@ _SPARSE = frozenset({"eval/loss", "eval/acc"})
 _BASE_CONFIG_LEAVES = 31
 _BASE_SUMMARY_KEYS = 36
 
-_USERS = ("alice", "bob", "chen")
 _HOSTS = tuple(f"gpu-node-{i:02d}" for i in range(1, 7))
 _TAGS = ("baseline", "ablation", "debug", "prod", "v2", "best", "needs-review")
 _GROUPS = ("baseline", "ablation-dropout", "debug", None)
@@ -87,24 +99,6 @@ _SYSTEM_KEYS = (
     "system.gpu.0.gpu", "system.gpu.0.memoryAllocated", "system.gpu.0.temp",
 )
 
-#: Sweep id -> (method, search space over dotted config paths, share of sweep runs).
-_SWEEPS: dict[str, tuple[str, dict[str, dict[str, Any]], float]] = {
-    "sw-lr-grid": ("grid", {
-        "optimizer.lr": {"values": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]},
-        "data.batch_size": {"values": [32, 64, 128]},
-    }, 0.45),
-    "sw-arch-random": ("random", {
-        "model.layers": {"values": [2, 4, 8, 12]},
-        "model.hidden": {"values": [128, 256, 512, 1024]},
-        "model.dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5},
-    }, 0.30),
-    "sw-bayes-opt": ("bayes", {
-        "optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1},
-        "optimizer.weight_decay": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1e-2},
-        "model.dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5},
-    }, 0.25),
-}
-SWEEP_IDS = tuple(_SWEEPS)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 FloatArray = NDArray[np.float64]
 
@@ -183,7 +177,7 @@ def iter_synthetic_runs(
         tuple(f"metric_{i:03d}" for i in range(extra_sum)),
         sweep_fraction, awkward,
     )
-    return _generate(settings, seed, _as_utc(start))
+    return _generate(settings, seed, as_utc(start))
 
 
 def synthetic_project(
@@ -212,7 +206,7 @@ def _generate(s: _Settings, seed: int, start: datetime) -> Iterator[RunRecord]:
     commits = [f"{rng.getrandbits(160):040x}" for _ in range(12)]
     mean_gap = max(5.0, min(1800.0, 90 * 86400 / max(s.n_runs, 1)))
     seen: set[str] = set()
-    grid_counters = dict.fromkeys(_SWEEPS, 0)
+    grid_counters = dict.fromkeys(SWEEP_SPACES, 0)
     created = start
     for i in range(s.n_runs):
         if i:
@@ -224,7 +218,7 @@ def _generate(s: _Settings, seed: int, start: datetime) -> Iterator[RunRecord]:
         seen.add(run_id)
         sweep = None
         if rng.random() < s.sweep_fraction:
-            sweep = rng.choices(SWEEP_IDS, [w for _, _, w in _SWEEPS.values()])[0]
+            sweep = rng.choices(SWEEP_IDS, [w for _, _, w in SWEEP_SPACES.values()])[0]
         newest = i >= s.n_runs - max(1, s.n_runs // 50)
         state = "running" if newest and rng.random() < 0.5 else rng.choices(
             _STATES, _STATE_WEIGHTS)[0]
@@ -267,8 +261,8 @@ def _config(
     if opt == "sgd":
         config["optimizer"]["momentum"] = 0.9
     if sweep is not None:
-        _, space, _ = _SWEEPS[sweep]
-        if _SWEEPS[sweep][0] == "grid":
+        _, space, _ = SWEEP_SPACES[sweep]
+        if SWEEP_SPACES[sweep][0] == "grid":
             grid = list(product(*(p["values"] for p in space.values())))
             chosen = dict(zip(space, grid[grid_counters[sweep] % len(grid)], strict=True))
             grid_counters[sweep] += 1
@@ -312,7 +306,7 @@ def _run(
         acc_max=rng.uniform(0.85, 0.98), lr=lr, epochs=epochs,
         throughput=rng.uniform(300, 3000), diverged=state == "failed" and rng.random() < 0.5,
     )
-    user, host = rng.choice(_USERS), rng.choice(_HOSTS)
+    user, host = rng.choice(USERS), rng.choice(_HOSTS)
     ts0 = created.timestamp()
     steps = s.history_steps if s.history_steps else epochs * 100
     n_steps = max(1, round(steps * fraction)) if s.history_steps else 1
@@ -494,137 +488,3 @@ def _files(
            f"epoch 0: loss {record['summary'].get('loss', 'n/a')}\n"
            f"wandb: run state {record.get('state')}\n")
     return {"wandb-metadata.json": json.dumps(metadata), "output.log": log}
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def synthetic_sweeps(records: Iterable[RunRecord]) -> list[SweepRecord]:
-    """Return one sweep record per sweep id used by ``records``, in order of first use.
-
-    The config is the sweep's search space in W&B's nested form
-    (``{"metric": {"name": "eval/loss", "goal": "minimize"}, "parameters": {...}}``).
-    """
-    first: dict[str, datetime] = {}
-    running: set[str] = set()
-    for run in records:
-        sweep = run.get("sweep")
-        if sweep is None:
-            continue
-        created = _as_utc(run.get("created_at", DEFAULT_START))
-        first[sweep] = min(first.get(sweep, created), created)
-        if run.get("state") == "running":
-            running.add(sweep)
-    sweeps: list[SweepRecord] = []
-    for sweep, created in first.items():
-        method, space, _ = _SWEEPS.get(sweep, ("random", {}, 0.0))
-        parameters: dict[str, Any] = {}
-        for path, spec in space.items():
-            section, key = path.split(".")
-            parameters.setdefault(section, {"parameters": {}})["parameters"][key] = dict(spec)
-        expected = math.prod(len(p["values"]) for p in space.values()) if method == "grid" \
-            else None
-        sweeps.append({
-            "id": sweep, "display_name": sweep.removeprefix("sw-").replace("-", " "),
-            "method": method, "state": "RUNNING" if sweep in running else "FINISHED",
-            "config": {"method": method, "program": "train.py",
-                       "metric": {"name": "eval/loss", "goal": "minimize"},
-                       "parameters": parameters},
-            "created_at": created - timedelta(minutes=2), "run_count_expected": expected,
-            "description": f"{method} search over {', '.join(space) or 'nothing'}",
-        })
-    return sweeps
-
-
-def synthetic_artifacts(records: Iterable[RunRecord], seed: int = 0) -> list[ArtifactRecord]:
-    """Return artifact versions for ``records``: a dataset most runs use, and model versions.
-
-    ``train-data`` (type ``dataset``) has three versions; each run uses (``used_by``) the
-    version current at its creation, except ~15% of runs that use none. ``classifier``
-    (type ``model``) has one version logged by each of up to 8 finished runs, aliased
-    ``best`` (lowest eval loss) and ``latest``; ``eval`` runs use the newest model before them.
-    """
-    rng = Random(seed)
-    runs = sorted(records, key=lambda r: _as_utc(r.get("created_at", DEFAULT_START)))
-    begin = _as_utc(runs[0].get("created_at", DEFAULT_START)) if runs else DEFAULT_START
-    end = _as_utc(runs[-1].get("created_at", DEFAULT_START)) if runs else DEFAULT_START
-    span = end - begin
-    data_times = [begin - timedelta(days=1), begin + span / 3, begin + span * 2 / 3]
-    datasets: list[ArtifactRecord] = []
-    for k, created in enumerate(data_times):
-        datasets.append({
-            "name": "train-data", "type": "dataset", "version": k,
-            "aliases": ["latest"] if k == 2 else [], "digest": f"{rng.getrandbits(128):032x}",
-            "size": 170_000_000 + 1_000_000 * k, "description": f"CIFAR-style split, revision {k}",
-            "metadata": {"source": {"uri": "s3://datasets/cifar10", "revision": k},
-                         "split": {"train": 45_000, "val": 5_000}, "format": "parquet"},
-            "created_at": created, "logged_by": None, "used_by": [],
-        })
-    finished = [r for r in runs if r.get("state") == "finished"]
-    loggers = sorted(rng.sample(finished, min(8, len(finished))), key=runs.index)
-    models: list[ArtifactRecord] = []
-    for k, run in enumerate(loggers):
-        summary = run.get("summary", {})
-        score = summary.get("eval/loss", summary.get("loss", math.inf))
-        models.append({
-            "name": "classifier", "type": "model", "version": k, "aliases": [],
-            "digest": f"{rng.getrandbits(128):032x}", "size": rng.randrange(10**7, 10**8),
-            "description": None if k % 2 else f"checkpoint of {run['id']}",
-            "metadata": {"eval": {"loss": score, "acc": summary.get("eval/acc")},
-                         "config": {"arch": run.get("config", {}).get("model", {}).get("arch"),
-                                    "lr": run.get("config", {}).get("optimizer", {}).get("lr")}},
-            "created_at": _as_utc(run.get("heartbeat_at", DEFAULT_START)),
-            "logged_by": run["id"], "used_by": [],
-            "files": {"model_card.md": f"# classifier v{k}\n\nLogged by run {run['id']}.\n"},
-        })
-    if models:
-        finite = [m for m in models if math.isfinite(m["metadata"]["eval"]["loss"] or math.inf)]
-        best = min(finite or models, key=lambda m: m["metadata"]["eval"]["loss"] or math.inf)
-        best["aliases"].append("best")
-        models[-1]["aliases"].append("latest")
-    for run in runs:
-        created = _as_utc(run.get("created_at", DEFAULT_START))
-        if rng.random() < 0.85:
-            current = [d for d in datasets if _as_utc(d["created_at"]) <= created]
-            current[-1]["used_by"].append(run["id"])
-        before = [m for m in models if _as_utc(m["created_at"]) <= created]
-        if run.get("job_type") == "eval" and before:
-            before[-1]["used_by"].append(run["id"])
-    return datasets + models
-
-
-def synthetic_reports(seed: int = 0, *, start: datetime = DEFAULT_START) -> list[ReportRecord]:
-    """Return three report records with W&B-like ``spec`` dicts (blocks and panel grids)."""
-    rng = Random(seed)
-    start = _as_utc(start)
-    titles = (("LR sweep analysis", "sw-lr-grid", "config.optimizer.lr"),
-              ("Architecture comparison", "sw-arch-random", "config.model.arch"),
-              ("Crashed runs triage", None, "state"))
-    reports: list[ReportRecord] = []
-    for k, (title, sweep, group_by) in enumerate(titles):
-        filters: dict[str, Any] = {"sweep": sweep} if sweep else {"state": {"$in": ["crashed",
-                                                                                  "failed"]}}
-        created = start + timedelta(days=7 * (k + 1), seconds=rng.randrange(86400))
-        reports.append({
-            "id": f"VmlldzoxN{rng.randrange(10**6):06d}",
-            "name": f"{rng.getrandbits(48):012x}", "display_name": title,
-            "description": f"{title} (synthetic)", "user": _USERS[k % len(_USERS)],
-            "spec": {
-                "version": 5, "width": "readable", "authors": [_USERS[k % len(_USERS)]],
-                "blocks": [
-                    {"type": "heading", "level": 1, "children": [{"text": title}]},
-                    {"type": "paragraph", "children": [{"text": "Loss by " + group_by + "."}]},
-                    {"type": "panel-grid", "metadata": {
-                        "runSets": [{"name": "runs", "filters": filters, "enabled": True}],
-                        "panels": [{"viewType": "Run History Line Plot",
-                                    "config": {"metrics": ["loss", "eval/loss"],
-                                               "xAxis": "_step", "groupBy": group_by}}],
-                    }},
-                ],
-            },
-            "created_at": created,
-            "updated_at": created + timedelta(hours=rng.randrange(1, 72)),
-        })
-    return reports
