@@ -339,6 +339,8 @@ class Run:
         self, names: Sequence[str] | None = None, pattern: str | None = None, per_page: int = 50
     ) -> run_files.Files:
         """The run's files (name, size, URL, …), lazily; ``pattern`` uses SQL LIKE syntax."""
+        if isinstance(names, str):
+            raise ConfigurationError(f"names must be a list of file names, got the string {names!r}")
         return run_files.list_files(
             self._api, self.entity, self.project, self.id,
             names=list(names) if names is not None else None, pattern=pattern, per_page=per_page,

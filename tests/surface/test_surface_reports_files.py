@@ -102,8 +102,6 @@ def test_files_not_found_and_bad(api: Api, server: LocalServer) -> None:
     assert operations(server) == []
 
 
-@pytest.mark.xfail(strict=True, reason="Run.files calls list(names) first, so a str becomes a list of "
-                   "one-character names instead of a ConfigurationError (run.py, owned by the lead)")
 def test_run_files_rejects_a_bare_string(api: Api, server: LocalServer) -> None:
     run = api.run(f"{FULL}/sw-run-0")
     server.clear_requests()
