@@ -11,6 +11,7 @@ from gql import Client, GraphQLRequest
 from graphql import DocumentNode, print_ast
 
 from wandb_frames import _executor, artifacts, projects, reports, sweeps
+from wandb_frames.cache import RunsCache, resolve_cache
 from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTypes
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql import documents
@@ -24,6 +25,8 @@ from wandb_frames.settings import Settings, app_url, resolve_settings
 from wandb_frames.sweeps import Sweep, Sweeps
 
 if TYPE_CHECKING:
+    import os
+
     import requests
 
 __all__ = ["Api", "split_project_path", "split_run_path"]
@@ -103,6 +106,9 @@ class Api:
         progress: Progress bars: None = on in notebooks and terminals; True/False forces.
         concurrency: Parallel page fetches for ``runs()``; None = automatic.
         session: A ``requests.Session`` to send through (e.g. with proxies set).
+        cache: The on-disk runs cache (``docs/cache.md``): None/False = off, True = the
+            default directory (``WANDB_FRAMES_CACHE_DIR`` or the user cache dir), a path,
+            or a :class:`~wandb_frames.cache.RunsCache`.
 
     Caching: ``default_entity`` and ``viewer`` are fetched once; ``api.runs(...)`` with the
     same arguments returns the same :class:`~wandb_frames.runs.Runs` object, which keeps its
@@ -129,6 +135,7 @@ class Api:
         progress: bool | None = None,
         concurrency: int | None = None,
         session: requests.Session | None = None,
+        cache: bool | str | os.PathLike[str] | RunsCache | None = None,
     ) -> None:
         self.settings: Settings = resolve_settings(
             overrides, api_key=api_key, timeout=timeout, user_agent=user_agent
@@ -136,6 +143,7 @@ class Api:
         self.transport = HttpTransport(self.settings, retry=retry, session=session)
         self.progress = progress
         self.concurrency = concurrency
+        self.cache: RunsCache | None = resolve_cache(cache)
         self._lock = threading.Lock()
         self._client: Client | None = None
         self._default_entity: str | None = None
@@ -197,12 +205,21 @@ class Api:
             self._default_entity = entity
         return self._default_entity
 
-    def flush(self) -> None:
-        """Drop every cache this Api keeps (default entity, viewer, ``runs()`` objects)."""
+    def flush(self, *, clear_cache: bool = False) -> None:
+        """Drop every cache this Api keeps (default entity, viewer, ``runs()`` objects).
+
+        Args:
+            clear_cache: Also delete the on-disk runs cache files (``Api(cache=...)``).
+        """
         with self._lock:
             self._default_entity = None
             self._viewer = None
             self._runs_cache.clear()
+        if self.cache is not None:
+            if clear_cache:
+                self.cache.clear()
+            else:
+                self.cache.forget()
 
     # -- executing documents -------------------------------------------------------------
     def execute(
@@ -258,6 +275,7 @@ class Api:
         sep: str = ".",
         progress: bool | None = None,
         concurrency: int | None = None,
+        offline: bool = False,
     ) -> Runs:
         """Return the runs of a project matching ``filters``, lazily (no request yet).
 
@@ -273,6 +291,8 @@ class Api:
             sep: Separator of nested column names.
             progress: Progress bar override (default: the Api's setting).
             concurrency: Parallel page fetches (default: the Api's setting).
+            offline: Answer from the on-disk cache only, without any request
+                (``CacheError`` when it cannot answer; see ``docs/cache.md``).
 
         Returns:
             A :class:`~wandb_frames.runs.Runs`; the same object for the same arguments
@@ -295,6 +315,7 @@ class Api:
             sep,
             progress,
             concurrency,
+            offline,
         )
         with self._lock:
             cached = self._runs_cache.get(key)
@@ -312,6 +333,7 @@ class Api:
             sep=sep,
             progress=self.progress if progress is None else progress,
             concurrency=self.concurrency if concurrency is None else concurrency,
+            offline=offline,
         )
         with self._lock:
             return self._runs_cache.setdefault(key, runs)

@@ -40,15 +40,21 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks on errors")
 
-    runs = sub.add_parser("runs", help="list runs of a project as a table")
+    runs = sub.add_parser("runs", parents=[debug], help="list runs of a project as a table")
     runs.add_argument("path", help="ENTITY/PROJECT")
     _add_query_arguments(runs)
     runs.add_argument("--columns", nargs="+", default=None, help="columns or globs to keep")
     runs.add_argument("--limit", type=int, default=None, help="stop after this many runs")
     runs.add_argument("-o", "--output", default="-", help="out.parquet, out.csv, or - for CSV on stdout")
+    runs.add_argument("--offline", action="store_true",
+                      help="answer from the on-disk cache only (no request)")
 
-    history = sub.add_parser("history", help="metric histories of the matching runs (long format)")
+    history = sub.add_parser("history", parents=[debug],
+                             help="metric histories of the matching runs (long format)")
     history.add_argument("path", help="ENTITY/PROJECT")
     _add_query_arguments(history)
     history.add_argument("--keys", nargs="+", default=None, help="metrics to fetch (default: all)")
@@ -56,7 +62,16 @@ def get_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=None, help="at most this many runs")
     history.add_argument("-o", "--output", default="-", help="out.parquet, out.csv, or - for CSV on stdout")
 
-    serve = sub.add_parser("serve", help="run the local W&B-compatible server")
+    cache = sub.add_parser("cache", parents=[debug], help="the on-disk runs cache")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    info = cache_sub.add_parser("info", parents=[debug], help="list cached projects")
+    clear = cache_sub.add_parser("clear", parents=[debug], help="delete cached projects")
+    clear.add_argument("path", nargs="?", default=None, help="ENTITY/PROJECT or ENTITY (default: all)")
+    for command in (info, clear):
+        command.add_argument("--cache-dir", default=None,
+                             help="cache directory (default: WANDB_FRAMES_CACHE_DIR or ~/.cache/wandb-frames)")
+
+    serve = sub.add_parser("serve", parents=[debug], help="run the local W&B-compatible server")
     serve.add_argument(
         "source", nargs="?", default=None,
         help="a folder of offline runs (e.g. ./wandb) to serve; default: an empty server",
@@ -75,6 +90,10 @@ def _add_query_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--where", default=None, help="filter as a Python expression")
     parser.add_argument("--order", default="+created_at", help="e.g. -summary_metrics.loss")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--cache", nargs="?", const=True, default=None, metavar="DIR",
+        help="use the on-disk runs cache (optionally in DIR; see docs/cache.md)",
+    )
 
 
 def filter_from_args(args: argparse.Namespace) -> Any:
@@ -90,7 +109,10 @@ def filter_from_args(args: argparse.Namespace) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = get_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(_attach_order(sys.argv[1:] if argv is None else list(argv)))
+    except SystemExit as exc:  # argparse printed usage (exit 2) or --help (exit 0)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return _dispatch(args)
     except (FilterError, ConfigurationError) as exc:
@@ -103,11 +125,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _attach_order(argv: list[str]) -> list[str]:
+    """``--order -summary.loss`` → ``--order=-summary.loss`` (argparse reads ``-x`` as an option)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--order" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"--order={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:
     if args.debug:
         traceback.print_exception(exc, file=sys.stderr)
     else:
-        print(f"wandb-frames: {type(exc).__name__}: {exc}", file=sys.stderr)
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [""]
+        message = lines[0] if len(lines) == 1 else f"{lines[0]}: {lines[1]}"  # no caret lines
+        print(f"wandb-frames: {type(exc).__name__}: {message}", file=sys.stderr)
     return code
 
 
@@ -128,23 +166,33 @@ def _dispatch(args: argparse.Namespace) -> int:
             serve_argv += ["--api-key", args.api_key]
         serve_argv += ["--host", args.host]
         return serve_main(serve_argv)
+    if args.command == "cache":
+        return _cache_command(args)
     import wandb_frames as wf
 
-    api = wf.Api()
     filters = filter_from_args(args)
+    offline = bool(getattr(args, "offline", False))
+    cache: Any = args.cache
+    if offline and cache is None:
+        cache = True
+    if args.command in ("runs", "history"):
+        from wandb_frames.runs import plan_query
+
+        plan_query(filters, args.order)  # a bad filter or order fails before any request
+    api = wf.Api(cache=cache)
     progress = False if args.no_progress else None
     if args.command == "runs":
         runs = api.runs(
             args.path, filters=filters, order=args.order, limit=args.limit,
-            columns=args.columns, progress=progress,
+            columns=args.columns, progress=progress, offline=offline,
         )
         table = runs.to_arrow()
-        _write_table(table, args.output)
+        _write_table(table, args.output, lambda path: runs.to_parquet(path))
         return EXIT_OK
     if args.command == "history":
         runs = api.runs(args.path, filters=filters, order=args.order, limit=args.limit, progress=progress)
         histories = runs.histories(keys=args.keys, samples=args.samples)
-        _write_table(histories.to_arrow(), args.output)
+        _write_table(histories.to_arrow(), args.output, lambda path: histories.to_parquet(path))
         return EXIT_OK
     raise ConfigurationError(f"unknown command {args.command!r}")
 
@@ -170,7 +218,33 @@ def _serve_offline(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_table(table: Any, output: str) -> None:
+def _cache_command(args: argparse.Namespace) -> int:
+    """``cache info`` (one line per cached project) and ``cache clear [ENTITY[/PROJECT]]``."""
+    from wandb_frames.cache import RunsCache
+
+    cache = RunsCache(args.cache_dir)
+    if args.cache_command == "info":
+        items = cache.info()
+        print(f"cache directory: {cache.directory} ({len(items)} entries)", file=sys.stderr)
+        for item in items:
+            state = "complete" if item.complete else "partial"
+            print(f"{item.server}\t{item.entity}/{item.project}\t{item.rows} runs\t{state}\t"
+                  f"{item.size} bytes\tfetched {item.fetched_at}")
+        return EXIT_OK
+    entity = project = None
+    if args.path:
+        parts = [p for p in args.path.strip("/").split("/") if p]
+        if len(parts) > 2:
+            raise ConfigurationError(f"cache clear takes ENTITY or ENTITY/PROJECT, got {args.path!r}")
+        entity = parts[0]
+        project = parts[1] if len(parts) == 2 else None
+    removed = cache.clear(entity, project)
+    print(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_table(table: Any, output: str, to_parquet: Any = None) -> None:
     import pyarrow.csv as pa_csv
 
     from wandb_frames.export import write_parquet
@@ -182,7 +256,10 @@ def _write_table(table: Any, output: str) -> None:
     if path.suffix == ".csv":
         pa_csv.write_csv(_csv_safe(table), path)
     elif path.suffix in {".parquet", ".pq"}:
-        write_parquet(table, path)
+        if to_parquet is not None:
+            to_parquet(path)  # with provenance (server, project, filters, fetch time)
+        else:
+            write_parquet(table, path)
     else:
         raise ConfigurationError(f"--output must end in .parquet or .csv, got {output!r}")
     print(f"wrote {table.num_rows} rows to {path}", file=sys.stderr)

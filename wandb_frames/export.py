@@ -71,12 +71,14 @@ def write_parquet(
     metadata: Mapping[str, Any] | None = None,
     partition_by: list[str] | None = None,
     compression: str = "zstd",
+    checksum: bool = False,
 ) -> Path:
     """Write ``table`` to ``path`` atomically (temp file + rename), with provenance.
 
     With ``partition_by``, ``path`` is a directory of Hive-style partitions
     (``project=x/part-0.parquet``) that DuckDB, polars and Spark scan lazily; the
-    directory is built beside the target and renamed into place.
+    directory is built beside the target and renamed into place. ``checksum`` writes a
+    CRC per data page (verified by ``pq.read_table(..., page_checksum_verification=True)``).
 
     Raises:
         ExportError: the file or directory could not be written.
@@ -104,7 +106,7 @@ def write_parquet(
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:
-            pq.write_table(table, tmp_name, compression=compression)
+            pq.write_table(table, tmp_name, compression=compression, write_page_checksum=checksum)
             os.replace(tmp_name, target)
         finally:
             if os.path.exists(tmp_name):

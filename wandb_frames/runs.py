@@ -16,6 +16,7 @@ from wandb_frames import history as run_history
 from wandb_frames._fetch import ListingQuery
 from wandb_frames.errors import (
     ApiError,
+    CacheError,
     ConfigurationError,
     IncompleteResultError,
     NotFoundError,
@@ -176,6 +177,7 @@ class Runs:
         progress: Progress bar: None = automatic.
         concurrency: Parallel heavy fetches (ID listing + ``$in`` batches); 0/1 = one
             pipelined stream of pages; None = automatic.
+        offline: Answer from the on-disk cache only (``docs/cache.md``); no request is sent.
     """
 
     def __init__(
@@ -192,6 +194,7 @@ class Runs:
         sep: str = ".",
         progress: bool | None = None,
         concurrency: int | None = None,
+        offline: bool = False,
     ) -> None:
         if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
             raise ConfigurationError(f"per_page must be a positive integer, got {per_page!r}")
@@ -209,6 +212,7 @@ class Runs:
         self.sep = sep
         self.progress = progress
         self.concurrency = concurrency
+        self.offline = offline
         self._plan = plan_query(filters, order)
         self.projection = Projection.from_columns(
             columns, sep=sep, everything=self._plan.local is not None
@@ -257,7 +261,7 @@ class Runs:
 
         With a filter part evaluated locally, the rows are fetched and counted instead.
         """
-        if self._plan.local is not None:
+        if self._plan.local is not None or self.offline:
             return int(self.to_arrow().num_rows)
         if self._count is None:
             data = self._api.execute(
@@ -298,6 +302,8 @@ class Runs:
 
         The local part of the filter is not applied here (see :meth:`to_arrow`).
         """
+        if self.offline:
+            raise CacheError("offline runs are answered as tables: use to_arrow() or to_pandas()")
         bar = make_progress(None, desc=f"runs {self.project}", progress=self.progress)
 
         def on_count(total: int) -> None:
@@ -381,6 +387,10 @@ class Runs:
         return self._table
 
     def _fetch_table(self) -> pa.Table:
+        if self.offline or getattr(self._api, "cache", None) is not None:
+            from wandb_frames._cache_fetch import cached_table
+
+            return cached_table(self)
         assembler = TableAssembler(sep=self.sep)
         sep = self.sep
         pages = 0

@@ -1,0 +1,171 @@
+"""Parquet export: typed columns, provenance without secrets, pandas/polars/DuckDB, atomicity."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from wandb_frames import export
+from wandb_frames import filters as wff
+from wandb_frames._version import __version__
+from wandb_frames.api import Api
+from wandb_frames.errors import ConfigurationError, ExportError
+from wandb_frames.export import read_parquet, read_provenance, write_parquet, write_parquet_stream
+from wandb_frames.testing import LocalServer
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the mixed config column warns by design
+        yield
+
+
+def _runs_file(api: Api, tmp_path: Path, **kwargs: Any) -> tuple[pa.Table, Path]:
+    runs = api.runs("local/alpha", **kwargs)
+    path = tmp_path / "runs.parquet"
+    runs.to_parquet(path)
+    return runs.to_arrow(), path
+
+
+def test_runs_parquet_keeps_types_and_provenance(api: Api, server: LocalServer, tmp_path: Path) -> None:
+    table, path = _runs_file(api, tmp_path, filters={"state": {"$ne": "running"}}, order="-summary.loss")
+    back = pq.read_table(path)
+    assert back.schema.remove_metadata().equals(table.schema.remove_metadata(), check_metadata=False)
+    assert str(back.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
+    assert str(back.schema.field("tags").type).startswith("list<")
+    assert back.schema.field("config.mixed").metadata == {b"wandb_frames.encoding": b"json"}
+    meta = read_provenance(path)
+    assert meta["server"] == server.url and (meta["entity"], meta["project"]) == ("local", "alpha")
+    assert meta["filters"] == {"state": {"$ne": "running"}} and meta["filters_sent"] == '{"state":{"$ne":"running"}}'
+    assert meta["order"] == "-summary.loss" and meta["order_sent"] == "-summary_metrics.loss"
+    assert meta["row_count"] == table.num_rows == 20 and meta["wandb_frames_version"] == __version__
+    assert "fetched_at" in meta
+    raw = path.read_bytes()
+    assert server.api_key.encode() not in raw and b"api_key" not in raw
+
+
+def test_runs_parquet_reads_in_pandas_polars_duckdb(api: Api, tmp_path: Path) -> None:
+    table, path = _runs_file(api, tmp_path)
+    frame = pd.read_parquet(path)
+    assert len(frame) == 30 and frame["summary.loss"].dtype == "float64"
+    polars = pl.read_parquet(path)
+    assert polars.height == 30 and polars.schema["created_at"] == pl.Datetime("us", "UTC")
+    assert polars.schema["tags"] == pl.List(pl.String)
+    con = duckdb.connect()
+    got = con.execute(f"select count(*), max(\"config.lr\") from read_parquet('{path}') "
+                      "where list_contains(tags, 'y')").fetchone()
+    assert got == (15, pytest.approx(0.029))
+
+
+def test_histories_parquet_reads_everywhere_with_provenance(api: Api, server: LocalServer,
+                                                            tmp_path: Path) -> None:
+    histories = api.runs("local/alpha", filters={"config.opt": "sgd"}).histories(keys=["loss"])
+    path = tmp_path / "history.parquet"
+    histories.to_parquet(path)
+    assert pq.read_table(path).num_rows == 15 * 4
+    assert len(pd.read_parquet(path)) == pl.read_parquet(path).height == 60
+    assert duckdb.connect().execute(
+        f"select count(distinct run_id) from read_parquet('{path}')").fetchone() == (15,)
+    meta = read_provenance(path)
+    assert meta["project"] == "alpha" and meta["keys"] == ["loss"] and meta["row_count"] == 60
+    assert server.api_key.encode() not in path.read_bytes()
+
+
+def test_partitioned_dataset_is_scanned_lazily(api: Api, tmp_path: Path) -> None:
+    alpha, beta = api.runs("local/alpha").to_arrow(), api.runs("local/beta").to_arrow()
+    both = pa.concat_tables([alpha, beta.select(alpha.column_names)])
+    target = tmp_path / "by_project"
+    write_parquet(both, target, partition_by=["project"], metadata={"entity": "local"})
+    assert sorted(p.name for p in target.iterdir()) == ["project=alpha", "project=beta"]
+    lazy = pl.scan_parquet(target / "**/*.parquet", hive_partitioning=True)
+    assert lazy.filter(pl.col("project") == "beta").select(pl.len()).collect().item() == 10
+    got = duckdb.connect().execute(
+        f"select project, count(*) from read_parquet('{target}/**/*.parquet', hive_partitioning=true) "
+        "group by project order by project").fetchall()
+    assert got == [("alpha", 30), ("beta", 10)]
+    assert read_provenance(target)["entity"] == "local"
+    # rewriting replaces the whole directory atomically (no stale partitions)
+    write_parquet(beta, target, partition_by=["project"])
+    assert sorted(p.name for p in target.iterdir()) == ["project=beta"]
+
+
+PUSHABLE = [{"config.lr": {"$gt": 0.01}}, {"state": {"$in": ["finished", "crashed"]}},
+            "summary.loss < 0.1 and state != 'running'"]
+LOCAL_ONLY = [{"tags": {"$size": 2}}, {"config.opt": {"$regex": "ADAM", "$options": "i"}},
+              {"config.mixed": "auto"}]
+
+
+@pytest.mark.parametrize("spec", PUSHABLE + LOCAL_ONLY)
+def test_read_parquet_filters_like_apply(api: Api, tmp_path: Path, spec: Any) -> None:
+    table, path = _runs_file(api, tmp_path)
+    expected = wff.apply(table, spec)
+    got = read_parquet(path, filters=spec)
+    assert got.column("id").to_pylist() == expected.column("id").to_pylist()
+    assert 0 < got.num_rows < table.num_rows
+
+
+@pytest.mark.parametrize("spec", PUSHABLE)
+def test_pushable_filters_prune_the_scan(api: Api, tmp_path: Path, spec: Any) -> None:
+    table, path = _runs_file(api, tmp_path)
+    dataset = ds.dataset(path, format="parquet")
+    expression = wff.to_arrow_expression(wff.parse_filter(spec), dataset.schema)
+    assert expression is not None
+    assert dataset.count_rows(filter=expression) == wff.apply(table, spec).num_rows
+
+
+def test_read_parquet_on_a_partitioned_directory(api: Api, tmp_path: Path) -> None:
+    table = api.runs("local/alpha").to_arrow()
+    target = tmp_path / "by_state"
+    write_parquet(table, target, partition_by=["state"])
+    got = read_parquet(target, filters={"state": "crashed", "config.lr": {"$gt": 0.01}}, columns=["id"])
+    expected = wff.apply(table, {"state": "crashed", "config.lr": {"$gt": 0.01}})
+    assert sorted(got.column("id").to_pylist()) == sorted(expected.column("id").to_pylist())
+    with pytest.raises(ExportError, match="no such parquet"):
+        read_parquet(tmp_path / "missing.parquet")
+
+
+def test_crash_during_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "t.parquet"
+    write_parquet(pa.table({"id": ["a"]}), target)
+    before = target.read_bytes()
+
+    def crash(src: Any, dst: Any) -> None:
+        raise OSError("simulated crash")
+
+    monkeypatch.setattr(export.os, "replace", crash)
+    with pytest.raises(ExportError, match="simulated crash"):
+        write_parquet(pa.table({"id": ["b", "c"]}), target)
+    monkeypatch.undo()
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]  # no temp file left behind
+
+
+def test_stream_failure_part_way_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "s.parquet"
+    schema = pa.schema([("x", pa.int64())])
+    write_parquet_stream([pa.table({"x": [1, 2]})], schema, target, metadata={"project": "p"})
+    before = target.read_bytes()
+    bad = [pa.table({"x": [3]}), pa.table({"x": ["not a number"]})]  # second cast fails
+    with pytest.raises(ExportError):
+        write_parquet_stream(bad, schema, target)
+    assert target.read_bytes() == before and pq.read_table(target).column("x").to_pylist() == [1, 2]
+    assert read_provenance(target) == {**read_provenance(target), "project": "p", "row_count": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["s.parquet"]
+
+
+def test_provenance_refuses_secrets() -> None:
+    with pytest.raises(ConfigurationError):
+        export.provenance(api_key="x")
+    with pytest.raises(ConfigurationError):
+        export.provenance(Authorization="Basic x")
+    assert export.provenance(project="p")["project"] == "p"
