@@ -11,6 +11,7 @@ import wandb_frames.filters.accessor  # noqa: F401
 from wandb_frames._version import __version__
 from wandb_frames.api import Api
 from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTypes
+from wandb_frames.cache import RunsCache
 from wandb_frames.errors import (
     ApiError,
     AuthenticationError,
@@ -74,6 +75,7 @@ __all__ = [
     "Reports",
     "Run",
     "Runs",
+    "RunsCache",
     "SchemaError",
     "Sweep",
     "Sweeps",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from gql import Client, GraphQLRequest
 from graphql import DocumentNode, print_ast
@@ -32,13 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["Api", "split_project_path", "split_run_path"]
 
 
-def _path_parts(path: str) -> list[str]:
-    text = (path or "").strip()
-    if "://" in text:
-        text = urlsplit(text).path
-    return [p for p in text.strip("/").split("/") if p]
-
-
 def split_project_path(path: str) -> tuple[str | None, str | None]:
     """Split ``"entity/project"``, ``"project"`` or ``""`` (also a W&B URL) into parts.
 
@@ -46,7 +38,7 @@ def split_project_path(path: str) -> tuple[str | None, str | None]:
         ``(entity, project)``; a part the path does not give is None.
 
     Raises:
-        ConfigurationError: The path has more than two parts.
+        ConfigurationError: The path has more than two parts or an empty part.
 
     Examples:
         >>> split_project_path("my-team/my-project")
@@ -54,14 +46,8 @@ def split_project_path(path: str) -> tuple[str | None, str | None]:
         >>> split_project_path("my-project")
         (None, 'my-project')
     """
-    parts = _path_parts(path)
-    if len(parts) > 2:
-        raise ConfigurationError(f"project path {path!r} must look like 'entity/project'")
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    if len(parts) == 1:
-        return None, parts[0]
-    return None, None
+    parts = _executor.parse_path(path, kind="project")
+    return parts.entity, parts.project
 
 
 def split_run_path(path: str) -> tuple[str | None, str | None, str]:
@@ -71,7 +57,7 @@ def split_run_path(path: str) -> tuple[str | None, str | None, str]:
         ``(entity, project, run_id)``; entity/project are None when the path omits them.
 
     Raises:
-        ConfigurationError: Empty path or too many parts.
+        ConfigurationError: Empty path, an empty part or too many parts.
 
     Examples:
         >>> split_run_path("e/p/runs/abc123")
@@ -79,19 +65,18 @@ def split_run_path(path: str) -> tuple[str | None, str | None, str]:
         >>> split_run_path("p/abc123")
         (None, 'p', 'abc123')
     """
-    parts = _path_parts(path)
-    if len(parts) == 4 and parts[2] == "runs":
-        parts = [parts[0], parts[1], parts[3]]
-    if not parts or len(parts) > 3:
+    parts = _executor.parse_path(path, kind="run")
+    if not parts.id:
         raise ConfigurationError(
             f"run path {path!r} must look like 'entity/project/run_id' (or 'project/run_id' "
             "with a default entity, or 'run_id' with default entity and project)"
         )
-    if len(parts) == 3:
-        return parts[0], parts[1], parts[2]
-    if len(parts) == 2:
-        return None, parts[0], parts[1]
-    return None, None, parts[0]
+    return parts.entity, parts.project, parts.id
+
+
+def _without_version(name: object) -> object:
+    """``"e/p/model:v3"`` → ``"e/p/model"`` (the path part of an artifact name)."""
+    return name.split(":", 1)[0] if isinstance(name, str) else name
 
 
 class Api:
@@ -393,7 +378,7 @@ class Api:
             ConfigurationError: Malformed path (before any request).
         """
         entity, project, sweep_id = _executor.split_object_path(
-            path, kind="sweep", default_entity=self._lazy_entity(path, 3),
+            path, kind="sweep", default_entity=self._lazy_entity(path, "sweep"),
             default_project=self.settings.project,
         )
         return sweeps.get_sweep(
@@ -403,17 +388,19 @@ class Api:
     def sweeps(self, path: str = "", per_page: int = 50) -> Sweeps:
         """The sweeps of a project, lazily."""
         entity, project = _executor.split_project_path(
-            path or None, default_entity=self._lazy_entity(path, 2), default_project=self.settings.project
+            path or None, default_entity=self._lazy_entity(path, "project"), default_project=self.settings.project
         )
         return sweeps.list_sweeps(
             self, entity, project, per_page, self._runs_factory(entity, project), app_url=self.app_url
         )
 
-    def _lazy_entity(self, path: str | None, full_parts: int) -> str | None:
-        """The default entity, asked of the server only when ``path`` does not name one."""
-        if isinstance(path, str) and len([p for p in path.strip("/").split("/") if p]) >= full_parts:
-            return self.settings.entity
-        return self._entity_default()
+    def _lazy_entity(self, path: object, kind: str) -> str | None:
+        """The default entity, asked of the server only when ``path`` does not name one.
+
+        A malformed path raises ``ConfigurationError`` here, before any request.
+        """
+        named = _executor.parse_path(path, kind=kind).entity is not None
+        return self.settings.entity if named else self._entity_default()
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """One artifact by ``"entity/project/name:version"``, ``"name:alias"`` or a digest.
@@ -423,14 +410,14 @@ class Api:
             ConfigurationError: Malformed name (before any request).
         """
         path = _executor.parse_artifact_name(
-            name, default_entity=self._lazy_entity(name, 3), default_project=self.settings.project
+            name, default_entity=self._lazy_entity(_without_version(name), "artifact"), default_project=self.settings.project
         )
         return artifacts.get_artifact(self, path, type)
 
     def artifact_types(self, project: str | None = None) -> ArtifactTypes:
         """The artifact types of a project, lazily."""
         return artifacts.artifact_types(
-            self, project, default_entity=self._lazy_entity(project, 2),
+            self, project, default_entity=self._lazy_entity(project, "project"),
             default_project=self.settings.project,
         )
 
@@ -441,14 +428,14 @@ class Api:
             NotFoundError: The project or type does not exist.
         """
         return artifacts.artifact_type(
-            self, type_name, project, default_entity=self._lazy_entity(project, 2),
+            self, type_name, project, default_entity=self._lazy_entity(project, "project"),
             default_project=self.settings.project,
         )
 
     def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> Artifacts:
         """The versions of the artifact collection ``name`` (``"entity/project/name"``)."""
         entity, project, collection = _executor.split_object_path(
-            name, kind="artifact", default_entity=self._lazy_entity(name, 3),
+            name, kind="artifact", default_entity=self._lazy_entity(name, "artifact"),
             default_project=self.settings.project or "uncategorized",
         )
         return artifacts.artifact_versions(self, entity, project, type_name, collection, per_page)
@@ -456,7 +443,7 @@ class Api:
     def reports(self, path: str = "", name: str | None = None, per_page: int = 50) -> Reports:
         """The reports of a project (beta in W&B: the report format may change)."""
         entity, project = _executor.split_project_path(
-            path or None, default_entity=self._lazy_entity(path, 2), default_project=self.settings.project
+            path or None, default_entity=self._lazy_entity(path, "project"), default_project=self.settings.project
         )
         return reports.list_reports(self, entity, project, name, per_page, app_url=self.app_url)
 
