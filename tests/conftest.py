@@ -1,7 +1,9 @@
-"""Hypothesis profiles for the filter suite: "dev" (200 examples) and "ci" (2,000).
+"""Suite-wide settings.
 
-Selected by ``HYPOTHESIS_PROFILE``; the default is "ci" when the ``CI`` variable is set,
-"dev" otherwise.
+Hypothesis profiles: "dev" (200 examples) and "ci" (2,000, what CI runs: the filter
+compilers' agreement with mongomock is checked on at least 2,000 random cases). Selected by
+``HYPOTHESIS_PROFILE``; the default is "ci" when the ``CI`` variable is set, "dev" otherwise.
+Tests that need another count say so with their own ``@settings``.
 """
 
 from __future__ import annotations
