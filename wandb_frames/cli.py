@@ -179,6 +179,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from wandb_frames.runs import plan_query
 
         plan_query(filters, args.order)  # a bad filter or order fails before any request
+        _check_output(args.output)
+        samples = getattr(args, "samples", None)
+        if samples is not None and samples < 2:
+            raise ConfigurationError(f"--samples must be at least 2 (got {samples})")
     api = wf.Api(cache=cache)
     progress = False if args.no_progress else None
     if args.command == "runs":
@@ -242,6 +246,12 @@ def _cache_command(args: argparse.Namespace) -> int:
     print(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory}",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _check_output(output: str) -> None:
+    """Reject an ``--output`` we cannot write before anything is fetched."""
+    if output != "-" and Path(output).suffix not in {".csv", ".parquet", ".pq"}:
+        raise ConfigurationError(f"--output must end in .parquet or .csv, got {output!r}")
 
 
 def _write_table(table: Any, output: str, to_parquet: Any = None) -> None:

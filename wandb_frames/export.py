@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -50,7 +51,19 @@ def provenance(**fields: Any) -> dict[str, Any]:
         "fetched_at": datetime.now(UTC).isoformat(),
     }
     record.update(fields)
+    if isinstance(record.get("server"), str):
+        record["server"] = _without_credentials(record["server"])
     return record
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without user info, query or fragment (a base URL may carry a secret there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _with_provenance(table: pa.Table, meta: Mapping[str, Any] | None) -> pa.Table:
@@ -92,16 +105,20 @@ def write_parquet(
             if missing:
                 raise ExportError(f"cannot partition by missing column(s) {missing}")
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-            ds.write_dataset(
-                table,
-                staging,
-                format="parquet",
-                partitioning=partition_by,
-                partitioning_flavor="hive",
-                existing_data_behavior="overwrite_or_ignore",
-                file_options=ds.ParquetFileFormat().make_write_options(compression=compression),
-            )
-            _replace_dir(staging, target)
+            try:
+                ds.write_dataset(
+                    table,
+                    staging,
+                    format="parquet",
+                    partitioning=partition_by,
+                    partitioning_flavor="hive",
+                    existing_data_behavior="overwrite_or_ignore",
+                    file_options=ds.ParquetFileFormat().make_write_options(compression=compression),
+                )
+                _replace_dir(staging, target)
+            finally:
+                if staging.exists():
+                    _remove_tree(staging)
             return target
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
@@ -143,7 +160,7 @@ def write_parquet_stream(
             rows = 0
             with pq.ParquetWriter(tmp_name, schema, compression=compression) as writer:
                 for table in tables:
-                    writer.write_table(table if table.schema.equals(schema) else table.cast(schema))
+                    writer.write_table(table if table.schema.equals(schema) else _fit(table, schema))
                     rows += table.num_rows
                 record["row_count"] = rows
                 writer.add_key_value_metadata(
@@ -158,9 +175,19 @@ def write_parquet_stream(
     return target
 
 
+def _fit(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` cast to ``schema``; a table that does not fit raises ``ExportError``."""
+    try:
+        return table.cast(schema)
+    except (ValueError, pa.ArrowException) as exc:  # ValueError: different column names
+        raise ExportError(f"a table does not fit the file's schema: {exc}") from exc
+
+
 def _replace_dir(staging: Path, target: Path) -> None:
     if target.exists():
         old = target.with_name(f".{target.name}.old")
+        if old.is_dir():  # left behind by a crash between the renames below
+            _remove_tree(old)
         os.replace(target, old)
         os.replace(staging, target)
         _remove_tree(old)

@@ -51,6 +51,7 @@ __all__ = [
     "Executor",
     "Getter",
     "Stream",
+    "check_keys",
     "fetch_run_history",
     "fetch_run_long",
     "load_query",
@@ -79,6 +80,18 @@ def load_query(name: str) -> graphql.DocumentNode:
     """
     text = resources.files("wandb_frames.history").joinpath("queries", f"{name}.graphql").read_text("utf-8")
     return graphql.parse(text)
+
+
+def check_keys(keys: Sequence[str] | None) -> None:
+    """Reject a bare string as ``keys`` (it would select its characters, silently matching nothing).
+
+    Raises:
+        ConfigurationError: ``keys`` is a string, or holds something other than strings.
+    """
+    if keys is None:
+        return
+    if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
+        raise ConfigurationError(f"keys must be a list of metric names, got {keys!r}")
 
 
 def _run_node(data: Mapping[str, Any], *, entity: str, project: str, run_id: str, operation: str) -> dict[str, Any]:
@@ -235,6 +248,7 @@ def fetch_run_long(
     """
     if page_size < 1:
         raise ConfigurationError(f"page_size must be positive (got {page_size})")
+    check_keys(keys)
     ids = {"entity": entity, "project": project, "run": run_id}
     if stream == "system":
         if min_step is not None or max_step is not None:
@@ -316,13 +330,13 @@ def fetch_run_history(
     Returns:
         The table.
     """
+    if format not in ("long", "wide"):
+        raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
     part = fetch_run_long(executor, get, entity=entity, project=project, run_id=run_id, keys=keys,
                           min_step=min_step, max_step=max_step, stream=stream, page_size=page_size)
     if format == "long":
         return part.table
-    if format == "wide":
-        return long_to_wide(part.table, index="_timestamp" if stream == "system" else "_step")
-    raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
+    return long_to_wide(part.table, index="_timestamp" if stream == "system" else "_step")
 
 
 def scan_history_rows(
@@ -362,6 +376,7 @@ def scan_history_rows(
     """
     if page_size < 1:
         raise ConfigurationError(f"page_size must be positive (got {page_size})")
+    check_keys(keys)
     urls, live, last = _export_info(executor, entity=entity, project=project, run_id=run_id)
     if last is None:
         return

@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wandb_frames.errors import SchemaError
+from wandb_frames.errors import ProtocolError, SchemaError
 
 __all__ = [
     "INDEX_COLUMNS",
@@ -98,6 +98,9 @@ def decode_rows(texts: Sequence[str]) -> list[dict[str, Any]]:
 
     Returns:
         The decoded rows, in order.
+
+    Raises:
+        ProtocolError: A row is not JSON even with W&B's extensions.
     """
     import orjson
 
@@ -106,8 +109,14 @@ def decode_rows(texts: Sequence[str]) -> list[dict[str, Any]]:
     try:
         decoded = orjson.loads("[" + ",".join(texts) + "]")
     except orjson.JSONDecodeError:
-        # Python's json accepts the NaN / Infinity / -Infinity literals W&B writes.
-        decoded = [json.loads(t) for t in texts]
+        # Python's json accepts the NaN / Infinity / -Infinity literals W&B writes and, with
+        # strict=False, raw control characters inside strings (as the official client does).
+        decoded = []
+        for i, text in enumerate(texts):
+            try:
+                decoded.append(json.loads(text, strict=False))
+            except (TypeError, ValueError) as exc:
+                raise ProtocolError(f"history row {i} is not JSON: {exc}") from exc
     return [r for r in decoded if isinstance(r, dict)]
 
 

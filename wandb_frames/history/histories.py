@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from wandb_frames.errors import ConfigurationError, IncompleteResultError, WandbFramesError
+from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
 from wandb_frames.export import write_parquet, write_parquet_stream
-from wandb_frames.history.fetch import DEFAULT_PAGE_SIZE, Executor, Getter, Stream, fetch_run_long
+from wandb_frames.history.fetch import (
+    DEFAULT_PAGE_SIZE,
+    Executor,
+    Getter,
+    Stream,
+    check_keys,
+    fetch_run_long,
+)
 from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide
 from wandb_frames.history.sampling import downsample_long
 
@@ -202,7 +209,25 @@ class Histories:
             raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
         if self._table is not None:
             return write_parquet(self._table, path, metadata=meta)
-        return write_parquet_stream(self._iter_tables(), self.schema, path, metadata=meta)
+        written = 0
+
+        def tables() -> Iterator[pa.Table]:
+            nonlocal written
+            for table in self._iter_tables():
+                yield table
+                written += 1
+
+        try:
+            return write_parquet_stream(tables(), self.schema, path, metadata=meta)
+        except ExportError:
+            raise
+        except WandbFramesError as exc:
+            failed = self.run_ids[written] if written < len(self.run_ids) else "?"
+            raise IncompleteResultError(
+                f"fetching the history of run {failed} failed ({exc}); no file was written "
+                f"({written} of {len(self.run_ids)} runs had arrived)",
+                partial=None,
+            ) from exc
 
 
 def _column_arrays(columns: Mapping[str, Mapping[str, Any]], run_ids: Sequence[str]) -> dict[str, pa.Array]:
@@ -260,6 +285,8 @@ def fetch_histories(
     Returns:
         A :class:`Histories`; nothing is fetched before it is used.
     """
+
+    check_keys(keys)
 
     def fetch_one(run_id: str) -> LongPart:
         return fetch_run_long(executor, get, entity=entity, project=project, run_id=run_id, keys=keys,

@@ -90,33 +90,39 @@ class LocalRuns:
     order); ``len()`` counts them.
     """
 
-    def __init__(self, runs: Sequence[OfflineRun], *, filters: Any = None, order: str | None = "+created_at",
+    def __init__(self, runs: Sequence[OfflineRun], *, filters: Any = None, order: Any = "+created_at",
                  entity: str | None = None, sep: str = ".") -> None:
         from wandb_frames import filters as flt
 
         self._entity = entity
         self._sep = sep
         self._all = list(runs)
-        table = self._table_of(self._all)
+        parsed = flt.parse_filter(filters) if filters is not None else None
+        parsed_order = flt.parse_order(order) if order else None
         # Filter and order on the full table (only its columns decide), then keep the runs
-        # whose ids survive, in that order.
+        # whose ids survive, in that order. Filter keys name "."-separated columns, so the
+        # table they are evaluated on is flattened with "." whatever ``sep`` is.
+        table = self._table_of(self._all, ".")
         table = table.append_column("__pos", pa.array(range(table.num_rows), pa.int64()))
-        if filters is not None:
-            table = flt.apply(table, filters)
-        if order:
-            table = flt.sort_table(table, flt.parse_order(order))
+        if parsed is not None:
+            table = flt.apply(table, parsed)
+        if parsed_order is not None:
+            table = flt.sort_table(table, parsed_order)
         positions = table.column("__pos").to_pylist()
         self._runs = [self._all[i] for i in positions]
-        self._table = table.drop_columns(["__pos"])
+        if sep == ".":
+            self._table = table.drop_columns(["__pos"])
+        else:
+            self._table = self._table_of(self._all, sep).take(pa.array(positions, pa.int64()))
 
-    def _table_of(self, runs: Sequence[OfflineRun]) -> pa.Table:
+    def _table_of(self, runs: Sequence[OfflineRun], sep: str) -> pa.Table:
         from wandb_frames import tabular
 
         decoded = (
             record_to_decoded_run(r.record, entity=self._entity or r.entity or "offline", project=r.project)
             for r in runs
         )
-        return tabular.runs_to_table(decoded, sep=self._sep)
+        return tabular.runs_to_table(decoded, sep=sep)
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -153,9 +159,14 @@ class LocalRuns:
         Returns:
             A ``pa.Table`` in ``history.LONG_SCHEMA``; non-numeric values are left out.
         """
+        from wandb_frames.errors import ConfigurationError
         from wandb_frames.history import LONG_SCHEMA
+        from wandb_frames.history.fetch import check_keys
         from wandb_frames.history.frames import rows_to_wide, wide_to_long
 
+        check_keys(keys)
+        if stream not in ("default", "system"):
+            raise ConfigurationError(f"stream must be 'default' or 'system' (got {stream!r})")
         system = stream == "system"
         parts: list[pa.Table] = []
         for run in self._runs:
@@ -204,10 +215,15 @@ def local_runs(
         >>> runs = local_runs("./wandb", filters={"state": "finished"})  # doctest: +SKIP
         >>> df = runs.to_pandas()  # doctest: +SKIP
     """
+    from wandb_frames import filters as flt
+
+    # A malformed filter or order fails before any file is read.
+    parsed = flt.parse_filter(filters) if filters is not None else None
+    parsed_order = flt.parse_order(order) if order else None
     runs = scan_run_dir(root, include_files=include_files, running_window=running_window)
     if project is not None:
         runs = [r for r in runs if r.project == project]
-    return LocalRuns(runs, filters=filters, order=order, entity=entity, sep=sep)
+    return LocalRuns(runs, filters=parsed, order=parsed_order, entity=entity, sep=sep)
 
 
 def add_offline_runs(server: Any, root: str | os.PathLike[str], *, entity: str | None = None,
