@@ -16,7 +16,7 @@ from wandb_frames import history as run_history
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.graphql import documents
 from wandb_frames.settings import app_url
-from wandb_frames.tabular import decode_run_node, loads_wandb_json
+from wandb_frames.tabular import decode_run_node, loads_wandb_json, table_to_pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -381,15 +381,20 @@ class Run:
             stream: ``"default"`` (training metrics) or ``"system"`` (CPU/GPU/memory).
             min_step: First step, inclusive.
             max_step: Last step, exclusive.
+
+        Raises:
+            ConfigurationError: Bad arguments (before any request).
         """
+        if isinstance(keys, str):
+            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
+        if samples is not None and samples < 2:
+            raise ConfigurationError(f"samples must be at least 2 (got {samples}); None means all")
         table = run_history.fetch_run_history(
             self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
             run_id=self.id, keys=list(keys) if keys is not None else None,
             min_step=min_step, max_step=max_step, stream=stream, format="long",
         )
         if samples is not None:
-            if samples < 2:
-                raise ConfigurationError(f"samples must be at least 2 (got {samples}); None means all")
             table = run_history.downsample_long(table, samples)
         return table
 
@@ -416,13 +421,13 @@ class Run:
             stream: ``"default"`` or ``"system"`` (system metrics, keyed by ``_timestamp``).
             format: ``"wide"`` (one column per metric) or ``"long"``.
         """
-        from wandb_frames.tabular import table_to_pandas
-
+        if x_axis not in ("_step", "_timestamp"):
+            raise ConfigurationError(f"x_axis must be '_step' or '_timestamp', got {x_axis!r}")
+        if format not in ("wide", "long"):
+            raise ConfigurationError(f"format must be 'wide' or 'long', got {format!r}")
         long = self.history_table(keys, samples, stream=stream)
         if format == "long":
             return table_to_pandas(long)
-        if x_axis not in ("_step", "_timestamp"):
-            raise ConfigurationError(f"x_axis must be '_step' or '_timestamp', got {x_axis!r}")
         index = "_timestamp" if stream == "system" else x_axis
         return table_to_pandas(run_history.long_to_wide(long, index=index))
 
@@ -443,6 +448,8 @@ class Run:
         row lacks one), as wandb 0.31.0 does. For analysis prefer :meth:`history` or
         :meth:`history_table`, which read the same data straight into Arrow.
         """
+        if isinstance(keys, str):
+            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
         return run_history.scan_history_rows(
             self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
             run_id=self.id, keys=list(keys) if keys is not None else None,

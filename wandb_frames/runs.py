@@ -115,12 +115,15 @@ class Projection:
                 continue
             present[head] = True
             if head in wanted:
-                top = rest.split(sep, 1)[0]
                 keys = wanted[head]
-                if keys is None or _GLOB & set(top):
+                if keys is None or _GLOB & set(rest):
                     wanted[head] = None
                 else:
-                    keys.add(top)
+                    # W&B keys may hold the separator literally ("val.acc"): ask for every
+                    # prefix that could be the top-level key (an escaped separator is literal).
+                    parts = rest.replace("\\" + sep, "\0").split(sep)
+                    for i in range(1, len(parts) + 1):
+                        keys.add(sep.join(parts[:i]).replace("\0", sep))
         if everything:
             return cls(columns=tuple(columns), with_metadata=present["metadata"])
         return cls(
@@ -219,6 +222,7 @@ class Runs:
         )
         self._count: int | None = None
         self._table: pa.Table | None = None
+        self._full: pa.Table | None = None
 
     def __repr__(self) -> str:
         return f"<Runs {self._entity or '?'}/{self.project}>"
@@ -287,11 +291,15 @@ class Runs:
     def _iter_node_pages(self, on_count: Any) -> Iterator[list[dict[str, Any]]]:
         query = self._query()
         execute = self._api.execute
-        per_page = self.per_page if self.limit is None else max(1, min(self.per_page, self.limit))
+        per_page = self.per_page
+        if self.limit is not None and self._plan.exact_on_server:
+            per_page = max(1, min(per_page, self.limit))
         workers = self._workers()
         if workers > 1:
+            # Only a result the server alone decides may stop at `limit` while listing IDs.
+            limit = self.limit if self._plan.exact_on_server else None
             return _fetch.iter_batched_node_pages(
-                execute, query, per_page, workers=workers, limit=self.limit, on_count=on_count
+                execute, query, per_page, workers=workers, limit=limit, on_count=on_count
             )
         return _fetch.prefetch(
             lambda: _fetch.iter_node_pages(execute, query, per_page, on_count=on_count)
@@ -348,31 +356,61 @@ class Runs:
             for record in records:
                 yield Run(self._api, record, full=self.projection.columns is None)
 
+    def _flat_table(self, records: Sequence[Mapping[str, Any]], sep: str) -> pa.Table:
+        assembler = TableAssembler(sep=sep)
+        assembler.add([flatten_run(r, sep=sep) for r in records])
+        return assembler.finish()
+
+    def _select_local(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep the records the local filter part selects.
+
+        Filters name columns with ``.`` (``config.lr``), whatever separator the frame uses,
+        so the mask is computed on a ``.``-flattened table.
+        """
+        if self._plan.local is None or not records:
+            return records
+        keep = wff.mask(self._flat_table(records, "."), self._plan.local).to_pylist()
+        return [r for r, k in zip(records, keep, strict=True) if k]
+
+    def _sort_permutation(self, dotted: pa.Table) -> pa.Array:
+        """Row positions of ``dotted`` (a ``.``-flattened table) in the requested order."""
+        position = "__wandb_frames_position__"
+        indexed = dotted.append_column(position, pa.array(range(dotted.num_rows), pa.int64()))
+        assert self._plan.order is not None  # sort_locally implies a parsed order
+        return wff.sort_table(indexed, self._plan.order).column(position).combine_chunks()
+
     def _iter_kept(self) -> Iterator[list[dict[str, Any]]]:
-        """Decoded pages with the local filter part and ``limit`` applied per page."""
-        local = self._plan.local
-        if local is None:
+        """Decoded pages with the local filter part, a local order and ``limit`` applied.
+
+        With an order the server cannot apply, every matching run is collected, sorted and
+        yielded as one page; otherwise pages stream and stop once ``limit`` is reached.
+        """
+        if self._plan.exact_on_server:
             yield from self.iter_records()
             return
-        kept = 0
+        if self._plan.sort_locally:
+            kept = [r for records in self.iter_records() for r in self._select_local(records)]
+            order = self._sort_permutation(self._flat_table(kept, ".")).to_pylist()
+            chosen = [kept[i] for i in order]
+            yield chosen if self.limit is None else chosen[: self.limit]
+            return
+        count = 0
         for records in self.iter_records():
-            assembler = TableAssembler(sep=self.sep)
-            assembler.add([flatten_run(r, sep=self.sep) for r in records])
-            keep = wff.mask(assembler.finish(), local).to_pylist()
-            chosen = [r for r, k in zip(records, keep, strict=True) if k]
+            chosen = self._select_local(records)
             if self.limit is not None:
-                chosen = chosen[: self.limit - kept]
-            kept += len(chosen)
+                chosen = chosen[: self.limit - count]
+            count += len(chosen)
             yield chosen
-            if self.limit is not None and kept >= self.limit:
+            if self.limit is not None and count >= self.limit:
                 return
 
     def iter_batches(self) -> Iterator[pa.Table]:
-        """Yield one table per page (each page's own column set and types)."""
+        """Yield one table per page (each page's own column set and types).
+
+        With an order the server cannot apply, there is one batch: every matching run, sorted.
+        """
         for records in self._iter_kept():
-            assembler = TableAssembler(sep=self.sep)
-            assembler.add([flatten_run(r, sep=self.sep) for r in records])
-            yield self.projection.select(assembler.finish())
+            yield self.projection.select(self._flat_table(records, self.sep))
 
     # -- materialising -------------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
@@ -383,25 +421,33 @@ class Runs:
             IncompleteResultError: A later page failed; ``.partial`` holds the rows received.
         """
         if self._table is None:
-            self._table = self._fetch_table()
+            self._table = self.projection.select(self._full_table())
         return self._table
+
+    def _full_table(self) -> pa.Table:
+        """Every matching run with every fetched column (before the ``columns=`` selection)."""
+        if self._full is None:
+            self._full = self._fetch_table()
+        return self._full
 
     def _fetch_table(self) -> pa.Table:
         if self.offline or getattr(self._api, "cache", None) is not None:
             from wandb_frames._cache_fetch import cached_table
 
             return cached_table(self)
-        assembler = TableAssembler(sep=self.sep)
         sep = self.sep
-        pages = 0
-        local = self._plan.local
-        # With a local filter part and a limit, stop early (the server's order is kept);
-        # an order the server cannot apply needs every matching run before sorting.
-        early_stop = local is not None and self.limit is not None and not self._plan.sort_locally
-        source = self._iter_kept() if early_stop else self.iter_records()
-        rows = 0
+        assembler = TableAssembler(sep=sep)
+        # A local order is computed on '.'-named columns, like filters.
+        dotted = TableAssembler(sep=".") if self._plan.sort_locally and sep != "." else None
+        pages = rows = 0
+        source = self.iter_records() if self._plan.exact_on_server or self._plan.sort_locally \
+            else self._iter_kept()
         try:
             for records in source:
+                if self._plan.sort_locally:
+                    records = self._select_local(records)
+                    if dotted is not None:
+                        dotted.add([flatten_run(r, sep=".") for r in records])
                 assembler.add([flatten_run(r, sep=sep) for r in records])
                 pages += 1
                 rows += len(records)
@@ -414,13 +460,11 @@ class Runs:
                 partial=self.projection.select(assembler.finish()),
             ) from exc
         table = assembler.finish()
-        if local is not None and not early_stop:
-            table = wff.apply(table, local)
-        if self._plan.sort_locally and self._plan.order is not None:
-            table = wff.sort_table(table, self._plan.order)
-        if self.limit is not None and not self._plan.exact_on_server:
-            table = table.slice(0, self.limit)
-        return self.projection.select(table)
+        if self._plan.sort_locally:
+            table = table.take(self._sort_permutation(dotted.finish() if dotted else table))
+            if self.limit is not None:
+                table = table.slice(0, self.limit)
+        return table
 
     def to_pandas(self) -> pd.DataFrame:
         """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""
@@ -462,7 +506,9 @@ class Runs:
             max_step: Last step, exclusive.
             max_workers: Runs fetched concurrently.
         """
-        table = self.to_arrow()
+        if isinstance(keys, str):
+            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
+        table = self._full_table()
         wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
         wanted += list(with_columns or ())
         missing = [name for name in wanted if name not in table.column_names]
@@ -502,4 +548,5 @@ class Runs:
     def refresh(self) -> None:
         """Forget the cached table and count; the next call fetches again."""
         self._table = None
+        self._full = None
         self._count = None
