@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 from wandb_frames import _fetch
 from wandb_frames import filters as wff
 from wandb_frames._cache_merge import merge_tables, sort_runs, upsert_runs
-from wandb_frames.cache import NON_FINAL_STATES, CacheEntry, CacheKey, RunsCache
+from wandb_frames._cache_refresh import SCAN_MAX_PAGE, CachedRuns, head_page, kept_nodes, lookup, micros, plan_scan, scan
+from wandb_frames.cache import CacheEntry, CacheKey, RunsCache
 from wandb_frames.errors import CacheError, NotFoundError, UnsupportedFilterError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.pagination import iter_pages
@@ -45,10 +46,12 @@ logger = logging.getLogger("wandb_frames.cache")
 ID_BATCH = 500
 DELTA_PAGE = 1000
 ID_LIST_PAGE = 5000
+MISSING_LOOKUPS = 100
+"""New runs (found by the ID listing) up to this many are looked up one by one, more by ``$in``."""
 
 
 def cached_table(runs: Runs) -> pa.Table:
-    """The table of ``runs`` (filtered, ordered, limited, projected) through the cache.
+    """The table of ``runs`` (filtered, ordered, limited; every column) through the cache.
 
     Raises:
         CacheError: ``offline`` and the cache cannot answer, or the cache is unwritable.
@@ -57,12 +60,13 @@ def cached_table(runs: Runs) -> pa.Table:
     cache = runs._api.cache if runs._api.cache is not None else RunsCache()
     key = CacheKey.for_runs(runs)
     plan = runs._plan
-    with cache.lock:
+    with cache.lock, ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-cache") as ahead:
+        head = None if runs.offline else _head_ahead(runs, cache, key, ahead)
         entry = cache.load(key)
         if runs.offline:
             return _offline(runs, cache, key, entry)
         if entry is not None and entry.complete and not _expired(entry, cache):
-            entry = _refresh(runs, cache, key, entry)
+            entry = _refresh(runs, cache, key, entry, head)
             answer = _answer_whole(runs, entry.table)
             if answer is not None:
                 return answer
@@ -71,11 +75,29 @@ def cached_table(runs: Runs) -> pa.Table:
             now = datetime.now(UTC).isoformat()
             entry = CacheEntry(table, complete=True, watermark=_newest(table), filters_seen=("{}",),
                                full_at=now)
+            if entry.watermark is not None:
+                next_plan = plan_scan(CachedRuns.of(table), micros(entry.watermark - cache.overlap))
+                entry.scan_rows = next_plan.expected_rows
             cache.store(key, entry)
             answer = _answer_whole(runs, table)
             if answer is not None:
                 return answer
         return _fetch_and_merge(runs, cache, key, entry)
+
+
+def _head_ahead(runs: Runs, cache: RunsCache, key: CacheKey, pool: ThreadPoolExecutor) -> Future[Any] | None:
+    """Start a refresh scan's first page while the cache file is read (not yet in memory).
+
+    Only for a complete, unexpired entry with a watermark; ``scan_page`` runs plus the
+    file's hint (the runs the previous scan needed above its cutoff).
+    """
+    record = cache.peek(key)
+    if not record or not record.get("complete") or not record.get("watermark"):
+        return None
+    if _expired(CacheEntry(empty_runs_table(), full_at=str(record.get("full_at") or "")), cache):
+        return None
+    size = min(SCAN_MAX_PAGE, cache.scan_page + int(record.get("scan_rows") or 0))
+    return pool.submit(head_page, runs._api.execute, _full_query(runs, "{}"), size)
 
 
 def _fetch_and_merge(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry | None) -> pa.Table:
@@ -100,7 +122,7 @@ def _fetch_and_merge(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEn
         table = wff.sort_table(table, plan.order)
     if runs.limit is not None:
         table = table.slice(0, runs.limit)
-    return runs.projection.select(table)
+    return table
 
 
 def _offline(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry | None) -> pa.Table:
@@ -135,7 +157,7 @@ def _answer_whole(runs: Runs, table: pa.Table) -> pa.Table | None:
         return None
     if runs.limit is not None:
         table = table.slice(0, runs.limit)
-    return runs.projection.select(table)
+    return table
 
 
 def _canonical(order: wff.Order) -> bool:
@@ -157,60 +179,80 @@ def _newest(table: pa.Table) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _refresh(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry) -> CacheEntry:
+def _refresh(
+    runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry, head: Future[Any] | None = None
+) -> CacheEntry:
     """Fetch runs changed since the watermark; detect new and deleted runs; merge; store.
 
-    The server's run count is asked in parallel; only when it disagrees with the merged
-    rows (or with ``RunsCache(list_ids=True)``) are all run IDs listed.
+    No request carries a filter (``docs/cache.md``): a ``-heartbeat_at`` scan down to the
+    watermark minus the overlap, single-run lookups of unfinished cached runs the scan does
+    not reach, and the project's run count (in parallel); only when the count disagrees
+    with the merged rows (or with ``RunsCache(list_ids=True)``) are all run IDs listed.
     """
-    states = {"state": {"$in": list(NON_FINAL_STATES)}}
-    delta: dict[str, Any] = states
-    if entry.watermark is not None:  # floored to the minute: a stable text between refreshes
-        since = (entry.watermark - cache.overlap).replace(second=0, microsecond=0)
-        delta = {"$or": [{"heartbeat_at": {"$gte": since}}, states]}
-    delta_json = wff.to_server_json(wff.parse_filter(delta))
+    known = CachedRuns.of(entry.table)
+    since = micros(entry.watermark - cache.overlap) if entry.watermark is not None else None
+    plan = plan_scan(known, since)
+    query = _full_query(runs, "{}")
+    execute = runs._api.execute
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-cache") as pool:
         ids_future = pool.submit(_list_ids, runs) if cache.list_ids else None
         count_future = None if cache.list_ids else pool.submit(_count, runs)
-        fresh = _fetch_table(runs, delta_json, per_page=max(runs.per_page, DELTA_PAGE))
+        scanned = scan(execute, query, plan, page_size=cache.scan_page, head=head)
+        if scanned is None:  # the listing kept shifting under the scan: ask the server once
+            logger.debug("%s: the heartbeat listing shifted during the scan; filtered fallback", runs.path)
+            since_text = datetime.fromtimestamp((plan.cutoff or 0) / 1e6, UTC)
+            fallback = wff.to_server_json(wff.parse_filter({"heartbeat_at": {"$gte": since_text}}))
+            fresh = _fetch_table(runs, fallback, per_page=max(runs.per_page, DELTA_PAGE))
+            found: dict[str, Any] = {}
+            nodes: list[dict[str, Any]] = []
+        else:
+            found, nodes, fresh = scanned.found, kept_nodes(scanned.found, known, since), None
+        ended = [i for i in plan.lookups if i not in found]
+        looked, gone = lookup(execute, query, ended) if ended else ([], [])
+        fresh = _merge_nodes(runs, fresh, [*nodes, *looked])
         listed = ids_future.result() if ids_future is not None else None
         count = count_future.result() if count_future is not None else None
-    cached_ids = set(entry.table.column("id").to_pylist())
+    cached_ids = set(known.heartbeats)
     fresh_ids = set(fresh.column("id").to_pylist()) if fresh.num_rows else set()
-    ended = [i for i in _unfinished_ids(entry.table) if i not in fresh_ids]
-    if ended:  # unfinished when cached, now neither unfinished nor newer: ended quietly (or deleted)
-        batch = orjson.dumps({"name": {"$in": ended}}).decode()
-        fresh = merge_tables(fresh, _fetch_table(runs, batch), sep=runs.sep)
-        fresh_ids = set(fresh.column("id").to_pylist()) if fresh.num_rows else set()
-    if count is not None and count != len(cached_ids | fresh_ids):
+    if count is not None and count != len((cached_ids - set(gone)) | fresh_ids):
         listed = _list_ids(runs)
     missing: list[str] = []
-    deleted: list[str] = []
+    deleted = set(gone)
     if listed is not None:
         missing = [i for i in listed if i not in cached_ids and i not in fresh_ids]
-        for start in range(0, len(missing), ID_BATCH):  # new runs with an old heartbeat
+        if len(missing) <= MISSING_LOOKUPS:  # new runs with an old heartbeat
+            fresh = _merge_nodes(runs, fresh, lookup(execute, query, missing)[0])
+        for start in range(0, len(missing) if len(missing) > MISSING_LOOKUPS else 0, ID_BATCH):
             batch = orjson.dumps({"name": {"$in": missing[start : start + ID_BATCH]}}).decode()
             fresh = merge_tables(fresh, _fetch_table(runs, batch), sep=runs.sep)
         fresh_ids.update(missing)
-        deleted = sorted(cached_ids - set(listed) - fresh_ids)
+        deleted |= cached_ids - set(listed) - fresh_ids
     stats = {"changed": len(fresh_ids) - len(missing), "added": len(missing), "deleted": len(deleted),
-             "listed_ids": int(listed is not None)}
+             "listed_ids": int(listed is not None), "scanned": len(found), "looked_up": len(ended)}
     logger.debug("%s: refreshed from cache: %s", runs.path, stats)
     if fresh.num_rows == 0 and not deleted:
         entry.refreshed = stats
         return entry
-    merged = upsert_runs(entry.table, fresh, drop_ids=deleted, sep=runs.sep)
-    updated = dataclasses.replace(entry, table=merged, watermark=_newest(merged) or entry.watermark,
-                                  refreshed=stats)
-    cache.store(key, updated, changed=fresh, deleted=deleted)
+    merged = upsert_runs(entry.table, fresh, drop_ids=sorted(deleted), sep=runs.sep)
+    watermark = _newest(merged) or entry.watermark
+    if scanned is not None and scanned.top is not None and watermark is not None:
+        # runs whose heartbeat moved during the scan are at least as new as its first page
+        watermark = min(watermark, datetime.fromtimestamp(scanned.top / 1e6, UTC))
+    updated = dataclasses.replace(entry, table=merged, watermark=watermark, refreshed=stats,
+                                  scan_rows=max(plan.expected_rows, len(found) - cache.scan_page))
+    cache.store(key, updated, changed=fresh, deleted=sorted(deleted))
     return updated
 
 
-def _unfinished_ids(table: pa.Table) -> list[str]:
-    if "state" not in table.column_names:
-        return []
-    keep = pc.is_in(table.column("state"), value_set=pa.array(NON_FINAL_STATES, pa.string()))
-    return [str(i) for i in table.filter(keep).column("id").to_pylist()]
+def _merge_nodes(runs: Runs, table: pa.Table | None, nodes: list[dict[str, Any]]) -> pa.Table:
+    """``table`` plus the decoded ``nodes`` (the nodes win for a run in both)."""
+    if not nodes:
+        return table if table is not None else empty_runs_table()
+    assembler = TableAssembler(sep=runs.sep)
+    records = decode_nodes(runs._api, nodes, runs.entity, runs.project)
+    assembler.add([flatten_run(r, sep=runs.sep) for r in records])
+    added = assembler.finish()
+    return upsert_runs(table, added, sep=runs.sep) if table is not None and table.num_rows else added
 
 
 def _count(runs: Runs) -> int:

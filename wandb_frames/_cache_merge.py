@@ -13,6 +13,7 @@ import hashlib
 import warnings
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -103,7 +104,16 @@ def merge_tables(old: pa.Table, new: pa.Table, *, sep: str = ".") -> pa.Table:
     fields: list[pa.Field] = []
     columns: list[pa.ChunkedArray] = []
     widened: list[str] = []
+    new_fields = {f.name: f for f in new.schema} if new.num_rows else {}
     for name in names:
+        same = new_fields.get(name)
+        if same is not None and name in old.column_names and old.num_rows:
+            mine = old.schema.field(name)
+            if mine.equals(same, check_metadata=True) and field_kind(mine) not in (None, "null"):
+                fields.append(mine)  # one type on both sides: the chunks are concatenated as they are
+                columns.append(pa.chunked_array([*old.column(name).chunks, *new.column(name).chunks],
+                                                type=mine.type))
+                continue
         sides: list[tuple[pa.ChunkedArray, str]] = []
         for table in (old, new):
             if name not in table.column_names or table.num_rows == 0:
@@ -159,10 +169,19 @@ def upsert_runs(
         return sort_runs(fresh)
     gone = list(fresh.column("id").to_pylist() if fresh.num_rows else []) + list(drop_ids)
     stay = pc.invert(pc.is_in(cached.column("id"), value_set=pa.array(gone, pa.string())))
-    remaining = cached.filter(stay)
-    if fresh.num_rows == 0 and remaining.num_rows == cached.num_rows:
-        return cached
-    return sort_runs(merge_tables(remaining, fresh, sep=sep))
+    if fresh.num_rows == 0:  # deletions only: the cached order holds
+        return cached if pc.all(stay).as_py() is not False else cached.filter(stay)
+    # One copy of the wide table: order the surviving positions by the sort keys alone,
+    # then take them from the (chunk-concatenated) merge of cached and fresh rows.
+    merged = merge_tables(cached, fresh, sep=sep)
+    keep = pa.chunked_array([*stay.chunks, pa.array(np.ones(fresh.num_rows, dtype=bool))])
+    positions = pa.array(np.arange(merged.num_rows, dtype=np.int64)).filter(keep.combine_chunks())
+    keys = [c for c in ("created_at", "id") if c in merged.column_names]
+    if keys:
+        survivors = pa.table({k: merged.column(k) for k in keys}).take(positions)
+        order = pc.sort_indices(survivors, sort_keys=[(k, "ascending", "at_start") for k in keys])
+        positions = positions.take(order)
+    return merged.take(positions)
 
 
 def sort_runs(table: pa.Table) -> pa.Table:

@@ -2,9 +2,10 @@
 
 ``Api(cache=True)`` keeps, per (server, entity, project, column projection, separator),
 one parquet file of the project's runs. A repeated ``api.runs(...)`` asks the server only
-for runs that changed since the last fetch (newer ``heartbeatAt`` or a non-final state),
-lists run IDs to drop deleted runs, merges, and answers the filter locally with the same
-compiler as ``filters.apply``. ``offline=True`` answers from disk only. The design and its
+for runs that changed since the last fetch (newer ``heartbeatAt``, or unfinished when
+cached), without any filtered listing; it lists run IDs to drop deleted runs when the run
+count disagrees, merges, and answers the filter locally with the same compiler as
+``filters.apply``. ``offline=True`` answers from disk only. The design and its
 limits are in ``docs/cache.md``.
 """
 
@@ -124,6 +125,8 @@ class CacheEntry:
     seq: int = 0
     delta_rows: int = 0
     refreshed: dict[str, int] = field(default_factory=dict)
+    scan_rows: int = 0
+    """Runs the next refresh's scan expects above its cutoff (a hint kept in the file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,8 @@ class RunsCache:
 
     compact_files = 8
     compact_fraction = 0.2
+    scan_page = 100
+    """Runs per page of the refresh's heartbeat-ordered scan (beyond the expected depth)."""
 
     def __init__(
         self,
@@ -260,6 +265,10 @@ class RunsCache:
         record, table = read
         seq = int(record.get("seq", 0))
         delta_rows = 0
+        # Deltas are folded together first (small tables), then into the base once:
+        # rows = the newest version of every run a delta wrote; gone = runs deleted since.
+        rows_so_far: pa.Table | None = None
+        gone: set[str] = set()
         for number, path in self._deltas(base):
             if number <= seq:
                 continue
@@ -267,8 +276,13 @@ class RunsCache:
             if delta is None or number != seq + 1:
                 raise ValueError(f"delta file {path.name} does not continue the cache entry")
             record, rows = delta
-            table = upsert_runs(table, rows, drop_ids=record.get("deleted") or (), sep=key.sep)
+            deleted = [str(i) for i in record.get("deleted") or ()]
+            written = set(rows.column("id").to_pylist()) if rows.num_rows else set()
+            rows_so_far = upsert_runs(rows_so_far, rows, drop_ids=deleted, sep=key.sep)
+            gone = (gone | set(deleted)) - written
             seq, delta_rows = number, delta_rows + rows.num_rows
+        if rows_so_far is not None:
+            table = upsert_runs(table, rows_so_far, drop_ids=sorted(gone), sep=key.sep)
         watermark = record.get("watermark")
         return CacheEntry(
             table=table,
@@ -279,7 +293,27 @@ class RunsCache:
             full_at=str(record.get("full_at") or ""),
             seq=seq,
             delta_rows=delta_rows,
+            scan_rows=int(record.get("scan_rows") or 0),
         )
+
+    def peek(self, key: CacheKey) -> dict[str, Any] | None:
+        """The bookkeeping record of ``key``'s newest file, read without its rows.
+
+        Returns:
+            None when nothing is cached, the entry is already in memory, or the metadata
+            cannot be read (:meth:`load` then decides).
+        """
+        base = self.path_for(key)
+        stamp = self._stamp(base)
+        remembered = self._memory.get(base)
+        if stamp is None or (remembered is not None and remembered[0] == stamp):
+            return None
+        try:
+            record = _record(base)
+            later = [p for n, p in self._deltas(base) if n > int(record.get("seq", 0))]
+            return {**record, **_record(later[-1])} if later else record
+        except (OSError, pa.ArrowException, ValueError):
+            return None
 
     # -- writing -----------------------------------------------------------------------
     def store(
@@ -314,7 +348,7 @@ class RunsCache:
             watermark=entry.watermark.isoformat() if entry.watermark else None,
             filters_seen=list(entry.filters_seen), full_at=entry.full_at or None, seq=entry.seq,
             deleted=list(deleted) if as_delta else [], digest=ids_digest(table),
-            total_rows=entry.table.num_rows,
+            total_rows=entry.table.num_rows, scan_rows=entry.scan_rows,
         )
         entry.fetched_at = str(record["fetched_at"])
         target = base.with_name(f"{base.stem}.d{entry.seq:06d}.parquet") if as_delta else base
@@ -354,15 +388,13 @@ class RunsCache:
         out: list[CacheInfo] = []
         for path in self._files():
             try:
-                raw = (pq.read_metadata(path).metadata or {}).get(PROVENANCE_KEY)
-                record: dict[str, Any] = json.loads(raw) if raw else {}
+                record = _record(path)
             except (OSError, pa.ArrowException, ValueError):
                 record = {}
             deltas = [p for n, p in self._deltas(path) if n > int(record.get("seq", 0))]
             if deltas:
                 try:
-                    raw = (pq.read_metadata(deltas[-1]).metadata or {}).get(PROVENANCE_KEY)
-                    record = {**record, **json.loads(raw)} if raw else record
+                    record = {**record, **_record(deltas[-1])}
                 except (OSError, pa.ArrowException, ValueError):
                     pass
             out.append(CacheInfo(
@@ -385,6 +417,14 @@ class RunsCache:
                     removed += 1
                     _prune_empty(item.path.parent, self.directory)
         return removed
+
+
+def _record(path: Path) -> dict[str, Any]:
+    raw = (pq.read_metadata(path).metadata or {}).get(PROVENANCE_KEY)
+    record = json.loads(raw) if raw else {}
+    if not isinstance(record, dict):
+        raise ValueError(f"{path.name}: the provenance metadata is not an object")
+    return record
 
 
 def _prune_empty(folder: Path, root: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from wandb_frames import filters as wff
@@ -29,22 +29,22 @@ def test_refresh_asks_only_for_changed_and_unfinished_runs(server: LocalServer, 
     server.add_runs(ENTITY, PROJECT, [changed(runs[3], loss=42.0), changed(runs[17], acc=0.99)])
     server.clear_requests()
     table = fetch(server, cache_dir)
-    log = requests_of(server)
-    pages = [json.loads(f) for op, f in log if op == "RunsPage"]
-    assert len(pages) == 1 and "$or" in pages[0]  # one delta page, no full listing
+    log = server.requests
+    pages = [v for op, v in log if op == "RunsPage"]
+    # one page of the heartbeat-ordered scan, no filter, no full listing
+    assert [(v["filters"], v["order"]) for v in pages] == [("{}", "-heartbeat_at")]
     assert [op for op, _ in log].count("RunIdsPage") == 0
     assert same_rows(table, fetch(server, None))
     row = wff.apply(table, {"name": "r0003"}).to_pylist()[0]
     assert row["summary.loss"] == 42.0
 
 
-def test_delta_filter_is_what_the_server_evaluates(server: LocalServer) -> None:
-    """The refresh rule, sent as a W&B filter, selects newer heartbeats and unfinished runs."""
+def test_fallback_filter_is_what_the_server_evaluates(server: LocalServer) -> None:
+    """The filter a refresh falls back to (listing shifted too often) selects newer heartbeats."""
     since = START + timedelta(minutes=30, hours=1)
-    delta = {"$or": [{"heartbeat_at": {"$gte": since}}, {"state": {"$in": list(NON_FINAL_STATES)}}]}
-    got = set(fetch(server, None, filters=delta).column("id").to_pylist())
-    expected = {r["id"] for r in make_runs(40) if r["heartbeat_at"] >= since or r["state"] == "running"}
-    assert got == expected and len(expected) < 40
+    got = set(fetch(server, None, filters={"heartbeat_at": {"$gte": since}}).column("id").to_pylist())
+    expected = {r["id"] for r in make_runs(40) if r["heartbeat_at"] >= since}
+    assert got == expected and 0 < len(expected) < 40
 
 
 def test_deleted_runs_are_dropped(server: LocalServer, cache_dir: Path) -> None:
@@ -126,11 +126,19 @@ def test_deltas_are_compacted_and_reload_identically(server: LocalServer, cache_
     assert same_rows(table, fetch(server, None))
 
 
-def test_watermark_uses_the_newest_heartbeat(server: LocalServer, cache_dir: Path) -> None:
+@pytest.mark.parametrize("overlap", [60.0, 600.0])
+def test_watermark_minus_overlap_decides_what_is_refetched(
+    server: LocalServer, cache_dir: Path, overlap: float
+) -> None:
     fetch(server, cache_dir)
-    server.clear_requests()
-    fetch(server, cache_dir)
-    (sent,) = [json.loads(f) for op, f in requests_of(server) if op == "RunsPage"]
-    newest = max(r["heartbeat_at"] for r in make_runs(40)) - timedelta(seconds=60)
-    assert sent["$or"][0]["heartbeatAt"]["$gte"] == newest.astimezone(UTC).replace(tzinfo=None).isoformat()
-    assert datetime.fromisoformat(sent["$or"][0]["heartbeatAt"]["$gte"]) < datetime(2026, 1, 1)
+    cache = RunsCache(cache_dir, overlap=overlap)
+    cache.compact_fraction = 1.0  # keep the refetched rows in a delta file
+    make_api(server, cache).runs(f"{ENTITY}/{PROJECT}").to_arrow()
+    (delta,) = cache_dir.rglob("*.d000001.parquet")
+    refetched = set(pq.read_table(delta).column("id").to_pylist())
+    records = make_runs(40)
+    since = max(r["heartbeat_at"] for r in records) - timedelta(seconds=overlap)
+    newer = {r["id"] for r in records if r["heartbeat_at"] >= since}
+    unfinished = {r["id"] for r in records if r["state"] in NON_FINAL_STATES}
+    assert refetched == newer | unfinished
+    assert len(newer) == (2 if overlap == 60 else 11)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wandb_frames import export
-from wandb_frames._cache_merge import merge_tables
+from wandb_frames._cache_merge import merge_tables, sort_runs, upsert_runs
 from wandb_frames.cache import RunsCache, default_cache_dir, resolve_cache, safe_url
 from wandb_frames.errors import CacheError, ConfigurationError, CorruptRecordWarning
 from wandb_frames.tabular import TableAssembler
@@ -144,3 +145,54 @@ def test_merging_two_tables_equals_assembling_all_rows(left: list[dict], right: 
     assert sorted(merged.schema, key=lambda f: f.name) == sorted(together.schema, key=lambda f: f.name)
     for name in together.column_names:
         assert merged.column(name).to_pylist() == together.column(name).to_pylist()
+
+
+def test_deltas_with_deletions_and_readds_reload_identically(server: LocalServer, cache_dir: Path) -> None:
+    """Deltas are folded together before the base: deletes, re-adds and changes in any order."""
+    def refresh() -> pa.Table:
+        cache = RunsCache(cache_dir)
+        cache.compact_fraction = 1.0  # every refresh writes a delta file
+        return make_api(server, cache).runs(f"{ENTITY}/{PROJECT}").to_arrow()
+
+    fetch(server, cache_dir)
+    project = server.store.project(ENTITY, PROJECT)
+    assert project is not None
+    records = make_runs(40)
+    server.store.delete_run(project.runs["r0004"])
+    refresh()
+    server.add_runs(ENTITY, PROJECT, [changed(records[4], loss=4.0)])  # re-added
+    refresh()
+    server.store.delete_run(project.runs["r0007"])
+    server.add_runs(ENTITY, PROJECT, [changed(records[8], loss=8.0)])
+    online = refresh()
+    assert len(list(cache_dir.rglob("*.d*.parquet"))) == 3
+    offline = fetch(server, cache_dir, offline=True)
+    assert same_rows(offline, online) and same_rows(online, fetch(server, None))
+    assert "r0007" not in offline.column("id").to_pylist() and offline.num_rows == 39
+
+
+_ids = st.lists(st.sampled_from([f"r{i}" for i in range(12)]), unique=True, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ids, _ids, _ids, st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=24, max_size=24))
+def test_upsert_replaces_adds_drops_and_keeps_the_canonical_order(
+    cached: list[str], fresh: list[str], drop: list[str], minutes: list[int | None]
+) -> None:
+    """Same rows as "remove replaced and dropped, append fresh, sort by created_at then id"."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def table(ids: list[str], version: int) -> pa.Table:
+        asm = TableAssembler()
+        asm.add([{"id": i, "created_at": None if (m := minutes[int(i[1:]) + 12 * version]) is None
+                  else start + timedelta(minutes=m), "config.v": version} for i in ids])
+        return asm.finish()
+
+    old, new = sort_runs(table(cached, 0)), table(fresh, 1)  # a cached table is in canonical order
+    got = upsert_runs(old, new, drop_ids=drop)
+    rows = {r["id"]: r for r in old.to_pylist() if r["id"] not in drop}
+    rows.update({r["id"]: r for r in new.to_pylist()})
+    if not cached:  # nothing cached: the fresh rows as they are
+        rows = {r["id"]: r for r in new.to_pylist()}
+    expected = sorted(rows.values(), key=lambda r: (r["created_at"] is not None, r["created_at"] or start, r["id"]))
+    assert [(r["id"], r["config.v"]) for r in got.to_pylist()] == [(r["id"], r["config.v"]) for r in expected]
