@@ -50,8 +50,9 @@ def serve(runs: int, steps: int, metrics: int, nodelay: bool) -> None:
     from wandb_frames.testing.synthetic import synthetic_project
 
     if nodelay:
-        # The server writes headers and body separately; with Nagle on, a small JSON body waits
-        # for the client's delayed ACK (~40 ms per GraphQL answer). Stdlib switch, set here only.
+        # The local server now sets TCP_NODELAY itself (and sends small answers in one write);
+        # the switch stays for servers of older checkouts, where a small JSON body waited for
+        # the client's delayed ACK (~40 ms per GraphQL answer).
         from wandb_frames.testing import server as server_module
 
         server_module._Handler.disable_nagle_algorithm = True
@@ -159,7 +160,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--official-runs", type=int, default=2, help="runs read with wandb (0: skip)")
     ap.add_argument("--server-nodelay", action="store_true",
-                    help="set TCP_NODELAY in the server process (works around ~40 ms Nagle stalls)")
+                    help="force TCP_NODELAY in the server process (the current server sets it anyway)")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:

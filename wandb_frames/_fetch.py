@@ -91,45 +91,64 @@ def iter_node_pages(
     per_page: int,
     *,
     on_count: Callable[[int], None] | None = None,
+    limit: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield heavy run nodes page by page (``runCount`` only on the first request)."""
+    """Yield heavy run nodes page by page (``runCount`` only on the first request).
+
+    With ``limit``, no page is requested once ``limit`` distinct runs have been yielded (a
+    prefetching consumer would otherwise fetch, and wait for, one page it then throws away).
+    """
     variables = query.variables(with_count=True)
+    names: set[Any] = set()
     for page in iter_pages(
         execute, documents.RUNS_PAGE, variables, page_size=per_page, what=query.what
     ):
         if variables["withCount"]:
             _report_count(page.parent, on_count)
             variables["withCount"] = False  # iter_pages copies variables on each request
+        if limit is not None:
+            names.update(node.get("name") for node in page.nodes)
         yield page.nodes
+        if limit is not None and len(names) >= limit:
+            return
 
 
-def prefetch(source: Callable[[], Iterator[T]], depth: int = 2) -> Iterator[T]:
-    """Run ``source()`` in a background thread, ``depth`` items ahead of the consumer.
+def prefetch(source: Callable[[], Iterator[T]], depth: int = 1) -> Iterator[T]:
+    """Run ``source()`` in a background thread, at most ``depth`` items ahead of the consumer.
 
+    The thread asks ``source`` for item ``k + depth`` only once the consumer has taken item
+    ``k``: with ``depth=1`` the next page is fetched while the current one is decoded, and
+    a consumer that stops early (a ``limit``) leaves at most one page in flight.
     Exceptions raised by the source are re-raised in the consumer; closing the returned
     generator stops the thread after its current item.
     """
-    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    room = threading.Semaphore(depth)
     stop = threading.Event()
 
-    def put(entry: tuple[str, Any]) -> bool:
+    def wait_for_room() -> bool:
         while not stop.is_set():
-            try:
-                items.put(entry, timeout=0.05)
-            except queue.Full:
-                continue
-            return True
+            if room.acquire(timeout=0.05):
+                return True
         return False
 
     def work() -> None:
+        iterator: Iterator[T] | None = None
         try:
-            for item in source():
-                if not put(("item", item)):
+            iterator = source()
+            while wait_for_room():
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    items.put(("done", None))
                     return
+                items.put(("item", item))
         except BaseException as exc:  # noqa: BLE001  # forwarded to and re-raised by the consumer
-            put(("error", exc))
-            return
-        put(("done", None))
+            items.put(("error", exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # a stopped consumer: let the source's generators clean up here
 
     thread = threading.Thread(target=work, name="wandb-frames-prefetch", daemon=True)
     thread.start()
@@ -137,6 +156,7 @@ def prefetch(source: Callable[[], Iterator[T]], depth: int = 2) -> Iterator[T]:
         while True:
             kind, value = items.get()
             if kind == "item":
+                room.release()
                 yield value
             elif kind == "error":
                 raise value

@@ -24,9 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import orjson
 import requests
+import urllib3
 from gql import GraphQLRequest
 from gql.transport import Transport
 from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, print_ast
@@ -49,6 +51,7 @@ __all__ = [
     "RETRYABLE_STATUS",
     "HttpTransport",
     "RetryPolicy",
+    "accept_encoding",
     "parse_retry_after",
     "operation_name",
     "retry_delay",
@@ -60,6 +63,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Connection failures, timeouts and bodies cut short (truncated transfer) are retried.
 _RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _MAX_MESSAGE = 500
+_LOOPBACK_ENCODING = "identity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,32 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     jitter: float = 0.25
+
+
+def _read_body(response: requests.Response) -> bytes:
+    """The whole (decoded) body of a streamed response, read in one call.
+
+    ``response.content`` reads 10 KiB at a time in Python; with another thread busy (the
+    caller decoding the previous page), each chunk waits for the GIL (up to the 5 ms switch
+    interval), so a multi-megabyte page would crawl. One ``read()`` loops in C instead.
+    urllib3 failures are mapped to the ``requests`` errors ``.content`` would raise.
+    """
+    if getattr(response, "_content_consumed", False):  # a session hook already read it
+        return response.content
+    raw = response.raw
+    try:
+        data = raw.read(decode_content=True)
+    except urllib3.exceptions.ProtocolError as exc:  # cut short: retryable
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.ConnectionError(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except OSError as exc:  # the socket failed mid-body
+        raise requests.ConnectionError(exc) from exc
+    finally:
+        raw.release_conn()
+    return bytes(data)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -124,6 +154,24 @@ def retry_delay(
         return min(retry_after, policy.max_delay)
     backoff = min(policy.max_delay, policy.base_delay * 2.0 ** max(0, attempt - 1))
     return backoff * (1.0 + policy.jitter * rand())
+
+
+def accept_encoding(base_url: str) -> str:
+    """The ``Accept-Encoding`` the transport sends to ``base_url``.
+
+    ``gzip, deflate`` for remote servers; ``identity`` for a loopback host (``localhost``,
+    ``127.0.0.0/8``, ``::1``), where compressing costs CPU on both ends and saves nothing.
+
+    Examples:
+        >>> accept_encoding("https://api.wandb.ai")
+        'gzip, deflate'
+        >>> accept_encoding("http://127.0.0.1:8080")
+        'identity'
+    """
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host == "::1" or host.startswith("127."):
+        return _LOOPBACK_ENCODING
+    return "gzip, deflate"
 
 
 def operation_name(document: DocumentNode) -> str:
@@ -218,7 +266,7 @@ class HttpTransport(Transport):
         session.headers.update(
             {
                 "User-Agent": self.settings.user_agent,
-                "Accept-Encoding": "gzip, deflate",
+                "Accept-Encoding": accept_encoding(self.settings.base_url),
                 "Accept": "application/json",
             }
         )
@@ -241,8 +289,8 @@ class HttpTransport(Transport):
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
-        response = self._send("POST", self.url, operation, body, self._auth_headers())
-        return self._decode(response, operation)
+        response, content = self._send("POST", self.url, operation, body, self._auth_headers())
+        return self._decode(response, content, operation)
 
     def get_bytes(self, url: str, *, what: str = "file", compressed: bool = True) -> bytes:
         """GET a URL (a file download) with the same retry policy; auth only on the base URL.
@@ -254,7 +302,7 @@ class HttpTransport(Transport):
         headers.pop("Content-Type", None)
         if not compressed:
             headers["Accept-Encoding"] = "identity"
-        return self._send("GET", url, f"GET {what}", None, headers).content
+        return self._send("GET", url, f"GET {what}", None, headers)[1]
 
     def _send(
         self,
@@ -263,7 +311,7 @@ class HttpTransport(Transport):
         operation: str,
         body: bytes | None,
         headers: dict[str, str],
-    ) -> requests.Response:
+    ) -> tuple[requests.Response, bytes]:
         policy = self.retry
         start = time.monotonic()
         attempt = 0
@@ -277,8 +325,11 @@ class HttpTransport(Transport):
             self.request_count += 1
             try:
                 response = self.session.request(
-                    method, url, data=body, headers=headers, timeout=timeout
+                    method, url, data=body, headers=headers, timeout=timeout, stream=True
                 )
+                ok = 200 <= response.status_code < 300
+                content = _read_body(response) if ok else response.content
+                status = response.status_code
             except _RETRYABLE_ERRORS as exc:
                 failure = exc
             except requests.RequestException as exc:
@@ -288,9 +339,8 @@ class HttpTransport(Transport):
                     operation=operation,
                 ) from exc
             else:
-                status = response.status_code
                 if 200 <= status < 300:
-                    return response
+                    return response, content
                 if status not in RETRYABLE_STATUS:
                     self._raise_status(response, operation)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -367,9 +417,9 @@ class HttpTransport(Transport):
             raise error from exc
         raise error
 
-    def _decode(self, response: requests.Response, operation: str) -> dict[str, Any]:
+    def _decode(self, response: requests.Response, content: bytes, operation: str) -> dict[str, Any]:
         try:
-            payload = orjson.loads(response.content)
+            payload = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise ProtocolError(
                 f"{operation}: the server answered non-JSON "

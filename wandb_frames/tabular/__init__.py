@@ -7,7 +7,13 @@ rules are in ``docs/frames.md``; the contract with other modules in ``docs/archi
 
 from __future__ import annotations
 
-from wandb_frames.tabular.decode import decode_run_node, json_text, loads_wandb_json, parse_timestamp
+from wandb_frames.tabular.decode import (
+    decode_run_node,
+    decode_run_nodes,
+    json_text,
+    loads_wandb_json,
+    parse_timestamp,
+)
 from wandb_frames.tabular.flatten import flatten_run, unflatten
 from wandb_frames.tabular.frames import TableAssembler, json_columns, runs_to_table, table_to_pandas
 from wandb_frames.tabular.schema import JSON_ENCODING_KEY, RUN_COLUMNS, empty_runs_table
@@ -17,6 +23,7 @@ __all__ = [
     "RUN_COLUMNS",
     "TableAssembler",
     "decode_run_node",
+    "decode_run_nodes",
     "empty_runs_table",
     "flatten_run",
     "json_columns",

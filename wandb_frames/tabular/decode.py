@@ -6,10 +6,12 @@ this module; everything after it sees snake_case keys and Python values.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any, Final
 
 import orjson
@@ -19,10 +21,13 @@ from wandb_frames.errors import ProtocolError
 __all__ = [
     "CONFIG_INTERNAL_KEYS",
     "decode_run_node",
+    "decode_run_nodes",
     "json_text",
     "loads_wandb_json",
     "parse_timestamp",
 ]
+
+_VALUE: Final = itemgetter("value")
 
 CONFIG_INTERNAL_KEYS: Final[frozenset[str]] = frozenset({"_wandb", "wandb_version"})
 """Config keys W&B keeps for itself; they go to ``config_internal``, never to ``config.*``."""
@@ -94,6 +99,15 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+# One encoder each, built once: ``json.dumps`` with options builds a new one per call.
+_ENCODER: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=True, default=_json_default
+)
+_ASCII_ENCODER: Final = json.JSONEncoder(
+    ensure_ascii=True, separators=(",", ":"), allow_nan=True, default=_json_default
+)
+
+
 def json_text(value: Any, *, ascii_only: bool = False) -> str:
     """Return the compact JSON text of a value as stored in JSON-text columns.
 
@@ -116,13 +130,7 @@ def json_text(value: Any, *, ascii_only: bool = False) -> str:
         if math.isfinite(value):
             return repr(value)
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    return json.dumps(
-        value,
-        ensure_ascii=ascii_only,
-        separators=(",", ":"),
-        allow_nan=True,
-        default=_json_default,
-    )
+    return (_ASCII_ENCODER if ascii_only else _ENCODER).encode(value)
 
 
 def parse_timestamp(value: str | datetime) -> datetime:
@@ -160,15 +168,21 @@ def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     config = loads_wandb_json(raw)
     if not isinstance(config, dict):
         raise ProtocolError(f"expected the run config to be a JSON object, got {type(config).__name__}")
-    user: dict[str, Any] = {}
+    user: dict[str, Any] | None = None
+    if set(map(type, config.values())) == {dict}:
+        try:  # every value is an envelope (as W&B stores config): unwrap in C
+            user = dict(zip(config, map(_VALUE, config.values())))
+        except KeyError:
+            user = None
+    if user is None:
+        user = {
+            key: value["value"] if isinstance(value, dict) and "value" in value else value
+            for key, value in config.items()
+        }
     internal: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and "value" in value:
-            value = value["value"]
-        if key in CONFIG_INTERNAL_KEYS:
-            internal[key] = value
-        else:
-            user[key] = value
+    if not CONFIG_INTERNAL_KEYS.isdisjoint(user):
+        for key in [k for k in user if k in CONFIG_INTERNAL_KEYS]:
+            internal[key] = user.pop(key)
     return user, internal
 
 
@@ -251,3 +265,31 @@ def decode_run_node(node: Mapping[str, Any], *, entity: str, project: str) -> di
         if wire in node:
             out[key] = _decode_object(node[wire], wire)
     return out
+
+
+def decode_run_nodes(nodes: Sequence[Mapping[str, Any]], *, entity: str, project: str) -> list[dict[str, Any]]:
+    """Decode a page of GraphQL ``Run`` nodes (see :func:`decode_run_node`).
+
+    The cyclic garbage collector is paused for the page: decoding allocates hundreds of
+    thousands of containers that all stay alive, which makes the collector scan them over
+    and over for nothing (~10 % of the decoding time); it is re-enabled afterwards when it
+    was enabled before.
+
+    Args:
+        nodes: The nodes of one page, in order.
+        entity: The entity the runs belong to.
+        project: The project the runs belong to.
+
+    Returns:
+        One decoded run per node, in order.
+
+    Raises:
+        ProtocolError: A JSON string or a timestamp does not parse.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [decode_run_node(node, entity=entity, project=project) for node in nodes]
+    finally:
+        if enabled:
+            gc.enable()

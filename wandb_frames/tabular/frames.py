@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning
 from wandb_frames.tabular.columns import column_to_arrow, conform_chunk
-from wandb_frames.tabular.flatten import _check_sep, collision_message, flatten_with_collisions
+from wandb_frames.tabular.flatten import _check_sep, collision_message
+from wandb_frames.tabular.fused import flatten_to_columns
 from wandb_frames.tabular.schema import (
     JSON_ENCODING_KEY,
     JSON_KINDS,
@@ -97,9 +98,37 @@ class TableAssembler:
         size = len(flat_records)
         if size == 0:
             return
+        self._add_columns(size, _page_columns(flat_records))
+
+    def add_runs(self, runs: Sequence[Mapping[str, Any]]) -> None:
+        """Flatten one page of decoded runs and convert it to Arrow (the fast path).
+
+        Equivalent to ``add([flatten_run(r, sep=sep) for r in runs])``, but the runs are
+        flattened straight into columns (see :func:`flatten_to_columns`), without a flat
+        dict per run.
+
+        Args:
+            runs: Decoded runs (see :func:`decode_run_node`).
+
+        Warns:
+            FlattenCollisionWarning: Once, naming the escaped columns, if keys collided.
+        """
+        escaped = self._add_runs(runs)
+        if escaped:
+            warnings.warn(collision_message(escaped), FlattenCollisionWarning, stacklevel=2)
+
+    def _add_runs(self, runs: Sequence[Mapping[str, Any]]) -> list[str]:
+        """:meth:`add_runs` without the warning; returns the escaped names."""
+        if not runs:
+            return []
+        columns, escaped = flatten_to_columns(runs, sep=self._sep)
+        self._add_columns(len(runs), columns)
+        return escaped
+
+    def _add_columns(self, size: int, columns: dict[str, list[Any]]) -> None:
         page: dict[str, tuple[pa.Array, str]] = {}
         kinds = self._kinds
-        for name, values in _page_columns(flat_records).items():
+        for name, values in columns.items():
             array, kind, lost = column_to_arrow(values)
             page[name] = (array, kind)
             previous = kinds.get(name)
@@ -221,16 +250,13 @@ def runs_to_table(runs: Iterable[Mapping[str, Any]], *, sep: str = ".", page_siz
         raise ConfigurationError(f"page_size must be a positive int, got {page_size!r}")
     assembler = TableAssembler(sep=sep)
     escaped: dict[str, None] = {}
-    page: list[dict[str, Any]] = []
+    page: list[Mapping[str, Any]] = []
     for run in runs:
-        flat, collided = flatten_with_collisions(run, sep=sep)
-        if collided:
-            escaped.update(dict.fromkeys(collided))
-        page.append(flat)
+        page.append(run)
         if len(page) >= page_size:
-            assembler.add(page)
+            escaped.update(dict.fromkeys(assembler._add_runs(page)))
             page = []
-    assembler.add(page)
+    escaped.update(dict.fromkeys(assembler._add_runs(page)))
     del page
     if escaped:
         warnings.warn(collision_message(list(escaped)), FlattenCollisionWarning, stacklevel=2)

@@ -1,5 +1,11 @@
 """Foreground entry point: ``serve [--demo] [--port N] [--host H] [--runs N] [--api-key K]``.
 
+Width and size flags for benchmarks: ``--config-keys K --summary-keys K`` (approximate leaves
+per run, see :func:`~wandb_frames.testing.synthetic.synthetic_project`) and ``--runs-only``
+(seed the demo runs only, generated lazily: no sweeps, artifacts or reports, so 100,000 runs
+never exist twice in memory); ``--latency S`` delays every ``/graphql`` answer by ``S``
+seconds, a stand-in for the network round trip to a remote W&B server.
+
 On startup it prints two flushed lines, ``URL <url>`` and ``KEY <key>``, so a parent process
 can read them, then serves until Ctrl-C or SIGTERM.
 """
@@ -13,6 +19,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from wandb_frames.testing.faults import Faults
 from wandb_frames.testing.server import LocalServer
 
 __all__ = ["main"]
@@ -29,15 +36,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--runs", type=int, default=500, help="number of demo runs")
     parser.add_argument("--history-steps", type=int, default=0, help="history rows per demo run")
+    parser.add_argument("--config-keys", type=int, default=None, help="approximate config leaves per demo run")
+    parser.add_argument("--summary-keys", type=int, default=None, help="approximate summary keys per demo run")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds added to every /graphql answer (models a network round trip)")
+    parser.add_argument("--runs-only", action="store_true",
+                        help="seed only the demo runs, generated lazily (no sweeps/artifacts/reports)")
     parser.add_argument("--api-key", default=None, help="the key to accept (default: random)")
     parser.add_argument("--entity", default="local", help="the viewer's default entity")
     return parser
 
 
-def _seed_demo(server: LocalServer, runs: int, history_steps: int) -> None:
+def _seed_demo(server: LocalServer, args: argparse.Namespace) -> None:
     from wandb_frames.testing import synthetic  # lazy: numpy is only needed for the demo
 
-    records = synthetic.synthetic_project(runs, 0, history_steps=history_steps)
+    width = {"n_config_keys": args.config_keys, "n_summary_keys": args.summary_keys}
+    if args.runs_only:
+        lazy = synthetic.iter_synthetic_runs(args.runs, 0, history_steps=args.history_steps, **width)
+        server.add_runs(DEMO_ENTITY, DEMO_PROJECT, lazy)
+        return
+    records = synthetic.synthetic_project(args.runs, 0, history_steps=args.history_steps, **width)
     server.add_runs(DEMO_ENTITY, DEMO_PROJECT, records)
     server.add_sweeps(DEMO_ENTITY, DEMO_PROJECT, synthetic.synthetic_sweeps(records))
     server.add_artifacts(DEMO_ENTITY, DEMO_PROJECT, synthetic.synthetic_artifacts(records))
@@ -47,9 +65,11 @@ def _seed_demo(server: LocalServer, runs: int, history_steps: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server in the foreground; returns the exit code."""
     args = _parser().parse_args(argv)
-    server = LocalServer(port=args.port, api_key=args.api_key, host=args.host, entity=args.entity)
+    faults = Faults(delay=args.latency, delay_rate=1.0) if args.latency > 0 else None
+    server = LocalServer(port=args.port, api_key=args.api_key, host=args.host, entity=args.entity,
+                         faults=faults)
     if args.demo:
-        _seed_demo(server, args.runs, args.history_steps)
+        _seed_demo(server, args)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

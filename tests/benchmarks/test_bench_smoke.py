@@ -1,0 +1,31 @@
+"""Smoke test: the runs-listing benchmark still runs end to end and prints its table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTENDERS = ("floor", "floor+inner", "floor(gzip)", "wandb_frames", "wandb_frames(proposed)",
+              "official lazy=False", "wandb_frames@recipe", "official recipe")
+
+
+def test_runs_listing_benchmark_prints_its_table() -> None:
+    env = {**os.environ, "WANDB_ERROR_REPORTING": "false", "WANDB_SILENT": "true"}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "runs_listing.py"), "--runs", "50", "--recipe-runs", "10",
+         "--repeat", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("contender"))
+    table = {line[:22].strip(): line[22:].split() for line in lines[start + 1 : start + 1 + len(CONTENDERS)]}
+    assert list(table) == list(CONTENDERS), out.stdout
+    for name, fields in table.items():
+        runs, wall, peak = int(fields[0]), float(fields[2]), float(fields[5])
+        assert runs == (10 if "recipe" in name else 50), out.stdout
+        assert wall > 0 and peak > 0
+    assert "(target >= 5x)" in out.stdout and "(target >= 100x)" in out.stdout
