@@ -16,7 +16,12 @@ from wandb_frames import history as run_history
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.graphql import documents
 from wandb_frames.settings import app_url
-from wandb_frames.tabular import decode_run_node, loads_wandb_json, table_to_pandas
+from wandb_frames.tabular import (
+    decode_run_node,
+    decode_run_nodes,
+    loads_wandb_json,
+    table_to_pandas,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +67,7 @@ def decode_nodes(
     api: Api, nodes: Sequence[Mapping[str, Any]], entity: str, project: str
 ) -> list[dict[str, Any]]:
     """Decode GraphQL run nodes; when ``files`` was selected, download each run's metadata."""
-    records = [decode_run_node(node, entity=entity, project=project) for node in nodes]
+    records = decode_run_nodes(nodes, entity=entity, project=project)
     if nodes and "files" in nodes[0]:
         urls = [_metadata_url(node) for node in nodes]
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wandb-frames-files") as pool:

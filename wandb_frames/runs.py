@@ -26,7 +26,7 @@ from wandb_frames.export import provenance, write_parquet
 from wandb_frames.graphql import documents
 from wandb_frames.progress import make_progress
 from wandb_frames.run import Run, decode_nodes, parquet_getter
-from wandb_frames.tabular import TableAssembler, flatten_run, table_to_pandas
+from wandb_frames.tabular import TableAssembler, table_to_pandas
 
 if TYPE_CHECKING:
     import os
@@ -294,15 +294,17 @@ class Runs:
         per_page = self.per_page
         if self.limit is not None and self._plan.exact_on_server:
             per_page = max(1, min(per_page, self.limit))
+        # Only a result the server alone decides may stop fetching at `limit`.
+        limit = self.limit if self._plan.exact_on_server else None
         workers = self._workers()
         if workers > 1:
-            # Only a result the server alone decides may stop at `limit` while listing IDs.
-            limit = self.limit if self._plan.exact_on_server else None
             return _fetch.iter_batched_node_pages(
                 execute, query, per_page, workers=workers, limit=limit, on_count=on_count
             )
         return _fetch.prefetch(
-            lambda: _fetch.iter_node_pages(execute, query, per_page, on_count=on_count)
+            lambda: _fetch.iter_node_pages(
+                execute, query, per_page, on_count=on_count, limit=limit
+            )
         )
 
     def iter_records(self) -> Iterator[list[dict[str, Any]]]:
@@ -358,7 +360,7 @@ class Runs:
 
     def _flat_table(self, records: Sequence[Mapping[str, Any]], sep: str) -> pa.Table:
         assembler = TableAssembler(sep=sep)
-        assembler.add([flatten_run(r, sep=sep) for r in records])
+        assembler.add_runs(records)
         return assembler.finish()
 
     def _select_local(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -447,8 +449,8 @@ class Runs:
                 if self._plan.sort_locally:
                     records = self._select_local(records)
                     if dotted is not None:
-                        dotted.add([flatten_run(r, sep=".") for r in records])
-                assembler.add([flatten_run(r, sep=sep) for r in records])
+                        dotted.add_runs(records)
+                assembler.add_runs(records)
                 pages += 1
                 rows += len(records)
         except ApiError as exc:

@@ -19,7 +19,7 @@ from wandb_frames.errors import (
     TransportError,
 )
 from wandb_frames.graphql import documents
-from wandb_frames.graphql.transport import RetryPolicy
+from wandb_frames.graphql.transport import RetryPolicy, accept_encoding
 
 KEY = "local-" + "s" * 40
 OK = (200, {"Content-Type": "application/json"}, orjson.dumps({"data": {"viewer": {"id": "u", "entity": "me"}}}))
@@ -41,7 +41,14 @@ def test_request_shape_auth_and_user_agent() -> None:
     assert body["query"] == documents.DEFAULT_ENTITY.text
     assert headers["Authorization"] == "Basic " + base64.b64encode(f"api:{KEY}".encode()).decode()
     assert headers["User-Agent"] == "my-agent/1"
-    assert "gzip" in headers["Accept-Encoding"]
+    # loopback: compression only costs CPU (remote servers are asked for gzip, see below)
+    assert headers["Accept-Encoding"] == "identity"
+
+
+def test_accept_encoding_is_gzip_for_remote_servers() -> None:
+    assert "gzip" in accept_encoding("https://api.wandb.ai")
+    assert accept_encoding("http://localhost:8080") == "identity"
+    assert accept_encoding("http://[::1]:8080") == "identity"
 
 
 def test_429_and_5xx_are_retried_then_succeed() -> None:

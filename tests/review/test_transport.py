@@ -54,14 +54,6 @@ def test_get_bytes_sends_key_to_the_base_url(recorder: tuple[int, list[str | Non
     assert seen and seen[0] is not None and seen[0].startswith("Basic ")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "graphql/transport.py:301: get_bytes attaches Basic auth when "
-    "url.startswith(self.settings.base_url), a plain string prefix: base "
-    "http://127.0.0.1:4123 also matches http://127.0.0.1:41234/... (and "
-    "https://api.wandb.ai matches https://api.wandb.ai.evil.example/...), so the API key "
-    "goes to another origin. Fix: compare origins, e.g. "
-    "s, b = urlsplit(url), urlsplit(base_url); same = (s.scheme, s.hostname, s.port) == "
-    "(b.scheme, b.hostname, b.port) and (s.path + '/').startswith(b.path.rstrip('/') + '/')."))
 def test_get_bytes_never_sends_key_to_another_origin(recorder: tuple[int, list[str | None]]) -> None:
     port, seen = recorder
     text = str(port)
@@ -131,13 +123,6 @@ def test_retry_after_is_honoured() -> None:
     assert _gap_after_429({"Retry-After": "0.6"}, policy) >= 0.55
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "graphql/transport.py:345 reads only Retry-After; a 429 that carries only "
-    "RateLimit-Reset (protocol notes §10.1: honour Retry-After *and* RateLimit-Reset) is "
-    "retried after the plain backoff (10 ms here), i.e. before the server allows. Fix: "
-    "retry_after = parse_retry_after(h.get('Retry-After')); if None, "
-    "parse_retry_after(h.get('RateLimit-Reset')) (delta seconds); same in _raise_status for "
-    "RateLimitError.retry_after."))
 def test_ratelimit_reset_is_honoured() -> None:
     from wandb_frames.graphql.transport import RetryPolicy
 
@@ -145,12 +130,6 @@ def test_ratelimit_reset_is_honoured() -> None:
     assert _gap_after_429({"RateLimit-Reset": "0.6"}, policy) >= 0.55
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "graphql/transport.py:153-154 (retry_delay) caps Retry-After at policy.max_delay, so a "
-    "server asking for 60 s is retried after 30 s (default policy): Retry-After is not "
-    "honoured. Fix: return retry_after uncapped (the deadline check at line 348 already "
-    "turns a wait beyond the deadline into RateLimitError), or cap it at the remaining "
-    "deadline only."))
 def test_retry_after_longer_than_max_delay_is_honoured() -> None:
     from wandb_frames.graphql.transport import RetryPolicy
 

@@ -74,7 +74,7 @@ class RetryPolicy:
         max_attempts: Attempts per request, the first included.
         deadline: Seconds allowed for one request, all attempts and waits included.
         base_delay: The first backoff wait; attempt ``n`` waits ``base_delay * 2**(n-1)``.
-        max_delay: Cap of one backoff wait (also caps ``Retry-After``).
+        max_delay: Cap of one backoff wait (a server's ``Retry-After`` is honoured as given).
         jitter: Relative random extra wait, ``U[0, jitter]`` times the backoff.
     """
 
@@ -147,13 +147,33 @@ def retry_delay(
 ) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based).
 
-    The server's ``Retry-After`` wins when given (capped at ``policy.max_delay``);
-    otherwise ``min(max_delay, base_delay * 2**(attempt-1)) * (1 + jitter * U[0,1))``.
+    The server's ``Retry-After`` (or ``RateLimit-Reset``) wins when given, uncapped: the
+    caller's overall deadline decides whether waiting that long is allowed; otherwise
+    ``min(max_delay, base_delay * 2**(attempt-1)) * (1 + jitter * U[0,1))``.
     """
     if retry_after is not None:
-        return min(retry_after, policy.max_delay)
+        return max(0.0, retry_after)
     backoff = min(policy.max_delay, policy.base_delay * 2.0 ** max(0, attempt - 1))
     return backoff * (1.0 + policy.jitter * rand())
+
+
+def server_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks to wait: ``Retry-After``, else ``RateLimit-Reset`` (W&B sends both)."""
+    wait = parse_retry_after(headers.get("Retry-After"))
+    return wait if wait is not None else parse_retry_after(headers.get("RateLimit-Reset"))
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """Whether ``url`` is on the API server itself (same scheme, host, port and path root).
+
+    Credentials are attached only then: a download URL that merely *starts with* the base
+    URL's text (``http://host:4123`` vs ``http://host:41234``) is another server.
+    """
+    target, base = urlsplit(url), urlsplit(base_url)
+    if (target.scheme, target.hostname, target.port) != (base.scheme, base.hostname, base.port):
+        return False
+    root = base.path.rstrip("/")
+    return not root or target.path == root or target.path.startswith(root + "/")
 
 
 def accept_encoding(base_url: str) -> str:
@@ -298,7 +318,7 @@ class HttpTransport(Transport):
         ``compressed=False`` asks for the body as stored (``Accept-Encoding: identity``): right
         for parquet and other already-compressed files, where gzip only costs CPU.
         """
-        headers = self._auth_headers() if url.startswith(self.settings.base_url) else {}
+        headers = self._auth_headers() if same_origin(url, self.settings.base_url) else {}
         headers.pop("Content-Type", None)
         if not compressed:
             headers["Accept-Encoding"] = "identity"
@@ -343,7 +363,7 @@ class HttpTransport(Transport):
                     return response, content
                 if status not in RETRYABLE_STATUS:
                     self._raise_status(response, operation)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = server_wait(response.headers)
             delay = retry_delay(attempt, policy, retry_after)
             elapsed = time.monotonic() - start
             if attempt >= policy.max_attempts or elapsed + delay > policy.deadline:
@@ -402,7 +422,7 @@ class HttpTransport(Transport):
                 f"{operation}: rate limited (HTTP 429){after}; wait and retry, "
                 "or lower per_page/concurrency",
                 operation=operation,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                retry_after=server_wait(response.headers),
             )
         else:
             hint = " (is base_url right?)" if status == 404 else ""
