@@ -80,6 +80,9 @@ def get_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--runs", type=int, default=None, help="number of demo runs")
+    serve.add_argument(
+        "--history-steps", type=int, default=100, help="history steps per demo run (default 100)"
+    )
     serve.add_argument("--api-key", default=None)
     return parser
 
@@ -162,6 +165,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             serve_argv += ["--port", str(args.port)]
         if args.runs is not None:
             serve_argv += ["--runs", str(args.runs)]
+        if args.demo:
+            serve_argv += ["--history-steps", str(args.history_steps)]
         if args.api_key is not None:
             serve_argv += ["--api-key", args.api_key]
         serve_argv += ["--host", args.host]

@@ -151,3 +151,41 @@ def test_cache_flags_and_cache_commands(env: LocalServer, capsys: pytest.Capture
     assert code == 0 and "removed 1 cache entry" in err
     assert run(capsys, "cache", "info")[1] == ""
     assert run(capsys, "cache", "clear", "a/b/c")[0] == 2
+
+
+# The demo project holds a config key that is a number in some runs and "auto" in others.
+@pytest.mark.filterwarnings("ignore::wandb_frames.errors.LossyConversionWarning")
+def test_serve_demo_in_a_subprocess_then_query_runs_and_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wandb_frames.cli", "serve", "--demo", "--runs", "12",
+         "--history-steps", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None
+        lines: dict[str, str] = {}
+        for line in proc.stdout:
+            name, _, value = line.strip().partition(" ")
+            lines[name] = value
+            if {"URL", "KEY"} <= set(lines):
+                break
+        monkeypatch.setenv("WANDB_API_KEY", lines["KEY"])
+        monkeypatch.setenv("WANDB_BASE_URL", lines["URL"])
+        monkeypatch.setenv("WANDB_FRAMES_CACHE_DIR", str(tmp_path / "cache"))
+        out = tmp_path / "h.parquet"
+        code = main(["history", "demo/sweep-demo", "--keys", "loss", "--limit", "3",
+                     "--no-progress", "-o", str(out)])
+        assert code == 0, capsys.readouterr().err
+        table = pq.read_table(out)
+        assert table.num_rows > 0
+        assert set(table.column("metric").to_pylist()) == {"loss"}
+        assert len(set(table.column("run_id").to_pylist())) == 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
