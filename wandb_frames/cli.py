@@ -181,7 +181,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if offline and cache is None:
         cache = True
     if args.command in ("runs", "history"):
-        from wandb_frames.runs import plan_query
+        from wandb_frames.query import plan_query
 
         plan_query(filters, args.order)  # a bad filter or order fails before any request
         _check_output(args.output)
