@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from graphql import build_schema, parse, validate
 
+from wandb_frames.graphql.documents import DOCUMENTS as OUR_DOCUMENTS, load_documents
 from wandb_frames.testing.engine import SCHEMA_PATH
 
 #: A copy of /work/shared/wandb-schema/client_documents_wandb-0.31.0.json (the 47 documents of wandb 0.31.0).
 DOCS_FILE = Path(__file__).with_name("data") / "client_documents_wandb-0.31.0.json"
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "wandb_frames" / "graphql" / "queries"
+HISTORY_DIR = Path(__file__).resolve().parents[2] / "wandb_frames" / "history" / "queries"
 SCHEMA = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+HISTORY_DOCUMENTS = load_documents("wandb_frames.history")
 
 
 def _documents() -> dict[str, str]:
@@ -39,7 +42,14 @@ def test_official_document_validates(key: str) -> None:
 
 @pytest.mark.parametrize("path", sorted(QUERIES_DIR.glob("*.graphql")), ids=lambda p: p.name)
 def test_our_query_validates(path: Path) -> None:
-    errors = validate(SCHEMA, parse(path.read_text(encoding="utf-8")))
+    # The file as assembled with the shared fragments it spreads, i.e. the text we send.
+    errors = validate(SCHEMA, parse(OUR_DOCUMENTS[path.name].text))
+    assert not errors, [e.message for e in errors]
+
+
+@pytest.mark.parametrize("path", sorted(HISTORY_DIR.glob("*.graphql")), ids=lambda p: p.name)
+def test_our_history_query_validates(path: Path) -> None:
+    errors = validate(SCHEMA, parse(HISTORY_DOCUMENTS[path.name].text))
     assert not errors, [e.message for e in errors]
 
 
