@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,7 @@ import pytest
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from offline_support import GENERATE  # noqa: E402
-
-CRASH_STEPS = 3000
-
-
-@dataclass(frozen=True)
-class Generated:
-    """The ``wandb`` folder and the run IDs by role (main, failed, other, crashed)."""
-
-    wandb_dir: Path
-    ids: dict[str, str]
-
-    def file(self, role: str) -> Path:
-        return next(self.wandb_dir.glob(f"offline-run-*-{self.ids[role]}/run-{self.ids[role]}.wandb"))
-
+from offline_support import CRASH_STEPS, GENERATE, Generated  # noqa: E402
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 PROJECT = "offline-proof"
@@ -96,3 +98,17 @@ else:
 with open(sys.argv[3], "w") as fh:
     json.dump(ids, fh)
 '''
+
+
+CRASH_STEPS = 3000
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The ``wandb`` folder and the run IDs by role (main, failed, other, crashed)."""
+
+    wandb_dir: Path
+    ids: dict[str, str]
+
+    def file(self, role: str) -> Path:
+        return next(self.wandb_dir.glob(f"offline-run-*-{self.ids[role]}/run-{self.ids[role]}.wandb"))

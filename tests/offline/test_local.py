@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
-from conftest import Generated
-from offline_support import MAIN, OTHER_PROJECT, PROJECT, expected_main_history
+from offline_support import MAIN, OTHER_PROJECT, PROJECT, Generated, expected_main_history
 
 from wandb_frames.errors import CorruptRecordWarning
 from wandb_frames.offline.local import LocalRuns, add_offline_runs, local_runs

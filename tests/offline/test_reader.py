@@ -9,10 +9,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import CRASH_STEPS, Generated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from offline_support import MAIN, OTHER_PROJECT, PROJECT, expected_main_history, main_row, same
+from offline_support import (
+    CRASH_STEPS,
+    MAIN,
+    OTHER_PROJECT,
+    PROJECT,
+    Generated,
+    expected_main_history,
+    main_row,
+    same,
+)
 
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
 from wandb_frames.offline.reader import read_run_dir, read_run_file, scan_run_dir

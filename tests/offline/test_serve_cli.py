@@ -8,8 +8,7 @@ import sys
 import warnings
 
 import pytest
-from conftest import Generated
-from offline_support import PROJECT
+from offline_support import PROJECT, Generated
 
 import wandb_frames as wf
 from wandb_frames.errors import CorruptRecordWarning, LossyConversionWarning
