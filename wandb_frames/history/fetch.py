@@ -8,7 +8,9 @@ URL → bytes).
 Paths, fastest first (protocol notes §5):
 
 1. ``RunParquetHistory``: ``parquetUrls`` read straight into Arrow; ``liveData`` steps name the
-   not-yet-exported tail, fetched with ``HistoryPage`` from the smallest live step.
+   not-yet-exported tail, fetched with ``HistoryPage`` from the smallest live step. When steps
+   strictly increase across export and tail, :mod:`~wandb_frames.history.melt` builds the long
+   table without sorting or copying; otherwise each part is melted and deduplicated.
 2. ``HistoryPage`` pages ``[minStep, maxStep)`` up to ``lastStep + 1`` when the server has no
    parquet export (a ``GraphQLError`` on ``parquetHistory``) or exports nothing.
 3. ``RunEvents`` for the system-metrics stream.
@@ -16,11 +18,9 @@ Paths, fastest first (protocol notes §5):
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 import graphql
@@ -35,6 +35,7 @@ from wandb_frames.errors import (
     NotFoundError,
     ProtocolError,
 )
+from wandb_frames.graphql.documents import load_document
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.history.frames import (
     LongPart,
@@ -45,6 +46,7 @@ from wandb_frames.history.frames import (
     rows_to_wide,
     wide_to_long,
 )
+from wandb_frames.history.melt import assemble, melt_sorted
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -70,7 +72,7 @@ Getter = Callable[[str], bytes]
 
 @cache
 def load_query(name: str) -> graphql.DocumentNode:
-    """Parse ``wandb_frames/history/queries/<name>.graphql`` (cached).
+    """Parse ``wandb_frames/history/queries/<name>.graphql`` with its shared fragments (cached).
 
     Args:
         name: The operation name, e.g. ``"HistoryPage"``.
@@ -78,8 +80,7 @@ def load_query(name: str) -> graphql.DocumentNode:
     Returns:
         The parsed document.
     """
-    text = resources.files("wandb_frames.history").joinpath("queries", f"{name}.graphql").read_text("utf-8")
-    return graphql.parse(text)
+    return load_document(f"{name}.graphql", package="wandb_frames.history").ast
 
 
 def check_keys(keys: Sequence[str] | None) -> None:
@@ -211,7 +212,7 @@ def _step_filter(table: pa.Table, min_step: int | None, max_step: int | None) ->
 
 def _read_parquet(get: Getter, url: str) -> pa.Table:
     try:
-        return pq.read_table(io.BytesIO(get(url)))
+        return pq.read_table(pa.BufferReader(get(url)))
     except (pa.ArrowInvalid, OSError) as exc:
         raise ProtocolError(f"a parquet history file could not be read: {exc}", operation="RunParquetHistory") from exc
 
@@ -283,8 +284,17 @@ def fetch_run_long(
     if start is not None and start < hi:
         wides.append(_paged_wide(executor, entity=entity, project=project, run_id=run_id,
                                  lo=start, hi=hi, page_size=page_size))
-    parts = [wide_to_long(w, run_id=run_id, keys=keys) for w, _ in wides]
     skipped: dict[str, int] = {}
+    melted = [melt_sorted(w, keys=keys) for w, _ in wides]
+    if all(m is not None for m in melted):
+        ready = [m for m in melted if m is not None]
+        table = assemble(run_id, ready)
+        if table is not None:  # steps strictly increase across parts: nothing to deduplicate
+            for source in [sk for _, sk in wides] + [m.skipped for m in ready]:
+                for k, v in source.items():
+                    skipped[k] = skipped.get(k, 0) + v
+            return LongPart(table, skipped)
+    parts = [wide_to_long(w, run_id=run_id, keys=keys) for w, _ in wides]
     for (_, sk), part in zip(wides, parts, strict=True):
         for source in (sk, part.skipped):
             for k, v in source.items():

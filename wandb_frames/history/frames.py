@@ -44,6 +44,9 @@ __all__ = [
     "decode_rows",
     "dedup_long",
     "empty_long",
+    "flatten_structs",
+    "is_metric_name",
+    "is_numeric_type",
     "long_to_wide",
     "rows_to_wide",
     "wide_to_long",
@@ -186,13 +189,20 @@ def _scatter(entry: tuple[list[int], list[float]], n: int, as_type: pa.DataType 
     return pa.array(vals, mask=mask, type=pa.float64())
 
 
-def _flatten_structs(table: pa.Table) -> pa.Table:
+def is_metric_name(name: str) -> bool:
+    """Whether a wide column is a metric (not ``_step``/``_timestamp``/``_runtime``/``run_id``/``_wandb…``)."""
+    return not (name in INDEX_COLUMNS or name == "run_id" or name.startswith(_DROPPED_PREFIXES))
+
+
+def flatten_structs(table: pa.Table) -> pa.Table:
+    """Flatten struct columns (recursively) into ``parent.child`` columns, as pyarrow does."""
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     return table
 
 
-def _is_numeric(t: pa.DataType) -> bool:
+def is_numeric_type(t: pa.DataType) -> bool:
+    """Whether a column of type ``t`` holds numbers (ints, floats, bools, decimals) for ``value``."""
     return bool(
         pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
     )
@@ -257,7 +267,15 @@ def wide_to_long(
     Returns:
         A :class:`LongPart` in :data:`LONG_SCHEMA`.
     """
-    wide = _flatten_structs(wide)
+    wide = flatten_structs(wide)
+    if run_id is not None and dedup:
+        from wandb_frames.history.melt import assemble, melt_sorted  # melt builds on this module
+
+        melted = melt_sorted(wide, keys=keys)
+        if melted is not None:
+            table = assemble(run_id, [melted])
+            if table is not None:
+                return LongPart(table, melted.skipped)
     n = wide.num_rows
     if run_id is None:
         if "run_id" not in wide.column_names:
@@ -275,14 +293,14 @@ def wide_to_long(
     wanted = None if keys is None else set(keys)
     metrics: list[tuple[str, F64, npt.NDArray[np.bool_]]] = []
     for name in wide.column_names:
-        if name in INDEX_COLUMNS or name == "run_id" or name.startswith(_DROPPED_PREFIXES):
+        if not is_metric_name(name):
             continue
         if wanted is not None and name not in wanted:
             continue
         col = wide.column(name)
         if pa.types.is_null(col.type):
             continue
-        if not _is_numeric(col.type):
+        if not is_numeric_type(col.type):
             count = len(col) - col.null_count
             if count:
                 skipped[name] = count
