@@ -1,18 +1,21 @@
 """Micro-benchmark: flatten + assemble decoded runs with ~200 leaf keys each.
 
 Run: ``.venv/bin/python benchmarks/flatten_micro.py [--runs 1000 10000] [--repeat 3]``.
-Prints CPU seconds (best of ``--repeat``) and runs/s for each stage and in total.
+Prints CPU seconds (best of ``--repeat``) and runs/s for each stage and in total; the last two
+stages start from GraphQL nodes (JSON strings): ``decode_run_nodes`` + ``TableAssembler.add_runs``
+page by page, and ``TableAssembler.add_nodes`` (decoded and flattened node by node).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wandb_frames.tabular import TableAssembler, flatten_run, runs_to_table
+from wandb_frames.tabular import TableAssembler, decode_run_nodes, flatten_run, runs_to_table
 
 
 def make_run(i: int, rng: random.Random) -> dict[str, Any]:
@@ -54,6 +57,21 @@ def make_run(i: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
+def make_node(run: dict[str, Any]) -> dict[str, Any]:
+    """The GraphQL ``Run`` node that decodes to ``run`` (JSON strings, config envelopes)."""
+    config = {key: {"value": value, "desc": None} for key, value in run["config"].items()}
+    config.update({key: {"value": value} for key, value in run["config_internal"].items()})
+    return {
+        "name": run["id"], "displayName": run["name"], "state": run["state"],
+        "createdAt": run["created_at"].isoformat(), "heartbeatAt": run["heartbeat_at"].isoformat(),
+        "computeSeconds": run["duration"], "tags": run["tags"], "group": run["group"],
+        "jobType": run["job_type"], "sweepName": run["sweep"], "user": {"username": run["user"]},
+        "host": run["host"], "notes": run["notes"], "commit": run["commit"],
+        "config": json.dumps(config), "summaryMetrics": json.dumps(run["summary"]),
+        "systemMetrics": json.dumps(run["system"]),
+    }
+
+
 def best_cpu(fn: Any, repeat: int) -> float:
     """Return the best CPU time of ``repeat`` calls."""
     best = float("inf")
@@ -83,10 +101,26 @@ def main() -> None:
                 asm.add(flat[start : start + 1000])
             asm.finish()
 
+        nodes = [make_node(r) for r in runs]
+
+        def two_steps(nodes: list[dict[str, Any]] = nodes) -> None:
+            asm = TableAssembler()
+            for start in range(0, len(nodes), 1000):
+                asm.add_runs(decode_run_nodes(nodes[start : start + 1000], entity="e", project="p"))
+            asm.finish()
+
+        def fused(nodes: list[dict[str, Any]] = nodes) -> None:
+            asm = TableAssembler()
+            for start in range(0, len(nodes), 1000):
+                asm.add_nodes(nodes[start : start + 1000], entity="e", project="p")
+            asm.finish()
+
         stages = {
             "flatten_run": lambda runs=runs: [flatten_run(r) for r in runs],
             "TableAssembler": assemble,
             "runs_to_table": lambda runs=runs: runs_to_table(runs),
+            "decode+add_runs": two_steps,
+            "add_nodes": fused,
         }
         for stage, fn in stages.items():
             seconds = best_cpu(fn, args.repeat)

@@ -191,6 +191,11 @@ class Runs:
 
         The local part of the filter is not applied here (see :meth:`to_arrow`).
         """
+        for nodes in self._iter_fresh_nodes():
+            yield decode_nodes(self._api, nodes, self.entity, self.project)
+
+    def _iter_fresh_nodes(self) -> Iterator[list[dict[str, Any]]]:
+        """Raw run nodes page by page: de-duplicated by ``name`` (the run ID), capped by ``limit``."""
         if self.offline:
             raise CacheError("offline runs are answered as tables: use to_arrow() or to_pandas()")
         bar = make_progress(None, desc=f"runs {self.project}", progress=self.progress)
@@ -204,24 +209,24 @@ class Runs:
         seen: set[str] = set()
         duplicates = 0
         kept = 0
+        cut = self.limit is not None and self._plan.exact_on_server
         pages = self._iter_node_pages(on_count)
         try:
             for nodes in pages:
-                records = decode_nodes(self._api, nodes, self.entity, self.project)
                 fresh = []
-                for record in records:
-                    run_id = record["id"]
+                for node in nodes:
+                    run_id = node["name"]
                     if run_id in seen:
                         duplicates += 1
                         continue
                     seen.add(run_id)
-                    fresh.append(record)
-                if self.limit is not None and self._plan.exact_on_server:
+                    fresh.append(node)
+                if cut and self.limit is not None:
                     fresh = fresh[: max(0, self.limit - kept)]
                 kept += len(fresh)
-                bar.update(len(records))
+                bar.update(len(nodes))
                 yield fresh
-                if self.limit is not None and self._plan.exact_on_server and kept >= self.limit:
+                if cut and self.limit is not None and kept >= self.limit:
                     break
         finally:
             close = getattr(pages, "close", None)
@@ -321,6 +326,18 @@ class Runs:
         # A local order is computed on '.'-named columns, like filters.
         dotted = TableAssembler(sep=".") if self._plan.sort_locally and sep != "." else None
         pages = rows = 0
+        if self._plan.exact_on_server and not self.projection.with_metadata:
+            # The common case: decode and flatten each page in one pass, straight to columns.
+            try:
+                for nodes in self._iter_fresh_nodes():
+                    assembler.add_nodes(nodes, entity=self.entity, project=self.project)
+                    pages += 1
+                    rows += len(nodes)
+            except ApiError as exc:
+                if pages == 0:
+                    raise
+                raise self._incomplete(exc, rows, pages, assembler) from exc
+            return assembler.finish()
         source = self.iter_records() if self._plan.exact_on_server or self._plan.sort_locally \
             else self._iter_kept()
         try:
@@ -335,17 +352,22 @@ class Runs:
         except ApiError as exc:
             if pages == 0:
                 raise
-            raise IncompleteResultError(
-                f"fetching runs of {self.path} stopped after {rows} run(s) on page {pages + 1}: "
-                f"{exc}; nothing was returned as complete (.partial holds what arrived)",
-                partial=self.projection.select(assembler.finish()),
-            ) from exc
+            raise self._incomplete(exc, rows, pages, assembler) from exc
         table = assembler.finish()
         if self._plan.sort_locally:
             table = table.take(self._sort_permutation(dotted.finish() if dotted else table))
             if self.limit is not None:
                 table = table.slice(0, self.limit)
         return table
+
+    def _incomplete(
+        self, exc: ApiError, rows: int, pages: int, assembler: TableAssembler
+    ) -> IncompleteResultError:
+        return IncompleteResultError(
+            f"fetching runs of {self.path} stopped after {rows} run(s) on page {pages + 1}: "
+            f"{exc}; nothing was returned as complete (.partial holds what arrived)",
+            partial=self.projection.select(assembler.finish()),
+        )
 
     def to_pandas(self) -> pd.DataFrame:
         """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""

@@ -75,10 +75,11 @@ def loads_wandb_json(text: str | bytes | bytearray | Mapping[str, Any] | None) -
         >>> loads_wandb_json(None)
         {}
     """
-    if text is None:
-        return {}
-    if isinstance(text, Mapping):
-        return dict(text)
+    if type(text) is not str:  # a str is the common case: no ABC check for it
+        if text is None:
+            return {}
+        if isinstance(text, Mapping):
+            return dict(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -152,7 +153,7 @@ def parse_timestamp(value: str | datetime) -> datetime:
         >>> parse_timestamp("2023-11-05T17:46:35")
         datetime.datetime(2023, 11, 5, 17, 46, 35, tzinfo=datetime.timezone.utc)
     """
-    if isinstance(value, datetime):
+    if type(value) is not str and isinstance(value, datetime):
         parsed = value
     else:
         try:
@@ -180,7 +181,7 @@ def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             for key, value in config.items()
         }
     internal: dict[str, Any] = {}
-    if not CONFIG_INTERNAL_KEYS.isdisjoint(user):
+    if any(map(user.__contains__, CONFIG_INTERNAL_KEYS)):  # two lookups, not a pass over user
         for key in [k for k in user if k in CONFIG_INTERNAL_KEYS]:
             internal[key] = user.pop(key)
     return user, internal
@@ -253,11 +254,11 @@ def decode_run_node(node: Mapping[str, Any], *, entity: str, project: str) -> di
     _copy(node, out, _LATE_FIELDS)
     if "sweepName" in node:
         out["sweep"] = node["sweepName"]
-    elif isinstance(node.get("sweep"), Mapping):
+    elif "sweep" in node and isinstance(node["sweep"], Mapping):
         out["sweep"] = node["sweep"].get("name")
     if "user" in node:
         user = node["user"]
-        out["user"] = user.get("username") if isinstance(user, Mapping) else None
+        out["user"] = user.get("username") if type(user) is dict or isinstance(user, Mapping) else None
     _copy(node, out, _TAIL_FIELDS)
     if "config" in node:
         out["config"], out["config_internal"] = _decode_config(node["config"])

@@ -17,7 +17,7 @@ import pyarrow as pa
 from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning
 from wandb_frames.tabular.columns import column_to_arrow, conform_chunk
 from wandb_frames.tabular.flatten import _check_sep, collision_message
-from wandb_frames.tabular.fused import flatten_to_columns
+from wandb_frames.tabular.fused import flatten_to_columns, nodes_to_columns
 from wandb_frames.tabular.schema import (
     JSON_ENCODING_KEY,
     JSON_KINDS,
@@ -114,6 +114,32 @@ class TableAssembler:
             FlattenCollisionWarning: Once, naming the escaped columns, if keys collided.
         """
         escaped = self._add_runs(runs)
+        if escaped:
+            warnings.warn(collision_message(escaped), FlattenCollisionWarning, stacklevel=2)
+
+    def add_nodes(self, nodes: Sequence[Mapping[str, Any]], *, entity: str, project: str) -> None:
+        """Decode one page of GraphQL ``Run`` nodes and add it (the fastest path to a table).
+
+        Equivalent to ``add_runs(decode_run_nodes(nodes, entity=entity, project=project))``,
+        but no decoded run outlives its own flattening (see :func:`nodes_to_columns`): use it
+        when only the table is wanted, not the decoded runs.
+
+        Args:
+            nodes: The nodes of one page, as GraphQL returned them.
+            entity: The entity the runs belong to.
+            project: The project the runs belong to.
+
+        Raises:
+            ProtocolError: A JSON string or a timestamp does not parse (nothing of the page is
+                added).
+
+        Warns:
+            FlattenCollisionWarning: Once, naming the escaped columns, if keys collided.
+        """
+        if not nodes:
+            return
+        columns, escaped = nodes_to_columns(nodes, entity=entity, project=project, sep=self._sep)
+        self._add_columns(len(nodes), columns)
         if escaped:
             warnings.warn(collision_message(escaped), FlattenCollisionWarning, stacklevel=2)
 

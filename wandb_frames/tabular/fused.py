@@ -7,12 +7,13 @@ distinct key, collisions checked only for names written from keys containing the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from wandb_frames.tabular.decode import decode_run_node
 from wandb_frames.tabular.flatten import SKIPPED_SECTIONS, flatten_with_collisions
 
-__all__ = ["flatten_to_columns"]
+__all__ = ["flatten_to_columns", "nodes_to_columns"]
 
 
 class _Unsafe(Exception):
@@ -50,6 +51,7 @@ def _fill_section(
     columns: dict[str, list[Any]],
     caches: _Caches,
     risky: list[str],
+    nested: set[str],
     mapping: dict[Any, Any],
     prefix: str,
     sep: str,
@@ -71,7 +73,7 @@ def _fill_section(
                     _fill_literal(columns, risky, value, prefix + key + sep, sep, row, size)
                     continue
                 child = branches[key] = prefix + key + sep
-            _fill_section(columns, caches, risky, value, child, sep, row, size)
+            _fill_section(columns, caches, risky, nested, value, child, sep, row, size)
             continue
         column = leaves.get(key)
         if column is None:
@@ -86,6 +88,7 @@ def _fill_section(
             if column is None:
                 column = columns[name] = [None] * size
             leaves[key] = column
+            nested.add(name)
         column[row] = value
 
 
@@ -117,6 +120,7 @@ def _fill_run(
     caches: _Caches,
     top: dict[Any, str],
     risky: list[str],
+    nested: set[str],
     run: dict[Any, Any],
     sep: str,
     row: int,
@@ -137,7 +141,7 @@ def _fill_run(
                         _fill_literal(columns, risky, value, key + sep, sep, row, size)
                         continue
                     prefix = top[key] = key + sep
-                _fill_section(columns, caches, risky, value, prefix, sep, row, size)
+                _fill_section(columns, caches, risky, nested, value, prefix, sep, row, size)
             continue
         column = leaves.get(key)
         if column is None:
@@ -151,8 +155,11 @@ def _fill_run(
             if column is None:
                 column = columns[key] = [None] * size
             leaves[key] = column
+            nested.add(key)
         column[row] = value
-    if risky and _collides(run, risky, sep):
+    # A literal name collides only with a name written twice, or with one also written from
+    # plain keys (recorded in ``nested`` when first met): check the run only then.
+    if risky and (not nested.isdisjoint(risky) or len(set(risky)) != len(risky)) and _collides(run, risky, sep):
         raise _Unsafe
 
 
@@ -177,18 +184,54 @@ def flatten_to_columns(
         ``(columns, escaped)``: name → one value per run, and the names escaped because of
         collisions (see :func:`flatten_with_collisions`), in order, without repeats.
     """
-    size = len(runs)
+    return _to_columns(runs, len(runs), sep, None)
+
+
+def nodes_to_columns(
+    nodes: Sequence[Mapping[str, Any]], *, entity: str, project: str, sep: str = "."
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """Decode a page of GraphQL ``Run`` nodes and flatten them into columns, node by node.
+
+    The same result as ``flatten_to_columns(decode_run_nodes(nodes, ...), sep=sep)``, but each
+    node is decoded, flattened and dropped before the next one: its dicts are read while
+    still in the CPU caches and freed young (the cyclic collector never scans them), and no
+    page of decoded runs is kept.
+
+    Args:
+        nodes: The nodes of one page (JSON strings still encoded).
+        entity: The entity the runs belong to.
+        project: The project the runs belong to.
+        sep: The separator joining nested keys (validated by the caller).
+
+    Returns:
+        ``(columns, escaped)`` as :func:`flatten_to_columns`.
+
+    Raises:
+        ProtocolError: A JSON string or a timestamp does not parse.
+    """
+
+    def decode(node: Mapping[str, Any]) -> dict[str, Any]:
+        return decode_run_node(node, entity=entity, project=project)
+
+    return _to_columns(nodes, len(nodes), sep, decode)
+
+
+def _to_columns(
+    items: Iterable[Any], size: int, sep: str, decode: Callable[[Mapping[str, Any]], dict[str, Any]] | None
+) -> tuple[dict[str, list[Any]], list[str]]:
     columns: dict[str, list[Any]] = {}
     caches: _Caches = {}
     top: dict[Any, str] = {}
     escaped: dict[str, None] = {}
-    for row, run in enumerate(runs):
+    nested: set[str] = set()
+    for row, item in enumerate(items):
+        run = item if decode is None else decode(item)
         existing = len(columns)
         risky: list[str] = []
         try:
             if type(run) is not dict:
                 raise _Unsafe
-            _fill_run(columns, caches, top, risky, run, sep, row, size)
+            _fill_run(columns, caches, top, risky, nested, run, sep, row, size)
         except (_Unsafe, RecursionError):
             for name in list(columns)[existing:]:  # columns this run created: a suffix
                 del columns[name]
