@@ -198,6 +198,8 @@ class Runs:
         """Raw run nodes page by page: de-duplicated by ``name`` (the run ID), capped by ``limit``."""
         if self.offline:
             raise CacheError("offline runs are answered as tables: use to_arrow() or to_pandas()")
+        if self.limit == 0:
+            return
         bar = make_progress(None, desc=f"runs {self.project}", progress=self.progress)
 
         def on_count(total: int) -> None:

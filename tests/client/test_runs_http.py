@@ -251,3 +251,11 @@ def test_bad_filter_fails_before_any_request(api: Api, server: LocalServer) -> N
     with pytest.raises(FilterError):
         api.runs("local/many", filters={"config.lr": {"$nope": 1}})
     assert server.requests == []
+
+
+def test_limit_zero_sends_no_request_and_keeps_run_columns(api: Api, server: LocalServer) -> None:
+    server.clear_requests()
+    table = api.runs("local/many", limit=0).to_arrow()
+    assert table.num_rows == 0
+    assert {"id", "name", "state", "created_at"} <= set(table.column_names)
+    assert not [op for op, _ in server.requests if op != "GetDefaultEntity"]
