@@ -15,7 +15,13 @@ from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTy
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
-from wandb_frames.graphql.transport import HttpTransport, RetryPolicy, operation_name
+from wandb_frames.graphql.transport import (
+    HttpTransport,
+    PendingAnswer,
+    RawAnswer,
+    RetryPolicy,
+    operation_name,
+)
 from wandb_frames.projects import Project, Projects
 from wandb_frames.reports import Reports
 from wandb_frames.run import Run
@@ -232,6 +238,21 @@ class Api:
             cached = (document, print_ast(document))
             self._texts[id(document)] = cached
         return self.transport.post(cached[1], operation or operation_name(document), variables)
+
+    def execute_raw(self, document: Document, variables: Mapping[str, Any]) -> RawAnswer:
+        """Send one of our documents; return the answer unparsed (see :meth:`decode_answer`).
+
+        HTTP failures raise as in :meth:`execute`; GraphQL errors only when decoded.
+        """
+        return self.transport.post_raw(document.text, document.operation, variables)
+
+    def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
+        """Send one of our queries; return once its first bytes arrived (see ``PendingAnswer``)."""
+        return self.transport.post_pending(document.text, document.operation, variables)
+
+    def decode_answer(self, answer: RawAnswer) -> dict[str, Any]:
+        """Parse an :meth:`execute_raw` answer into ``data`` (GraphQL ``errors`` raise)."""
+        return self.transport.decode_answer(answer)
 
     # -- paths ---------------------------------------------------------------------------
     def resolve_entity(self, entity: str | None) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from wandb_frames.errors import NotFoundError, ProtocolError
 from wandb_frames.graphql.documents import Document
 
-__all__ = ["Execute", "Page", "iter_pages", "resolve_connection"]
+__all__ = ["Execute", "Page", "iter_pages", "read_page", "resolve_connection"]
 
 Execute = Callable[[Document, Mapping[str, Any]], dict[str, Any]]
 """Sends ``document`` with ``variables`` and returns the response ``data``."""
@@ -129,27 +129,57 @@ def iter_pages(
         if page_size is not None:
             request[size_variable] = page_size
         request[cursor_variable] = cursor
-        data = execute(document, request)
-        for key, name in (required or {}).items():
-            if isinstance(data, Mapping) and data.get(key) is None:
-                raise NotFoundError(f"{name} not found", operation=op, what=name)
-        parent, connection = resolve_connection(data, connection_path, operation=op, what=what)
-        edges = connection.get("edges")
-        info = connection.get("pageInfo") or {}
-        if not isinstance(edges, list):
-            raise ProtocolError(f"{op}: connection without 'edges'", operation=op)
-        nodes = [edge["node"] for edge in edges if edge and edge.get("node") is not None]
-        last = edges[-1].get("cursor") if edges and edges[-1] else None
-        next_cursor = last or info.get("endCursor")
-        has_next = bool(info.get("hasNextPage"))
-        if has_next and (not edges or not next_cursor or next_cursor in seen):
-            raise ProtocolError(
-                f"{op}: the server reports more pages but the cursor did not advance",
-                operation=op,
-            )
-        if next_cursor:
-            seen.add(next_cursor)
-        yield Page(nodes=nodes, end_cursor=next_cursor, has_next_page=has_next, parent=parent, edges=edges)
-        if not has_next:
+        page = read_page(
+            execute(document, request), connection_path, operation=op, what=what,
+            required=required, seen=seen,
+        )
+        yield page
+        if not page.has_next_page:
             return
-        cursor = next_cursor
+        cursor = page.end_cursor
+
+
+def read_page(
+    data: Mapping[str, Any],
+    connection_path: Sequence[str],
+    *,
+    operation: str,
+    what: str | Sequence[str],
+    required: Mapping[str, str] | None = None,
+    seen: set[str] | None = None,
+) -> Page:
+    """Read one page of a connection from an answer's ``data`` (see :func:`iter_pages`).
+
+    Args:
+        data: The answer's ``data``.
+        connection_path: Keys from ``data`` to the connection.
+        operation: The operation's name, for errors.
+        what: As in :func:`iter_pages`.
+        required: As in :func:`iter_pages`.
+        seen: Cursors of the pages read so far; the new one is added (a repeat raises).
+
+    Raises:
+        NotFoundError: A parent on the path, or a ``required`` field, is null.
+        ProtocolError: No ``edges``, or ``hasNextPage`` without a new cursor.
+    """
+    for key, name in (required or {}).items():
+        if isinstance(data, Mapping) and data.get(key) is None:
+            raise NotFoundError(f"{name} not found", operation=operation, what=name)
+    parent, connection = resolve_connection(data, connection_path, operation=operation, what=what)
+    edges = connection.get("edges")
+    info = connection.get("pageInfo") or {}
+    if not isinstance(edges, list):
+        raise ProtocolError(f"{operation}: connection without 'edges'", operation=operation)
+    nodes = [edge["node"] for edge in edges if edge and edge.get("node") is not None]
+    last = edges[-1].get("cursor") if edges and edges[-1] else None
+    next_cursor = last or info.get("endCursor")
+    has_next = bool(info.get("hasNextPage"))
+    seen = set() if seen is None else seen
+    if has_next and (not edges or not next_cursor or next_cursor in seen):
+        raise ProtocolError(
+            f"{operation}: the server reports more pages but the cursor did not advance",
+            operation=operation,
+        )
+    if next_cursor:
+        seen.add(next_cursor)
+    return Page(nodes=nodes, end_cursor=next_cursor, has_next_page=has_next, parent=parent, edges=edges)

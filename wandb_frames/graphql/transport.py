@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
 import orjson
@@ -50,6 +50,8 @@ from wandb_frames.settings import Settings
 __all__ = [
     "RETRYABLE_STATUS",
     "HttpTransport",
+    "PendingAnswer",
+    "RawAnswer",
     "RetryPolicy",
     "accept_encoding",
     "parse_retry_after",
@@ -85,19 +87,35 @@ class RetryPolicy:
     jitter: float = 0.25
 
 
-def _read_body(response: requests.Response) -> bytes:
-    """The whole (decoded) body of a streamed response, read in one call.
+class RawAnswer(NamedTuple):
+    """A GraphQL answer as received (see :meth:`HttpTransport.post_raw`)."""
+
+    content: bytes
+    operation: str
+    content_type: str
+
+
+def _read_body(response: requests.Response, limit: int | None = None) -> bytes:
+    """The whole (decoded) body of a streamed response, read in one call; or its first bytes.
 
     ``response.content`` reads 10 KiB at a time in Python; with another thread busy (the
     caller decoding the previous page), each chunk waits for the GIL (up to the 5 ms switch
     interval), so a multi-megabyte page would crawl. One ``read()`` loops in C instead.
     urllib3 failures are mapped to the ``requests`` errors ``.content`` would raise.
+
+    With ``limit``, at most ``limit`` bytes are read and the connection stays checked out
+    (unless the body ended): the rest is read by a later call without ``limit``.
     """
     if getattr(response, "_content_consumed", False):  # a session hook already read it
         return response.content
     raw = response.raw
+    done = True
     try:
-        data = raw.read(decode_content=True)
+        if limit is None:
+            data = raw.read(decode_content=True)
+        else:
+            data = raw.read(limit, decode_content=True)
+            done = len(data) < limit
     except urllib3.exceptions.ProtocolError as exc:  # cut short: retryable
         raise requests.exceptions.ChunkedEncodingError(exc) from exc
     except urllib3.exceptions.ReadTimeoutError as exc:
@@ -107,8 +125,57 @@ def _read_body(response: requests.Response) -> bytes:
     except OSError as exc:  # the socket failed mid-body
         raise requests.ConnectionError(exc) from exc
     finally:
-        raw.release_conn()
+        if done:
+            raw.release_conn()
     return bytes(data)
+
+
+class PendingAnswer:
+    """An answer whose status, headers and first bytes arrived; the rest is read on demand.
+
+    Made by :meth:`HttpTransport.post_pending`. :attr:`head` can be inspected at once (e.g.
+    for the next page's cursor) while the body is still on the wire; :meth:`read` reads the
+    rest. A body that fails mid-way is requested again (the operation must be a query).
+    """
+
+    __slots__ = ("_body_done", "_request", "_response", "_transport", "head", "operation")
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        response: requests.Response,
+        head: bytes,
+        request: tuple[str, str, Mapping[str, Any]],
+        *,
+        complete: bool,
+    ) -> None:
+        self._transport = transport
+        self._response = response
+        self._request = request
+        self._body_done = complete
+        self.head = head
+        self.operation = request[1]
+
+    def read(self) -> RawAnswer:
+        """Read the rest of the body; return the whole answer (re-requested if the body broke)."""
+        content_type = self._response.headers.get("Content-Type", "")
+        if self._body_done:
+            return RawAnswer(self.head, self.operation, content_type)
+        self._body_done = True
+        try:
+            rest = _read_body(self._response)
+        except _RETRYABLE_ERRORS as exc:
+            logger.debug("%s: the answer broke off (%s); asking again", self.operation, type(exc).__name__)
+            self._response.close()
+            return self._transport.post_raw(*self._request)
+        self.head += rest
+        return RawAnswer(self.head, self.operation, content_type)
+
+    def close(self) -> None:
+        """Drop an answer that will not be read (frees its connection)."""
+        if not self._body_done:
+            self._body_done = True
+            self._response.close()
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -305,12 +372,38 @@ class HttpTransport(Transport):
 
     def post(self, query: str, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """POST one GraphQL operation with retries; return ``data`` or raise an ``ApiError``."""
+        return self.decode_answer(self.post_raw(query, operation, variables))
+
+    def post_raw(self, query: str, operation: str, variables: Mapping[str, Any]) -> RawAnswer:
+        """POST one GraphQL operation with retries; return the answer's bytes, not yet parsed.
+
+        HTTP failures raise as in :meth:`post`; GraphQL ``errors`` and malformed JSON are
+        found by :meth:`decode_answer` (so a caller can parse the answer on another thread).
+        """
         body = orjson.dumps(
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
         response, content = self._send("POST", self.url, operation, body, self._auth_headers())
-        return self._decode(response, content, operation)
+        return RawAnswer(content, operation, response.headers.get("Content-Type", ""))
+
+    def post_pending(
+        self, query: str, operation: str, variables: Mapping[str, Any], *, head: int = 8192
+    ) -> PendingAnswer:
+        """POST one GraphQL query with retries up to its first ``head`` bytes (see :class:`PendingAnswer`).
+
+        The connection stays busy until the answer is read or closed; the pool opens others
+        for requests sent meanwhile.
+        """
+        request = (query, operation, variables)
+        body = orjson.dumps(
+            {"query": query, "variables": variables, "operationName": operation},
+            option=orjson.OPT_NON_STR_KEYS,
+        )
+        response, content = self._send(
+            "POST", self.url, operation, body, self._auth_headers(), head=head
+        )
+        return PendingAnswer(self, response, content, request, complete=len(content) < head)
 
     def get_bytes(self, url: str, *, what: str = "file", compressed: bool = True) -> bytes:
         """GET a URL (a file download) with the same retry policy; auth only on the base URL.
@@ -331,6 +424,7 @@ class HttpTransport(Transport):
         operation: str,
         body: bytes | None,
         headers: dict[str, str],
+        head: int | None = None,
     ) -> tuple[requests.Response, bytes]:
         policy = self.retry
         start = time.monotonic()
@@ -348,7 +442,7 @@ class HttpTransport(Transport):
                     method, url, data=body, headers=headers, timeout=timeout, stream=True
                 )
                 ok = 200 <= response.status_code < 300
-                content = _read_body(response) if ok else response.content
+                content = _read_body(response, head) if ok else response.content
                 status = response.status_code
             except _RETRYABLE_ERRORS as exc:
                 failure = exc
@@ -437,13 +531,15 @@ class HttpTransport(Transport):
             raise error from exc
         raise error
 
-    def _decode(self, response: requests.Response, content: bytes, operation: str) -> dict[str, Any]:
+    def decode_answer(self, answer: RawAnswer) -> dict[str, Any]:
+        """Parse a :meth:`post_raw` answer; return ``data`` or raise ``GraphQLError``/``ProtocolError``."""
+        operation = answer.operation
         try:
-            payload = orjson.loads(content)
+            payload = orjson.loads(answer.content)
         except orjson.JSONDecodeError as exc:
             raise ProtocolError(
                 f"{operation}: the server answered non-JSON "
-                f"({response.headers.get('Content-Type', 'no content type')})",
+                f"({answer.content_type or 'no content type'})",
                 operation=operation,
             ) from exc
         if not isinstance(payload, dict):
