@@ -292,6 +292,11 @@ def _node_pages(
     if workers > 1:
         return _fetch.iter_batched_node_pages(execute, query, per_page, workers=workers, limit=limit,
                                               on_count=on_count)
+    if limit is None:
+        api = runs._api
+        return _fetch.iter_pipelined_node_pages(
+            execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count
+        )
     return _fetch.prefetch(lambda: _fetch.iter_node_pages(execute, query, per_page, on_count=on_count))
 
 

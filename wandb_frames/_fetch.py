@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,13 +25,17 @@ from typing import Any, TypeVar
 import orjson
 
 from wandb_frames.graphql import documents
-from wandb_frames.graphql.pagination import Execute, iter_pages
+from wandb_frames.graphql.documents import Document
+from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
+from wandb_frames.graphql.peek import PeekedPageInfo, peek_page_info
+from wandb_frames.graphql.transport import PendingAnswer, RawAnswer
 
 __all__ = [
     "METADATA_FILE",
     "ListingQuery",
     "iter_batched_node_pages",
     "iter_node_pages",
+    "iter_pipelined_node_pages",
     "prefetch",
 ]
 
@@ -113,14 +117,133 @@ def iter_node_pages(
             return
 
 
-def prefetch(source: Callable[[], Iterator[T]], depth: int = 1) -> Iterator[T]:
+RUNS_PATH = ("project", "runs")
+PostPending = Callable[[Document, Mapping[str, Any]], PendingAnswer]
+"""Sends a query and returns once the answer's first bytes arrived (``Api.execute_pending``)."""
+DecodeAnswer = Callable[[RawAnswer], dict[str, Any]]
+"""Parses an answer into ``data``, raising on GraphQL errors (``Api.decode_answer``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Requested:
+    """One answer of the pipelined listing, with the cursor it was asked ``after``."""
+
+    answer: PendingAnswer
+    body: Future[RawAnswer]
+    after: str | None
+    peeked: PeekedPageInfo | None
+
+    def drop(self) -> None:
+        """Forget an answer that will not be used (frees its connection unless being read)."""
+        if self.body.cancel():
+            self.answer.close()
+
+
+def _request_pages(
+    post: PostPending, reader: ThreadPoolExecutor, variables: dict[str, Any], per_page: int
+) -> Iterator[_Requested]:
+    """Request ``RunsPage`` answers back to back, each ``after`` the cursor peeked from the last.
+
+    Runs in the prefetch thread and waits only for each answer's first bytes: the body of
+    page ``k`` is read by ``reader`` while page ``k + 1`` is requested on another
+    connection. It stops after an answer whose cursor cannot be peeked, that has no next
+    page, or that repeats a cursor: the consumer, which parses every answer, decides what
+    follows.
+    """
+    cursor: str | None = None
+    peeked_cursors: set[str] = set()
+    while True:
+        answer = post(documents.RUNS_PAGE, {**variables, "first": per_page, "after": cursor})
+        variables = {**variables, "withCount": False}
+        peeked = peek_page_info(answer.head, ("data", *RUNS_PATH))
+        yield _Requested(answer, reader.submit(answer.read), cursor, peeked)
+        if peeked is None or not peeked.has_next_page or not peeked.end_cursor:
+            return
+        if peeked.end_cursor in peeked_cursors:
+            return
+        peeked_cursors.add(peeked.end_cursor)
+        cursor = peeked.end_cursor
+
+
+def iter_pipelined_node_pages(
+    execute: Execute,
+    post: PostPending,
+    decode: DecodeAnswer,
+    query: ListingQuery,
+    per_page: int,
+    *,
+    on_count: Callable[[int], None] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield heavy run nodes page by page, requesting page ``k + 1`` before page ``k`` is even read.
+
+    The same pages as ``prefetch(iter_node_pages(...))`` (no ``limit``): a background thread
+    sends each request as soon as the previous answer's first bytes name the next cursor
+    (``RunsPage`` selects ``pageInfo`` before ``edges``; see :mod:`wandb_frames.graphql.peek`),
+    and hands the answer over unread; this generator reads and parses it in the caller's
+    thread. So the server computes the next page while this one is transferred, parsed and
+    decoded, instead of after.
+
+    Every answer is checked once parsed: if its cursor (the last edge's, as
+    :func:`iter_pages` uses) is not the one the next request was sent ``after``, or the prefix
+    could not be read, the speculative request is dropped and the listing continues one
+    page at a time from the right cursor. Errors are raised at the page they belong to.
+    """
+    variables = query.variables(with_count=True)
+    op = documents.RUNS_PAGE.operation
+    seen: set[str] = set()
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-read")
+    stream = prefetch(
+        lambda: _request_pages(post, reader, variables, per_page),
+        depth=2,
+        discard=_Requested.drop,
+    )
+    expected: str | None = None
+    first = True
+    try:
+        for requested in stream:
+            if requested.after != expected:
+                requested.drop()
+                break  # the request went out after a cursor we did not confirm
+            data = decode(requested.body.result())
+            page = read_page(data, RUNS_PATH, operation=op, what=query.what, seen=seen)
+            if first:
+                _report_count(page.parent, on_count)
+                first = False
+            yield page.nodes
+            if not page.has_next_page:
+                return
+            expected = page.end_cursor
+            peeked = requested.peeked
+            if peeked is None or peeked.end_cursor != expected or not peeked.has_next_page:
+                break
+    finally:
+        stream.close()
+        reader.shutdown(wait=False, cancel_futures=True)
+    logger.debug("RunsPage: cursor not confirmed by the answer; continuing page by page")
+    variables = query.variables(with_count=first)
+    for page in iter_pages(
+        execute, documents.RUNS_PAGE, variables, page_size=per_page, what=query.what, cursor=expected
+    ):
+        if first:
+            _report_count(page.parent, on_count)
+            first = False
+            variables["withCount"] = False
+        yield page.nodes
+
+
+def prefetch(
+    source: Callable[[], Iterator[T]],
+    depth: int = 1,
+    discard: Callable[[T], None] | None = None,
+) -> Generator[T, None, None]:
     """Run ``source()`` in a background thread, at most ``depth`` items ahead of the consumer.
 
     The thread asks ``source`` for item ``k + depth`` only once the consumer has taken item
     ``k``: with ``depth=1`` the next page is fetched while the current one is decoded, and
     a consumer that stops early (a ``limit``) leaves at most one page in flight.
     Exceptions raised by the source are re-raised in the consumer; closing the returned
-    generator stops the thread after its current item.
+    generator stops the thread after its current item, and ``discard`` is called on every
+    item made but not taken (e.g. to free a connection).
     """
     items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
     room = threading.Semaphore(depth)
@@ -165,6 +288,14 @@ def prefetch(source: Callable[[], Iterator[T]], depth: int = 1) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=60)
+        if discard is not None:  # items made but never taken (a consumer that stopped early)
+            while True:
+                try:
+                    kind, value = items.get_nowait()
+                except queue.Empty:
+                    break
+                if kind == "item":
+                    discard(value)
 
 
 def _fetch_batch(

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from wandb_frames import _fetch
 from wandb_frames import filters as wff
+from wandb_frames._gcpause import gc_paused
 from wandb_frames import history as run_history
 from wandb_frames._fetch import ListingQuery
 from wandb_frames.errors import (
@@ -180,6 +181,11 @@ class Runs:
             return _fetch.iter_batched_node_pages(
                 execute, query, per_page, workers=workers, limit=limit, on_count=on_count
             )
+        if limit is None:
+            api = self._api
+            return _fetch.iter_pipelined_node_pages(
+                execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count
+            )
         return _fetch.prefetch(
             lambda: _fetch.iter_node_pages(
                 execute, query, per_page, on_count=on_count, limit=limit
@@ -330,9 +336,14 @@ class Runs:
         pages = rows = 0
         if self._plan.exact_on_server and not self.projection.with_metadata:
             # The common case: decode and flatten each page in one pass, straight to columns.
+            node_pages = self._iter_fresh_nodes()
             try:
-                for nodes in self._iter_fresh_nodes():
-                    assembler.add_nodes(nodes, entity=self.entity, project=self.project)
+                while True:
+                    with gc_paused():  # each page is parsed, flattened and freed without a GC scan
+                        nodes = next(node_pages, None)
+                        if nodes is None:
+                            break
+                        assembler.add_nodes(nodes, entity=self.entity, project=self.project)
                     pages += 1
                     rows += len(nodes)
             except ApiError as exc:
