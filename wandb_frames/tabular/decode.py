@@ -109,6 +109,10 @@ _ASCII_ENCODER: Final = json.JSONEncoder(
 )
 
 
+_ORJSON_SAME: Final[frozenset[type]] = frozenset({str, int, bool, type(None)})
+"""Value types for which ``orjson.dumps`` gives exactly the encoder's compact text."""
+
+
 def json_text(value: Any, *, ascii_only: bool = False) -> str:
     """Return the compact JSON text of a value as stored in JSON-text columns.
 
@@ -131,6 +135,15 @@ def json_text(value: Any, *, ascii_only: bool = False) -> str:
         if math.isfinite(value):
             return repr(value)
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if type(value) is dict and not ascii_only and _ORJSON_SAME.issuperset(map(type, value.values())):
+        # A flat dict of strings, ints, bools and nulls (most media dicts): orjson writes the
+        # same text as the encoder below, ~5x faster. (Floats are not taken: orjson spells
+        # small ones differently, 0.00001 for 1e-05.) Non-str keys, ints beyond 64 bits and
+        # lone surrogates make orjson raise: the encoder decides then.
+        try:
+            return orjson.dumps(value).decode()
+        except (orjson.JSONEncodeError, UnicodeDecodeError):
+            pass
     return (_ASCII_ENCODER if ascii_only else _ENCODER).encode(value)
 
 
@@ -170,10 +183,13 @@ def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(config, dict):
         raise ProtocolError(f"expected the run config to be a JSON object, got {type(config).__name__}")
     user: dict[str, Any] | None = None
-    if set(map(type, config.values())) == {dict}:
-        try:  # every value is an envelope (as W&B stores config): unwrap in C
+    # Every value an envelope (as W&B stores config): unwrap in C. Decoded from JSON text,
+    # only a dict answers ["value"] (str, list, numbers and None raise TypeError); a mapping
+    # passed in may hold other objects that do, so its values' types are checked first.
+    if type(raw) is str or set(map(type, config.values())) == {dict}:
+        try:
             user = dict(zip(config, map(_VALUE, config.values())))
-        except KeyError:
+        except (KeyError, TypeError):
             user = None
     if user is None:
         user = {
