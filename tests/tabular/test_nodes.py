@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from wandb_frames.errors import FlattenCollisionWarning, ProtocolError
 from wandb_frames.tabular import TableAssembler, decode_run_nodes
+from wandb_frames.tabular.decode import decode_run_columns
 from wandb_frames.tabular.fused import flatten_to_columns, nodes_to_columns
 
 from .conftest import collect_warnings
@@ -61,6 +62,15 @@ def run_nodes(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             node[field] = draw(st.one_of(st.none(), nested(DOTTED_KEYS).map(json.dumps)))
     return node
+
+
+@st.composite
+def uniform_pages(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A page as GraphQL sends it: every node has the same fields (the run fields column by column)."""
+    nodes = draw(st.lists(run_nodes(), min_size=1, max_size=5))
+    fields = set(draw(st.sampled_from(nodes)))
+    filler = {"name": "x", "config": None, "summaryMetrics": None, "systemMetrics": None}
+    return [{f: node.get(f, filler.get(f)) for f in sorted(fields)} for node in nodes]
 
 
 def _same_table(a: pa.Table, b: pa.Table) -> bool:
@@ -147,3 +157,27 @@ def test_add_nodes_bad_json_raises_and_adds_nothing() -> None:
         warnings.simplefilter("error")
         assembler.add_nodes([], entity="e", project="p")
     assert assembler.finish().column("id").to_pylist() == ["a"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(uniform_pages())
+def test_uniform_page_run_fields_column_by_column_equal_node_by_node(nodes: list[dict[str, Any]]) -> None:
+    columns = decode_run_columns(nodes, entity="e", project="p")
+    assert columns is not None
+    decoded = decode_run_nodes(nodes, entity="e", project="p")
+    run_fields = [k for k in decoded[0] if k not in ("config", "config_internal", "summary", "system")]
+    assert list(columns) == run_fields
+    for name in run_fields:
+        assert repr(columns[name]) == repr([run[name] for run in decoded])
+    full, escaped = nodes_to_columns(nodes, entity="e", project="p")
+    expected, expected_escaped = flatten_to_columns(decoded)
+    assert list(full) == list(expected) and escaped == expected_escaped
+    assert all(repr(full[name]) == repr(expected[name]) for name in expected)
+
+
+def test_run_columns_decline_pages_of_different_shapes() -> None:
+    assert decode_run_columns([{"name": "a"}, {"name": "b", "state": "x"}], entity="e", project="p") is None
+    assert decode_run_columns([{"name": "a", "sweep": {"name": "s"}}], entity="e", project="p") is None
+    assert decode_run_columns([], entity="e", project="p") is None
+    with pytest.raises(ProtocolError):
+        decode_run_columns([{"name": "a", "createdAt": "yesterday"}], entity="e", project="p")

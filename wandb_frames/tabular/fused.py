@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from wandb_frames.tabular.decode import decode_run_node
+from wandb_frames.tabular.decode import decode_run_columns, decode_run_node, decode_sections
+from wandb_frames.tabular.schema import RUN_COLUMNS
 from wandb_frames.tabular.flatten import SKIPPED_SECTIONS, flatten_with_collisions
 
 __all__ = ["flatten_to_columns", "nodes_to_columns"]
@@ -209,6 +210,13 @@ def nodes_to_columns(
     Raises:
         ProtocolError: A JSON string or a timestamp does not parse.
     """
+
+    if not any(sep in name for name in RUN_COLUMNS):
+        # The run fields column by column, only the JSON sections node by node.
+        run_columns = decode_run_columns(nodes, entity=entity, project=project)
+        if run_columns is not None:
+            columns, escaped = _to_columns(nodes, len(nodes), sep, decode_sections)
+            return {**run_columns, **columns}, escaped
 
     def decode(node: Mapping[str, Any]) -> dict[str, Any]:
         return decode_run_node(node, entity=entity, project=project)
