@@ -13,6 +13,7 @@ can read them, then serves until Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -70,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                          faults=faults)
     if args.demo:
         _seed_demo(server, args)
+    # The seeded store lives as long as the process: keep it out of the cyclic GC, whose full
+    # collections would otherwise rescan it (~0.25 s for 10,000 demo runs) on random requests.
+    gc.collect()
+    gc.freeze()
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
