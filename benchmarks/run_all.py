@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-OURS = "floor,floor+inner,wandb_frames,wandb_frames(proposed)"
+OURS = "floor,floor+inner,wandb_frames,wandb_frames(sequential)"
 
 MODEST: list[tuple[str, list[str]]] = [
     ("runs listing: 10,000 runs x ~220 keys, every contender (issue 3)",

@@ -19,9 +19,10 @@ Contenders (``--contenders`` picks a subset):
   needed to *have* the values;
 - ``floor(gzip)``: ``floor`` asking for gzip (to show what compression costs on loopback);
 - ``wandb_frames``: ``Api().runs(path, per_page=P).to_pandas()``;
-- ``wandb_frames(proposed)``: what ``to_pandas()`` does once ``runs.py``/``run.py`` call the new
-  page-level functions (``tabular.decode_run_nodes``, ``TableAssembler.add_runs``): same
-  prefetching page stream, same transport (see :func:`_proposed`);
+- ``wandb_frames(sequential)``: the same decoding (``TableAssembler.add_nodes``, GC paused per
+  page) over the one-page-at-a-time stream (``prefetch(iter_node_pages)``: page ``k + 1`` is
+  requested once page ``k`` is fully read), to show what the pipelined listing gains (see
+  :func:`_sequential`);
 - ``official lazy=False``: ``wandb==0.31.0``, ``api.runs(path, per_page=P, lazy=False)`` +
   ``pd.json_normalize``;
 - ``official recipe`` / ``wandb_frames@recipe``: the W&B docs export recipe (one query per run)
@@ -51,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ENTITY, PROJECT = "demo", "sweep-demo"
 KEY = "local-" + "b" * 40
-ALL = ("floor", "floor+inner", "floor(gzip)", "wandb_frames", "wandb_frames(proposed)", "official lazy=False",
+ALL = ("floor", "floor+inner", "floor(gzip)", "wandb_frames", "wandb_frames(sequential)", "official lazy=False",
        "wandb_frames@recipe", "official recipe")
 
 
@@ -130,7 +131,7 @@ def _floor(url: str, per_page: int, limit: int | None, *, inner: bool, gzip: boo
     return _measure(run)
 
 
-def _ours(url: str, per_page: int, limit: int | None, *, fused: bool = False) -> dict[str, Any]:
+def _ours(url: str, per_page: int, limit: int | None, *, sequential: bool = False) -> dict[str, Any]:
     import warnings
 
     warnings.simplefilter("ignore")
@@ -138,8 +139,8 @@ def _ours(url: str, per_page: int, limit: int | None, *, fused: bool = False) ->
 
     def run() -> tuple[int, int]:
         api = Api(api_key=KEY, overrides={"base_url": url}, progress=False)
-        if fused:
-            df = _proposed(api, per_page)
+        if sequential:
+            df = _sequential(api, per_page)
         else:
             runs = api.runs(f"{ENTITY}/{PROJECT}", per_page=per_page, limit=limit, concurrency=0)
             df = runs.to_pandas()
@@ -148,24 +149,29 @@ def _ours(url: str, per_page: int, limit: int | None, *, fused: bool = False) ->
     return _measure(run)
 
 
-def _proposed(api: Any, per_page: int) -> Any:
-    """``Runs.to_pandas()`` (no filter, no limit) with the two calls proposed for ``runs.py``/``run.py``.
+def _sequential(api: Any, per_page: int) -> Any:
+    """``Runs.to_pandas()`` (no filter, no limit) over the one-page-at-a-time page stream.
 
-    The same prefetching page stream (``_fetch.prefetch(iter_node_pages)``), the same de-duplication
-    by run ID; pages decoded with ``tabular.decode_run_nodes`` and assembled with
-    ``TableAssembler.add_runs`` instead of ``decode_run_node`` per node + ``add([flatten_run ...])``.
+    The same decoding as ``to_pandas()`` (``TableAssembler.add_nodes`` with the GC paused per
+    page), the same de-duplication by run ID; pages come from ``prefetch(iter_node_pages)``,
+    which requests page ``k + 1`` only once page ``k`` has been read and parsed.
     """
     from wandb_frames import _fetch
-    from wandb_frames.tabular import TableAssembler, decode_run_nodes, table_to_pandas
+    from wandb_frames._gcpause import gc_paused
+    from wandb_frames.tabular import TableAssembler, table_to_pandas
 
     query = _fetch.ListingQuery(entity=ENTITY, project=PROJECT)
     assembler = TableAssembler()
     seen: set[str] = set()
-    for nodes in _fetch.prefetch(lambda: _fetch.iter_node_pages(api.execute, query, per_page)):
-        records = decode_run_nodes(nodes, entity=ENTITY, project=PROJECT)
-        fresh = [r for r in records if r["id"] not in seen]
-        seen.update(r["id"] for r in fresh)
-        assembler.add_runs(fresh)
+    pages = _fetch.prefetch(lambda: _fetch.iter_node_pages(api.execute, query, per_page))
+    while True:
+        with gc_paused():
+            nodes = next(pages, None)
+            if nodes is None:
+                break
+            fresh = [n for n in nodes if n["name"] not in seen]
+            seen.update(n["name"] for n in fresh)
+            assembler.add_nodes(fresh, entity=ENTITY, project=PROJECT)
     return table_to_pandas(assembler.finish())
 
 
@@ -189,7 +195,7 @@ def child(name: str, url: str, per_page: int, limit: int | None) -> dict[str, An
     if name.startswith("floor"):
         return _floor(url, per_page, limit, inner=name == "floor+inner", gzip=name == "floor(gzip)")
     if name.startswith("wandb_frames"):
-        return _ours(url, per_page, limit, fused=name == "wandb_frames(proposed)")
+        return _ours(url, per_page, limit, sequential=name == "wandb_frames(sequential)")
     return _official(name, url, per_page, limit)
 
 
@@ -238,17 +244,17 @@ def run_child(name: str, url: str, per_page: int, limit: int | None, server_pid:
 def _print_table(results: list[tuple[str, dict[str, Any]]]) -> None:
     by = dict(results)
     floor = by.get("floor", {}).get("wall_s")
-    print(f"{'contender':<22}{'runs':>8}{'cols':>6}{'wall s':>9}{'cpu s':>8}{'srv cpu':>9}"
+    print(f"{'contender':<26}{'runs':>8}{'cols':>6}{'wall s':>9}{'cpu s':>8}{'srv cpu':>9}"
           f"{'peak MB':>9}{'/floor':>8}")
     for name, r in results:
         ratio = f"{r['wall_s'] / floor:8.2f}" if floor and "recipe" not in name else f"{'':>8}"
-        print(f"{name:<22}{r['rows']:>8}{r['columns']:>6}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}"
+        print(f"{name:<26}{r['rows']:>8}{r['columns']:>6}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}"
               f"{r['server_cpu_s']:>9.2f}{r['peak_rss_mb']:>9.0f}{ratio}")
 
 
 def _targets(by: dict[str, dict[str, Any]]) -> list[str]:
     lines = []
-    for label in ("wandb_frames", "wandb_frames(proposed)"):
+    for label in ("wandb_frames", "wandb_frames(sequential)"):
         lines += _ratios(by, label)
     if "official recipe" in by and "wandb_frames@recipe" in by:
         recipe, small = by["official recipe"], by["wandb_frames@recipe"]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTENDERS = ("floor", "floor+inner", "floor(gzip)", "wandb_frames", "wandb_frames(proposed)",
+CONTENDERS = ("floor", "floor+inner", "floor(gzip)", "wandb_frames", "wandb_frames(sequential)",
               "official lazy=False", "wandb_frames@recipe", "official recipe")
 
 
@@ -22,7 +22,7 @@ def test_runs_listing_benchmark_prints_its_table() -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("contender"))
-    table = {line[:22].strip(): line[22:].split() for line in lines[start + 1 : start + 1 + len(CONTENDERS)]}
+    table = {line[:26].strip(): line[26:].split() for line in lines[start + 1 : start + 1 + len(CONTENDERS)]}
     assert list(table) == list(CONTENDERS), out.stdout
     for name, fields in table.items():
         runs, wall, peak = int(fields[0]), float(fields[2]), float(fields[5])
