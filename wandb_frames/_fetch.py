@@ -28,7 +28,7 @@ from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
 from wandb_frames.graphql.peek import PeekedPageInfo, peek_page_info
-from wandb_frames.graphql.transport import PendingAnswer, RawAnswer
+from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
 
 __all__ = [
     "METADATA_FILE",

@@ -19,7 +19,7 @@ from wandb_frames.api import Api
 from wandb_frames.errors import GraphQLError, IncompleteResultError, NotFoundError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
-from wandb_frames.graphql.transport import PendingAnswer, RawAnswer
+from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
 from wandb_frames.testing import Faults, LocalServer
 
 N_RUNS = 257

@@ -23,12 +23,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import orjson
 import requests
-import urllib3
 from gql import GraphQLRequest
 from gql.transport import Transport
 from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, print_ast
@@ -44,6 +43,8 @@ from wandb_frames.errors import (
     RateLimitError,
     TransportError,
 )
+from wandb_frames.graphql.answers import RETRYABLE_ERRORS as _RETRYABLE_ERRORS
+from wandb_frames.graphql.answers import PendingAnswer, RawAnswer, read_body
 from wandb_frames.graphql.documents import Document
 from wandb_frames.settings import Settings
 
@@ -63,7 +64,6 @@ logger = logging.getLogger("wandb_frames.transport")
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Connection failures, timeouts and bodies cut short (truncated transfer) are retried.
-_RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _MAX_MESSAGE = 500
 _LOOPBACK_ENCODING = "identity"
 
@@ -85,97 +85,6 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     jitter: float = 0.25
-
-
-class RawAnswer(NamedTuple):
-    """A GraphQL answer as received (see :meth:`HttpTransport.post_raw`)."""
-
-    content: bytes
-    operation: str
-    content_type: str
-
-
-def _read_body(response: requests.Response, limit: int | None = None) -> bytes:
-    """The whole (decoded) body of a streamed response, read in one call; or its first bytes.
-
-    ``response.content`` reads 10 KiB at a time in Python; with another thread busy (the
-    caller decoding the previous page), each chunk waits for the GIL (up to the 5 ms switch
-    interval), so a multi-megabyte page would crawl. One ``read()`` loops in C instead.
-    urllib3 failures are mapped to the ``requests`` errors ``.content`` would raise.
-
-    With ``limit``, at most ``limit`` bytes are read and the connection stays checked out
-    (unless the body ended): the rest is read by a later call without ``limit``.
-    """
-    if getattr(response, "_content_consumed", False):  # a session hook already read it
-        return response.content
-    raw = response.raw
-    done = True
-    try:
-        if limit is None:
-            data = raw.read(decode_content=True)
-        else:
-            data = raw.read(limit, decode_content=True)
-            done = len(data) < limit
-    except urllib3.exceptions.ProtocolError as exc:  # cut short: retryable
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.ConnectionError(exc) from exc
-    except urllib3.exceptions.DecodeError as exc:
-        raise requests.exceptions.ContentDecodingError(exc) from exc
-    except OSError as exc:  # the socket failed mid-body
-        raise requests.ConnectionError(exc) from exc
-    finally:
-        if done:
-            raw.release_conn()
-    return bytes(data)
-
-
-class PendingAnswer:
-    """An answer whose status, headers and first bytes arrived; the rest is read on demand.
-
-    Made by :meth:`HttpTransport.post_pending`. :attr:`head` can be inspected at once (e.g.
-    for the next page's cursor) while the body is still on the wire; :meth:`read` reads the
-    rest. A body that fails mid-way is requested again (the operation must be a query).
-    """
-
-    __slots__ = ("_body_done", "_request", "_response", "_transport", "head", "operation")
-
-    def __init__(
-        self,
-        transport: HttpTransport,
-        response: requests.Response,
-        head: bytes,
-        request: tuple[str, str, Mapping[str, Any]],
-        *,
-        complete: bool,
-    ) -> None:
-        self._transport = transport
-        self._response = response
-        self._request = request
-        self._body_done = complete
-        self.head = head
-        self.operation = request[1]
-
-    def read(self) -> RawAnswer:
-        """Read the rest of the body; return the whole answer (re-requested if the body broke)."""
-        content_type = self._response.headers.get("Content-Type", "")
-        if self._body_done:
-            return RawAnswer(self.head, self.operation, content_type)
-        self._body_done = True
-        try:
-            rest = _read_body(self._response)
-        except _RETRYABLE_ERRORS as exc:
-            logger.debug("%s: the answer broke off (%s); asking again", self.operation, type(exc).__name__)
-            self._response.close()
-            return self._transport.post_raw(*self._request)
-        self.head += rest
-        return RawAnswer(self.head, self.operation, content_type)
-
-    def close(self) -> None:
-        """Drop an answer that will not be read (frees its connection)."""
-        if not self._body_done:
-            self._body_done = True
-            self._response.close()
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -442,7 +351,7 @@ class HttpTransport(Transport):
                     method, url, data=body, headers=headers, timeout=timeout, stream=True
                 )
                 ok = 200 <= response.status_code < 300
-                content = _read_body(response, head) if ok else response.content
+                content = read_body(response, head) if ok else response.content
                 status = response.status_code
             except _RETRYABLE_ERRORS as exc:
                 failure = exc
