@@ -4,10 +4,11 @@ The local server runs in its own process (``python -m wandb_frames.testing serve
 10,000 runs x ~220 leaves by default: nested config, summaries with media dicts). Each
 contender runs in a fresh interpreter (this script re-launched with ``--child``), after
 ``import pandas`` (and ``import wandb`` for the official client); its wall time, CPU time
-(user+sys of the child **and its descendants**, i.e. ``wandb-core``) and peak RSS (sum over
-the process tree, sampled every 10 ms, and never below the child's own ``ru_maxrss``) are
-measured by :class:`official_contenders.ResourceMeter`. The server's CPU time during each
-contender is reported too.
+(user+sys of the child **and its descendants**, i.e. ``wandb-core``) are measured in the child
+by :class:`official_contenders.ResourceMeter`; its peak RSS (sum over the process tree, never
+below the child's own ``ru_maxrss``) is sampled every 20 ms from this parent process
+(:class:`official_contenders.TreeRssSampler`), so no sampling thread competes for the child's
+GIL. The server's CPU time during each contender is reported too.
 
 Contenders (``--contenders`` picks a subset):
 
@@ -228,15 +229,22 @@ def run_child(name: str, url: str, per_page: int, limit: int | None, server_pid:
     """Run one contender in a fresh interpreter; return its measurements (+ the server's CPU)."""
     env = {**os.environ, "WANDB_ERROR_REPORTING": "false", "WANDB_SILENT": "true",
            "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
+    sys.path.insert(0, HERE)
+    from official_contenders import PARENT_SAMPLES_ENV, TreeRssSampler
+
+    env[PARENT_SAMPLES_ENV] = "1"  # RSS is sampled from here: no sampling thread in the child
     before = _server_cpu(server_pid)
-    out = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, __file__, "--child", name, "--url", url, "--per-page", str(per_page),
          *(["--limit", str(limit)] if limit is not None else [])],
-        capture_output=True, text=True, check=False, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )
-    if out.returncode != 0:
-        raise RuntimeError(f"{name} failed:\n{out.stderr[-3000:]}")
-    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    with TreeRssSampler(child.pid) as sampler:
+        stdout, stderr = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{stderr[-3000:]}")
+    result = dict(json.loads(stdout.strip().splitlines()[-1]))
+    result["peak_rss_mb"] = max(result["peak_rss_mb"], sampler.peak_rss / 2**20)
     result["server_cpu_s"] = _server_cpu(server_pid) - before
     return result
 
