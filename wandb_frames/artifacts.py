@@ -24,6 +24,7 @@ from wandb_frames._executor import (
     parse_json_string,
     split_project_path,
 )
+from wandb_frames.artifact_collections import ArtifactCollection, ArtifactCollections, artifact_collections
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.graphql.executor import Executor
@@ -32,6 +33,8 @@ from wandb_frames.tabular import flatten_run
 
 __all__ = [
     "Artifact",
+    "ArtifactCollection",
+    "ArtifactCollections",
     "ArtifactPath",
     "ArtifactType",
     "ArtifactTypes",
@@ -327,17 +330,48 @@ class ArtifactType:
     created_at: datetime | None
     entity: str
     project: str
+    _executor: Executor | None = field(default=None, repr=False, compare=False)
+
+    def collections(self, per_page: int | None = 50) -> ArtifactCollections:
+        """The type's collections (``wandb``'s ``ArtifactType.collections()``), fetched on first use.
+
+        Raises:
+            ConfigurationError: a bad page size (before any request).
+            NotFoundError: (on first use) the project or the type no longer exists.
+        """
+        if self._executor is None:
+            raise ProtocolError("this artifact type was built without a connection to its server")
+        return artifact_collections(self._executor, self.entity, self.project, self.name, per_page)
+
+    def collection(self, name: str) -> ArtifactCollection:
+        """One collection of this type by name.
+
+        Raises:
+            NotFoundError: no collection of that name (after listing the type's collections).
+        """
+        name = check_name(name, "artifact name")
+        for found in self.collections(per_page=None):
+            if found.name == name:
+                return found
+        raise NotFoundError(
+            f"artifact collection {name!r} of type {self.name!r} in {self.entity}/{self.project} not found",
+            operation="ArtifactTypeCollectionsPage",
+            what=f"artifact collection {name!r}",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The type as one frame row."""
         return {key: getattr(self, key) for key in _TYPE_SCHEMA}
 
 
-def _artifact_type(node: Mapping[str, Any], entity: str, project: str) -> ArtifactType:
+def _artifact_type(
+    node: Mapping[str, Any], entity: str, project: str, executor: Executor | None = None
+) -> ArtifactType:
     try:
         return ArtifactType(
             id=str(node["id"]), name=str(node["name"]), description=node.get("description"),
             created_at=parse_datetime(node.get("createdAt")), entity=entity, project=project,
+            _executor=executor,
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"artifact type record lacks a field: {exc}") from exc
@@ -364,7 +398,7 @@ def artifact_types(
             page_size=size, size_variable="perPage", cursor_variable="cursor",
         ):
             for node in page.nodes:
-                yield _artifact_type(node, entity, name)
+                yield _artifact_type(node, entity, name, executor)
 
     return ArtifactTypes(fetch)
 
@@ -385,4 +419,4 @@ def artifact_type(
         data, ("project", "artifactType"), operation=_TYPE.operation,
         what=[f"project {entity + '/' + name!r}", f"artifact type {type_name!r} in {entity + '/' + name!r}"],
     )
-    return _artifact_type(node, entity, name)
+    return _artifact_type(node, entity, name, executor)

@@ -51,6 +51,7 @@ ALL: dict[str, Document] = {
 #: as they were before the shared fragments (fragments inlined, so a field moved into a
 #: fragment keeps its hash; any added, dropped, renamed, re-argued or re-ordered field changes it).
 WIRE_SELECTIONS = {
+    "graphql/artifact_collections.graphql": "88f6bb387f04ffeb",
     "graphql/artifact_by_name.graphql": "9f2b06754bd38d8d",
     "graphql/artifact_created_by.graphql": "a5c6c9d18460b9be",
     "graphql/artifact_membership.graphql": "f4ae3ac4c5dbff4e",

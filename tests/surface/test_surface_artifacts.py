@@ -174,3 +174,39 @@ def test_artifact_frame_json_columns(api: Api) -> None:
     assert list(frame["metadata.k"]) == ['"auto"', "1"]
     assert json.loads(frame["metadata.img"].iloc[1]) == {"_type": "image-file", "path": "a.png"}
     assert set(frame.attrs["wandb_frames"]["json_columns"]) == {"metadata.k", "metadata.img"}
+
+
+def test_artifact_type_collections(api: Api, server: LocalServer) -> None:
+    dataset = api.artifact_type("dataset", FULL)
+    server.clear_requests()
+    collections = dataset.collections()
+    assert operations(server) == []  # lazy
+    names = sorted(c.name for c in collections)
+    assert names == ["data", "mixed"]
+    assert operations(server) == ["ArtifactTypeCollectionsPage"]
+    data = next(c for c in collections if c.name == "data")
+    assert (data.type, data.kind, data.entity, data.project) == ("dataset", "sequence", ENTITY, PROJECT)
+    assert sorted(a.version for a in data.versions()) == ["v0", "v1", "v2", "v3", "v4"]
+    frame = collections.to_pandas()
+    assert list(frame.columns) == ["id", "name", "type", "kind", "description", "tags", "created_at",
+                                   "updated_at", "entity", "project"]
+    assert sorted(frame["name"]) == ["data", "mixed"] and str(frame["created_at"].dtype).startswith("timestamp")
+    assert [c.name for c in api.artifact_type("model", FULL).collections()] == ["weights"]
+
+
+def test_artifact_type_collections_paginate_and_fail(api: Api, server: LocalServer) -> None:
+    dataset = api.artifact_type("dataset", FULL)
+    server.clear_requests()
+    assert sorted(c.name for c in dataset.collections(per_page=1)) == ["data", "mixed"]
+    assert operations(server) == ["ArtifactTypeCollectionsPage"] * 2
+    assert dataset.collection("mixed").name == "mixed"
+    with pytest.raises(NotFoundError, match="artifact collection 'nope'"):
+        dataset.collection("nope")
+    server.clear_requests()
+    with pytest.raises(ConfigurationError):
+        dataset.collections(per_page=0)
+    assert operations(server) == []
+    gone = type(dataset)(id="x", name="gone", description=None, created_at=None, entity=ENTITY,
+                         project=PROJECT, _executor=api)
+    with pytest.raises(NotFoundError, match="artifact type 'gone'"):
+        list(gone.collections())

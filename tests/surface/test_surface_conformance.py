@@ -122,3 +122,10 @@ def test_create_and_update_run(wandb_api: Any, api: Api) -> None:
     a, b = (wandb_api.run(f"{ENTITY}/conformance/{i}") for i in ("conf-theirs", "conf-ours"))
     assert (dict(a.config), a.summary["loss"], a.tags, a.notes) == (dict(b.config), b.summary["loss"], b.tags, b.notes)
     assert json.loads(json.dumps(dict(b.config))) == {"lr": 0.5}
+
+
+def test_artifact_type_collections(wandb_api: Any, api: Api) -> None:
+    for type_name in ("dataset", "model"):
+        theirs = [(c.name, c.id, c.type) for c in wandb_api.artifact_type(type_name, PROJECT).collections()]
+        ours = [(c.name, c.id, c.type) for c in api.artifact_type(type_name, f"{ENTITY}/{PROJECT}").collections()]
+        assert ours == theirs and ours
