@@ -10,7 +10,14 @@ from __future__ import annotations
 import wandb_frames.filters.accessor  # noqa: F401
 from wandb_frames._version import __version__
 from wandb_frames.api import Api
-from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTypes
+from wandb_frames.artifacts import (
+    Artifact,
+    ArtifactCollection,
+    ArtifactCollections,
+    Artifacts,
+    ArtifactType,
+    ArtifactTypes,
+)
 from wandb_frames.cache import RunsCache
 from wandb_frames.errors import (
     ApiError,
@@ -47,6 +54,8 @@ __all__ = [
     "Api",
     "ApiError",
     "Artifact",
+    "ArtifactCollection",
+    "ArtifactCollections",
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
