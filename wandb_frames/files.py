@@ -1,14 +1,18 @@
-"""A run's files: ``Run.files(names, pattern, per_page)`` and ``Run.file(name)``.
+"""A run's files: ``Run.files(names, pattern, per_page)``, ``Run.file(name)``, ``File.download``.
 
-Only metadata is fetched here (name, size, URLs, md5); downloading a file is a plain GET
-of its ``url`` with the API key, which the client core's transport does.
+Listing fetches metadata (name, size, URLs, md5); ``File.read_bytes()``/``File.download()``
+GET the file's ``url`` through the Api's transport (retries; the API key only to the API's
+own origin, never to a storage host).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -52,10 +56,63 @@ class File:
     md5: str | None
     url: str | None
     direct_url: str | None
+    _get: Callable[[str], bytes] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The file as one frame row."""
         return {key: getattr(self, key) for key in _FRAME_SCHEMA}
+
+    def read_bytes(self) -> bytes:
+        """The file's content (one GET of ``url``, with the transport's retries).
+
+        Raises:
+            ProtocolError: the file has no URL, or was built without a connection.
+            ApiError: the download failed (typed, naming the file).
+        """
+        if not self.url:
+            raise ProtocolError(f"file {self.name!r} has no download URL")
+        if self._get is None:
+            raise ProtocolError(f"file {self.name!r} was built without a connection to its server")
+        return self._get(self.url)
+
+    def download(self, root: str | os.PathLike[str] = ".", *, replace: bool = False,
+                 exist_ok: bool = False) -> Path:
+        """Write the file under ``root`` (keeping its relative path, e.g. ``media/a.png``).
+
+        Args:
+            root: The folder to write into (created if missing).
+            replace: Overwrite an existing file.
+            exist_ok: Return an existing file as it is instead of failing.
+
+        Returns:
+            The path written (or found, with ``exist_ok``).
+
+        Raises:
+            ConfigurationError: the name would leave ``root`` (absolute or ``..``), or the
+                target exists and neither ``replace`` nor ``exist_ok`` is set (before any
+                request).
+            ApiError: the download failed; nothing is left at the target.
+        """
+        base = Path(root)
+        target = base / self.name
+        if Path(self.name).is_absolute() or not target.resolve().is_relative_to(base.resolve()):
+            raise ConfigurationError(f"file name {self.name!r} would be written outside {str(base)!r}")
+        if target.exists() and not replace:
+            if exist_ok:
+                return target
+            raise ConfigurationError(f"{str(target)!r} exists: pass replace=True to overwrite it, "
+                                     "or exist_ok=True to keep it")
+        data = self.read_bytes()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, target)  # atomic: a reader never sees half a file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
 
 
 class Files(Collection[File]):
@@ -75,11 +132,26 @@ class Files(Collection[File]):
         ):
             count = page.parent.get("fileCount")
             self.file_count = count if isinstance(count, int) else None
+            getter = _getter(executor)
             for node in page.nodes:
-                yield _file(node)
+                yield _file(node, getter)
 
 
-def _file(node: Mapping[str, Any]) -> File:
+def _getter(executor: Executor) -> Callable[[str], bytes] | None:
+    """The Api's transport GET for file URLs (``None`` for an executor without one)."""
+    transport = getattr(executor, "transport", None)
+    get_bytes = getattr(transport, "get_bytes", None)
+    if get_bytes is None:
+        return None
+
+    def get(url: str) -> bytes:
+        data: bytes = get_bytes(url, what="run file")
+        return data
+
+    return get
+
+
+def _file(node: Mapping[str, Any], getter: Callable[[str], bytes] | None = None) -> File:
     try:
         return File(
             id=str(node["id"]),
@@ -90,6 +162,7 @@ def _file(node: Mapping[str, Any]) -> File:
             md5=node.get("md5"),
             url=node.get("url"),
             direct_url=node.get("directUrl"),
+            _get=getter,
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"file record lacks a field: {exc}") from exc

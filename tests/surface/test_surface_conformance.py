@@ -129,3 +129,10 @@ def test_artifact_type_collections(wandb_api: Any, api: Api) -> None:
         theirs = [(c.name, c.id, c.type) for c in wandb_api.artifact_type(type_name, PROJECT).collections()]
         ours = [(c.name, c.id, c.type) for c in api.artifact_type(type_name, f"{ENTITY}/{PROJECT}").collections()]
         assert ours == theirs and ours
+
+
+def test_file_download(wandb_api: Any, api: Api, tmp_path: Any) -> None:
+    theirs = wandb_api.run(f"{ENTITY}/{PROJECT}/sw-run-0").file("file-4.txt").download(root=str(tmp_path / "w"))
+    theirs.close()
+    ours = api.run(f"{ENTITY}/{PROJECT}/sw-run-0").file("file-4.txt").download(tmp_path / "f")
+    assert ours.read_bytes() == (tmp_path / "w" / "file-4.txt").read_bytes() == b"content 4"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
 from surface_support import ENTITY, PROJECT, make_api, operations
 from wandb_frames import Api
-from wandb_frames.errors import ConfigurationError, NotFoundError
+from wandb_frames.errors import ApiError, ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.reports import report_url
 from wandb_frames.testing import LocalServer
 
@@ -108,3 +110,40 @@ def test_run_files_rejects_a_bare_string(api: Api, server: LocalServer) -> None:
     with pytest.raises(ConfigurationError):
         run.files(names="a.txt")
     assert operations(server) == []
+
+
+def test_file_download_and_read_bytes(api: Api, server: LocalServer, tmp_path: Path) -> None:
+    run = api.run(f"{FULL}/sw-run-0")
+    found = run.file("file-3.txt")
+    assert found.read_bytes() == b"content 3"
+    written = found.download(tmp_path / "out")
+    assert written == tmp_path / "out" / "file-3.txt" and written.read_bytes() == b"content 3"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["file-3.txt"]  # no temp file left
+    with pytest.raises(ConfigurationError, match="replace=True"):
+        found.download(tmp_path / "out")
+    written.write_bytes(b"mine")
+    assert found.download(tmp_path / "out", exist_ok=True).read_bytes() == b"mine"
+    assert found.download(tmp_path / "out", replace=True).read_bytes() == b"content 3"
+    assert sorted(f.download(tmp_path / "all").name for f in run.files()) == [f"file-{k}.txt" for k in range(5)]
+
+
+def test_file_download_refuses_names_outside_root(api: Api, server: LocalServer, tmp_path: Path) -> None:
+    found = api.run(f"{FULL}/sw-run-0").file("file-1.txt")
+    server.clear_requests()
+    for bad in ("../escape.txt", "/etc/escape.txt", "a/../../escape.txt"):
+        with pytest.raises(ConfigurationError, match="outside"):
+            dataclasses.replace(found, name=bad).download(tmp_path / "root")
+    assert not (tmp_path / "escape.txt").exists()
+    assert server.requests == []  # refused before any request
+
+
+def test_file_download_errors_are_typed(api: Api, server: LocalServer, tmp_path: Path) -> None:
+    found = api.run(f"{FULL}/sw-run-0").file("file-1.txt")
+    assert found.url is not None
+    missing = dataclasses.replace(found, url=found.url.rsplit("/", 1)[0] + "/no-such-file")
+    with pytest.raises(ApiError) as info:
+        missing.download(tmp_path)
+    assert info.value.operation == "GET run file"
+    assert not any(tmp_path.iterdir())  # nothing half-written
+    with pytest.raises(ProtocolError, match="no download URL"):
+        dataclasses.replace(found, url=None).read_bytes()
