@@ -21,7 +21,7 @@ from wandb_frames.testing.catalog import artifact_node, find_artifact, membershi
 from wandb_frames.testing.records import ArtifactRecord
 from wandb_frames.testing.resolvers import Context, Info, Resolver, ctx
 from wandb_frames.testing.store import ProjectStore, Store
-from wandb_frames.testing.wire import connection, global_id
+from wandb_frames.testing.wire import backwards, connection, global_id
 
 __all__ = ["RESOLVERS", "artifact_download", "manifest_json"]
 
@@ -75,7 +75,7 @@ def membership_files(source: Mapping[str, Any], info: Info, names: list[str] | N
     project, rec = _record(source)
     files = rec.get("files") or {}
     chosen = [p for p in sorted(files) if not names or p in set(names)]
-    return connection(chosen, first, after, lambda p: _file_node(c, project, rec, p, _raw(files[p])))
+    return connection(chosen, first, after, lambda p: _file_node(c, project, rec, p, _raw(files[p])), **backwards(_kw))
 
 
 def collection_membership(source: Mapping[str, Any], info: Info, aliasName: str) -> Any:

@@ -16,7 +16,7 @@ from wandb_frames.testing import mongo
 from wandb_frames.testing.records import ArtifactRecord, SweepRecord
 from wandb_frames.testing.resolvers import Info, Resolver, ctx
 from wandb_frames.testing.store import ProjectStore, decode_filters
-from wandb_frames.testing.wire import connection, decode_global_id, dumps, global_id, iso
+from wandb_frames.testing.wire import backwards, connection, decode_global_id, dumps, global_id, iso
 
 __all__ = ["RESOLVERS", "artifact_digest", "artifact_node", "find_artifact", "like_to_regex",
            "membership_node", "normalize_artifacts", "sweep_config_text"]
@@ -80,7 +80,7 @@ def p_sweeps(source: Mapping[str, Any], info: Info, filters: Any = None, first: 
     nodes = [sweep_node(project, rec) for rec in project.sweeps.values()]
     if spec:
         nodes = [n for n in nodes if filter_applies(spec, n)]  # type: ignore[no-untyped-call]
-    return connection(nodes, first, after)
+    return connection(nodes, first, after, **backwards(_kw))
 
 
 def p_sweep(source: Mapping[str, Any], info: Info, sweepName: str) -> Any:
@@ -92,7 +92,7 @@ def p_sweep(source: Mapping[str, Any], info: Info, sweepName: str) -> Any:
 def s_runs(source: Mapping[str, Any], info: Info, filters: Any = None, order: str | None = None,
            first: int | None = None, after: str | None = None, **_kw: Any) -> dict[str, Any]:
     runs = ctx(info).store.select(_project(source), filters, order, {"sweep": source["__sweep__"]})
-    return connection(runs, first, after, lambda r: r.wire)
+    return connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
 
 
 def r_sweep(source: Mapping[str, Any], info: Info) -> Any:
@@ -125,7 +125,7 @@ def p_all_views(source: Mapping[str, Any], info: Info, viewType: str | None = "r
             "createdAt": _iso(rec.get("created_at")),
             "updatedAt": _iso(rec.get("updated_at", rec.get("created_at"))),
         })
-    return connection(nodes, first, after)
+    return connection(nodes, first, after, **backwards(_kw))
 
 
 # ---------------------------------------------------------------- files and logs
@@ -171,7 +171,7 @@ def r_files(source: Mapping[str, Any], info: Info, names: list[str | None] | Non
             "updatedAt": run.wire["heartbeatAt"], "md5": md5, "digest": md5,
         }
 
-    return connection(chosen, first, after, node)
+    return connection(chosen, first, after, node, **backwards(_kw))
 
 
 def _log_lines(source: Mapping[str, Any]) -> list[str]:
@@ -191,9 +191,7 @@ def r_log_lines(source: Mapping[str, Any], info: Info, offset: int | None = None
         {"number": i, "timestamp": None, "level": "INFO", "label": None, "line": line}
         for i, line in enumerate(_log_lines(source))
     ]
-    if last is not None and after is None:
-        return connection(lines[max(len(lines) - last, 0):], None, None)
-    return connection(lines, first, after)
+    return connection(lines, first, after, last=last, before=_kw.get("before"))
 
 
 # ---------------------------------------------------------------- artifacts
@@ -303,7 +301,7 @@ def p_artifact_types(source: Mapping[str, Any], info: Info, first: int | None = 
                      after: str | None = None, **_kw: Any) -> dict[str, Any]:
     project = _project(source)
     names = list(dict.fromkeys(a["type"] for a in project.artifacts))
-    return connection(names, first, after, lambda n: type_node(project, n))
+    return connection(names, first, after, lambda n: type_node(project, n), **backwards(_kw))
 
 
 def p_artifact_type(source: Mapping[str, Any], info: Info, name: str) -> Any:
@@ -316,7 +314,7 @@ def collections(source: Mapping[str, Any], info: Info, first: int | None = None,
     project = _project(source)
     kind = source.get("__type__")
     names = list(dict.fromkeys(a["name"] for a in project.artifacts if kind in (None, a["type"])))
-    return connection(names, first, after, lambda n: collection_node(project, n))
+    return connection(names, first, after, lambda n: collection_node(project, n), **backwards(_kw))
 
 
 def collection(source: Mapping[str, Any], info: Info, name: str) -> Any:
@@ -332,7 +330,7 @@ def c_artifacts(source: Mapping[str, Any], info: Info, first: int | None = None,
     versions = sorted((a for a in project.artifacts if a["name"] == source["__collection__"]),
                       key=lambda a: -a.get("version", 0))
     return connection(versions, first, after, lambda a: artifact_node(project, a),
-                      lambda a, _i: {"version": f"v{a.get('version', 0)}"})
+                      lambda a, _i: {"version": f"v{a.get('version', 0)}"}, **backwards(_kw))
 
 
 def run_artifacts(output: bool) -> Resolver:
@@ -344,7 +342,7 @@ def run_artifacts(output: bool) -> Resolver:
                 if (a.get("logged_by") == run.run_id if output else run.run_id in a.get("used_by", []))]
         extra: Callable[[ArtifactRecord, int], dict[str, Any]] | None = (
             None if output else (lambda _a, _i: {"usedAs": []}))
-        return connection(recs, first, after, lambda a: artifact_node(project, a), extra)
+        return connection(recs, first, after, lambda a: artifact_node(project, a), extra, **backwards(_kw))
     return resolve
 
 
@@ -357,7 +355,7 @@ def a_used_by(source: Mapping[str, Any], info: Info, first: int | None = None,
               after: str | None = None, **_kw: Any) -> dict[str, Any]:
     project = _project(source)
     runs = [project.runs[i] for i in source["__artifact__"].get("used_by", []) if i in project.runs]
-    return connection(runs, first, after, lambda r: r.wire)
+    return connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
 
 
 def _lookup(info: Info, ident: str, kind: str) -> tuple[ProjectStore, list[str]] | None:

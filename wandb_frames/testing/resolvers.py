@@ -18,7 +18,7 @@ from graphql import GraphQLResolveInfo
 from wandb_frames.testing import history as hist
 from wandb_frames.testing.records import RunRecord
 from wandb_frames.testing.store import ProjectStore, Store, StoredRun, join_parts
-from wandb_frames.testing.wire import connection, dumps, global_id
+from wandb_frames.testing.wire import backwards, connection, dumps, global_id
 
 __all__ = ["FEATURES", "Context", "Info", "RESOLVERS", "Resolver", "ctx"]
 
@@ -106,7 +106,7 @@ def q_models(_: Any, info: Info, entityName: str | None = None, first: int | Non
              after: str | None = None, **_kw: Any) -> dict[str, Any]:
     store = ctx(info).store
     projects = [p for p in store.projects.values() if entityName in (None, "", p.entity)]
-    return connection(projects, first, after, lambda p: p.wire)
+    return connection(projects, first, after, lambda p: p.wire, **backwards(_kw))
 
 
 def q_entity(_: Any, info: Info, name: str | None = None, login: bool | None = None) -> Any:
@@ -130,7 +130,7 @@ def q_users(_: Any, info: Info, query: str | None = None, first: int | None = No
             after: str | None = None, **_kw: Any) -> dict[str, Any]:
     viewer = ctx(info).viewer()
     hit = query is None or query in viewer["username"] or query in viewer["email"]
-    return connection([viewer] if hit else [], first, after)
+    return connection([viewer] if hit else [], first, after, **backwards(_kw))
 
 
 def q_server_info(_: Any, info: Info) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def p_run_count(source: Mapping[str, Any], info: Info, filters: Any = None) -> i
 def p_runs(source: Mapping[str, Any], info: Info, filters: Any = None, order: str | None = None,
            first: int | None = None, after: str | None = None, **_kw: Any) -> dict[str, Any]:
     runs = ctx(info).store.select(_project(source), filters, order)
-    return connection(runs, first, after, lambda r: r.wire)
+    return connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
 
 
 def p_run(source: Mapping[str, Any], info: Info, name: str) -> Any:

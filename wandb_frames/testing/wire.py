@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 __all__ = [
     "MAX_PAGE_SIZE",
     "DEFAULT_PAGE_SIZE",
+    "backwards",
+    "offset_before",
     "connection",
     "cursor_for",
     "dumps",
@@ -84,18 +86,46 @@ def offset_after(after: str | None) -> int:
         raise ValueError(f"invalid cursor {after!r}") from exc
 
 
-def page_bounds(total: int, first: int | None, after: str | None) -> tuple[int, int]:
-    """``(start, stop)`` of a page over ``total`` items.
+def offset_before(before: str | None, total: int) -> int:
+    """End offset (exclusive) for ``before``: ``arrayconnection:N`` → ``N``; None/empty → ``total``.
 
     Raises:
-        ValueError: bad cursor or negative ``first``.
+        ValueError: the cursor is not an ``arrayconnection`` cursor.
     """
-    size = DEFAULT_PAGE_SIZE if first is None else first
-    if size < 0:
-        raise ValueError("first must be >= 0")
-    size = min(size, MAX_PAGE_SIZE)
+    if not before:
+        return total
+    return offset_after(before) - 1
+
+
+def backwards(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``last``/``before`` arguments of a resolver's keyword arguments, for :func:`connection`."""
+    return {"last": kwargs.get("last"), "before": kwargs.get("before")}
+
+
+def page_bounds(
+    total: int, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+) -> tuple[int, int]:
+    """``(start, stop)`` of a page over ``total`` items (the Relay slicing algorithm).
+
+    The items after ``after`` and before ``before``; of those the first ``first`` (the default
+    page size when neither ``first`` nor ``last`` is given), then the last ``last``. Sizes are
+    capped at ``MAX_PAGE_SIZE``.
+
+    Raises:
+        ValueError: bad cursor or negative ``first``/``last``.
+    """
     start = min(offset_after(after), total)
-    return start, min(start + size, total)
+    stop = max(start, min(offset_before(before, total), total))
+    if first is not None or last is None:
+        size = DEFAULT_PAGE_SIZE if first is None else first
+        if size < 0:
+            raise ValueError("first must be >= 0")
+        stop = min(stop, start + min(size, MAX_PAGE_SIZE))
+    if last is not None:
+        if last < 0:
+            raise ValueError("last must be >= 0")
+        start = max(start, stop - min(last, MAX_PAGE_SIZE))
+    return start, stop
 
 
 def connection(
@@ -104,13 +134,18 @@ def connection(
     after: str | None,
     node: Callable[[T], Any] = lambda x: x,
     extra: Callable[[T, int], dict[str, Any]] | None = None,
+    *,
+    last: int | None = None,
+    before: str | None = None,
 ) -> dict[str, Any]:
     """A Relay connection dict over ``items`` (offset cursors, ``totalCount`` included).
 
+    ``first``/``after`` page forwards, ``last``/``before`` backwards (see :func:`page_bounds`).
+
     Raises:
-        ValueError: bad cursor or ``first``.
+        ValueError: bad cursor, ``first`` or ``last``.
     """
-    start, stop = page_bounds(len(items), first, after)
+    start, stop = page_bounds(len(items), first, after, last, before)
     edges = []
     for i in range(start, stop):
         edge = {"node": node(items[i]), "cursor": cursor_for(i)}
