@@ -407,7 +407,10 @@ class RunsCache:
         return out
 
     def clear(self, entity: str | None = None, project: str | None = None) -> int:
-        """Remove cache entries (all, or those of ``entity`` and/or ``project``); returns the count."""
+        """Remove cache entries (all, or those of ``entity`` and/or ``project``); returns the count.
+
+        The cached histories of the same projects (``histories/``) are removed too (not counted).
+        """
         removed = 0
         with self.lock:
             self._memory.clear()
@@ -416,6 +419,12 @@ class RunsCache:
                     self._discard(item.path)
                     removed += 1
                     _prune_empty(item.path.parent, self.directory)
+            histories = self.directory / "histories"
+            pattern = f"*/{'*' if entity is None else _segment(entity)}/{'*' if project is None else _segment(project)}"
+            for folder in sorted(histories.glob(pattern)) if histories.is_dir() else ():
+                for path in sorted(folder.rglob("*.parquet"), reverse=True):
+                    path.unlink(missing_ok=True)
+                    _prune_empty(path.parent, self.directory)
         return removed
 
 

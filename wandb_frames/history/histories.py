@@ -262,6 +262,7 @@ def fetch_histories(
     run_columns: Mapping[str, Mapping[str, Any]] | None = None,
     max_workers: int = 8,
     page_size: int = DEFAULT_PAGE_SIZE,
+    wrap: Callable[[Callable[[str], LongPart]], Callable[[str], LongPart]] | None = None,
 ) -> Histories:
     """The histories of many runs as one lazy long-format :class:`Histories`.
 
@@ -281,6 +282,7 @@ def fetch_histories(
             ``{"ab12": {"config.lr": 0.01, "group": "g1"}}``.
         max_workers: Runs fetched concurrently.
         page_size: Steps per ``HistoryPage`` request on the paged path.
+        wrap: Wraps the per-run fetch (e.g. with the on-disk cache).
 
     Returns:
         A :class:`Histories`; nothing is fetched before it is used.
@@ -292,5 +294,5 @@ def fetch_histories(
         return fetch_run_long(executor, get, entity=entity, project=project, run_id=run_id, keys=keys,
                               min_step=min_step, max_step=max_step, stream=stream, page_size=page_size)
 
-    return Histories(fetch_one, run_ids, stream=stream, samples=samples, run_columns=run_columns,
-                     max_workers=max_workers)
+    return Histories(fetch_one if wrap is None else wrap(fetch_one), run_ids, stream=stream,
+                     samples=samples, run_columns=run_columns, max_workers=max_workers)
