@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import requests
 import urllib3
 
+from wandb_frames.errors import TransportError
+
 if TYPE_CHECKING:
     from wandb_frames.graphql.transport import HttpTransport
 
@@ -106,6 +108,12 @@ class PendingAnswer:
             logger.debug("%s: the answer broke off (%s); asking again", self.operation, type(exc).__name__)
             self._response.close()
             return self._transport.post_raw(*self._request)
+        except requests.RequestException as exc:  # e.g. a body that does not decompress
+            self._response.close()
+            raise TransportError(
+                f"{self.operation}: reading the answer failed: {type(exc).__name__}",
+                operation=self.operation,
+            ) from exc
         self.head += rest
         return RawAnswer(self.head, self.operation, content_type)
 
