@@ -24,6 +24,8 @@ Contenders (``--contenders`` picks a subset):
   page) over the one-page-at-a-time stream (``prefetch(iter_node_pages)``: page ``k + 1`` is
   requested once page ``k`` is fully read), to show what the pipelined listing gains (see
   :func:`_sequential`);
+- ``wandb_frames(concurrency=4)`` (not in the default set): the ID listing + ``$in`` batches on
+  four threads (``Runs(concurrency=4)``), for high-latency links;
 - ``official lazy=False``: ``wandb==0.31.0``, ``api.runs(path, per_page=P, lazy=False)`` +
   ``pd.json_normalize``;
 - ``official recipe`` / ``wandb_frames@recipe``: the W&B docs export recipe (one query per run)
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -132,7 +135,8 @@ def _floor(url: str, per_page: int, limit: int | None, *, inner: bool, gzip: boo
     return _measure(run)
 
 
-def _ours(url: str, per_page: int, limit: int | None, *, sequential: bool = False) -> dict[str, Any]:
+def _ours(url: str, per_page: int, limit: int | None, *, sequential: bool = False,
+          concurrency: int = 0) -> dict[str, Any]:
     import warnings
 
     warnings.simplefilter("ignore")
@@ -143,7 +147,7 @@ def _ours(url: str, per_page: int, limit: int | None, *, sequential: bool = Fals
         if sequential:
             df = _sequential(api, per_page)
         else:
-            runs = api.runs(f"{ENTITY}/{PROJECT}", per_page=per_page, limit=limit, concurrency=0)
+            runs = api.runs(f"{ENTITY}/{PROJECT}", per_page=per_page, limit=limit, concurrency=concurrency)
             df = runs.to_pandas()
         return len(df), df.shape[1]
 
@@ -196,7 +200,8 @@ def child(name: str, url: str, per_page: int, limit: int | None) -> dict[str, An
     if name.startswith("floor"):
         return _floor(url, per_page, limit, inner=name == "floor+inner", gzip=name == "floor(gzip)")
     if name.startswith("wandb_frames"):
-        return _ours(url, per_page, limit, sequential=name == "wandb_frames(sequential)")
+        workers = int(name.split("=")[1].rstrip(")")) if "concurrency=" in name else 0
+        return _ours(url, per_page, limit, sequential=name == "wandb_frames(sequential)", concurrency=workers)
     return _official(name, url, per_page, limit)
 
 
@@ -308,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child, args.url, args.per_page, args.limit)))
         return 0
     names = [n.strip() for n in args.contenders.split(",") if n.strip()]
-    unknown = set(names) - set(ALL)
+    unknown = {n for n in names if n not in ALL and not re.fullmatch(r"wandb_frames\(concurrency=\d+\)", n)}
     if unknown:
         parser.error(f"unknown contenders {sorted(unknown)}")
     t0 = time.perf_counter()

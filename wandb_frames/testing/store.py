@@ -263,7 +263,9 @@ class Store:
                 self._selection.move_to_end(key)
                 return hit
         runs = list(project.runs.values())
-        ids = set(mongo.select_ids(spec, [r.doc for r in runs])) if spec else None
+        ids = _names_in(spec) if spec else None
+        if spec and ids is None:
+            ids = set(mongo.select_ids(spec, [r.doc for r in runs]))
         chosen = [r for r in runs if ids is None or r.run_id in ids]
         chosen.sort(key=lambda r: r.run_id)
         path, descending = _parse_order(order)
@@ -274,3 +276,21 @@ class Store:
             while len(self._selection) > _CACHE_SIZE:
                 self._selection.popitem(last=False)
         return chosen
+
+
+def _names_in(spec: Any) -> set[str] | None:
+    """The run IDs of ``{"name": {"$in": [ids]}}`` (what an ID-batched listing sends), else None.
+
+    The index lookup a database does for this filter: exactly the runs mongomock would match
+    (``name`` is the run ID, a string), without scanning every document. Any other shape,
+    or an ``$in`` list holding anything but strings, returns None (evaluate with mongomock).
+    """
+    if type(spec) is not dict or list(spec) != ["name"]:
+        return None
+    condition = spec["name"]
+    if type(condition) is not dict or list(condition) != ["$in"] or type(condition["$in"]) is not list:
+        return None
+    names = condition["$in"]
+    if not all(type(name) is str for name in names):
+        return None
+    return set(names)
