@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,7 +32,10 @@ from wandb_frames.errors import CacheError, CorruptRecordWarning, ExportError
 from wandb_frames.export import PROVENANCE_KEY, provenance, write_parquet
 from wandb_frames.history.frames import LongPart
 
-__all__ = ["FINAL_STATES", "HistoryQuery", "cached_fetch", "history_token"]
+if TYPE_CHECKING:
+    from wandb_frames.runs import Runs
+
+__all__ = ["FINAL_STATES", "HistoryQuery", "cached_fetch", "history_cache_wrap", "history_token", "query_for"]
 
 logger = logging.getLogger("wandb_frames.cache")
 
@@ -159,3 +162,27 @@ def query_for(server: str, entity: str, project: str, stream: str, keys: Sequenc
     """A :class:`HistoryQuery` with ``keys`` normalised to a tuple (order kept)."""
     return HistoryQuery(server, entity, project, stream, tuple(keys) if keys is not None else None,
                         min_step, max_step)
+
+
+def history_cache_wrap(
+    runs: Runs, table: pa.Table, stream: str, keys: Sequence[str] | None,
+    min_step: int | None, max_step: int | None,
+) -> Callable[[Fetch], Fetch] | None:
+    """The ``wrap`` of ``fetch_histories`` for a listing: the cache when ``Api(cache=...)``, else None.
+
+    ``table`` is the listing's runs table: its ``state``/``heartbeat_at`` stamp each run.
+    """
+    cache = getattr(runs._api, "cache", None)
+    if cache is None:
+        return None
+    names = table.column_names
+    ids = table.column("id").to_pylist() if table.num_rows else []
+    states = table.column("state").to_pylist() if "state" in names else [None] * len(ids)
+    beats = table.column("heartbeat_at").to_pylist() if "heartbeat_at" in names else [None] * len(ids)
+    tokens = {i: history_token(s, b) for i, s, b in zip(ids, states, beats, strict=True)}
+    query = query_for(runs._api.settings.base_url, runs.entity, runs.project, stream, keys, min_step, max_step)
+
+    def wrap(fetch: Fetch) -> Fetch:
+        return cached_fetch(cache, query, tokens, fetch, offline=runs.offline)
+
+    return wrap

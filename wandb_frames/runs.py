@@ -11,6 +11,7 @@ import pyarrow as pa
 from wandb_frames import _fetch
 from wandb_frames import filters as wff
 from wandb_frames._gcpause import gc_paused
+from wandb_frames._history_cache import history_cache_wrap
 from wandb_frames import history as run_history
 from wandb_frames._fetch import ListingQuery
 from wandb_frames.errors import (
@@ -443,34 +444,11 @@ class Runs:
             run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,
-            wrap=self._history_cache(table, stream, keys, min_step, max_step),
+            wrap=history_cache_wrap(self, table, stream, keys, min_step, max_step),
         )
         histories.provenance = self._provenance(keys=list(keys) if keys is not None else None,
                                                 samples=samples)
         return histories
-
-    def _history_cache(
-        self, table: pa.Table, stream: str, keys: Sequence[str] | None,
-        min_step: int | None, max_step: int | None,
-    ) -> Any:
-        """With ``Api(cache=...)``: keep finished runs' histories on disk (``_history_cache``)."""
-        cache = getattr(self._api, "cache", None)
-        if cache is None:
-            return None
-        from wandb_frames import _history_cache
-
-        names = table.column_names
-        ids = table.column("id").to_pylist() if table.num_rows else []
-        states = table.column("state").to_pylist() if "state" in names else [None] * len(ids)
-        beats = table.column("heartbeat_at").to_pylist() if "heartbeat_at" in names else [None] * len(ids)
-        tokens = {i: _history_cache.history_token(s, b) for i, s, b in zip(ids, states, beats, strict=True)}
-        query = _history_cache.query_for(self._api.settings.base_url, self.entity, self.project,
-                                         stream, keys, min_step, max_step)
-
-        def wrap(fetch: Any) -> Any:
-            return _history_cache.cached_fetch(cache, query, tokens, fetch, offline=self.offline)
-
-        return wrap
 
     def _provenance(self, **extra: Any) -> dict[str, Any]:
         """Where this listing comes from, for parquet metadata (never the API key)."""
