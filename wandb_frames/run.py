@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -394,11 +394,23 @@ class Run:
             raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
         if samples is not None and samples < 2:
             raise ConfigurationError(f"samples must be at least 2 (got {samples}); None means all")
-        table = run_history.fetch_run_history(
-            self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
-            run_id=self.id, keys=list(keys) if keys is not None else None,
-            min_step=min_step, max_step=max_step, stream=stream, format="long",
-        )
+        def fetch_one(run_id: str) -> run_history.LongPart:
+            return run_history.fetch_run_long(
+                self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+                run_id=run_id, keys=list(keys) if keys is not None else None,
+                min_step=min_step, max_step=max_step, stream=stream,
+            )
+
+        fetch: Callable[[str], run_history.LongPart] = fetch_one
+        cache = getattr(self._api, "cache", None)
+        if cache is not None:  # a finished run's history is kept on disk (see docs/cache.md)
+            from wandb_frames import _history_cache
+
+            query = _history_cache.query_for(self._api.settings.base_url, self.entity, self.project,
+                                             stream, keys, min_step, max_step)
+            token = _history_cache.history_token(self.state, self.heartbeat_at)
+            fetch = _history_cache.cached_fetch(cache, query, {self.id: token}, fetch_one)
+        table = fetch(self.id).table
         if samples is not None:
             table = run_history.downsample_long(table, samples)
         return table

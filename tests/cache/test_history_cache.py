@@ -127,3 +127,21 @@ def test_clear_removes_the_projects_histories(hserver: LocalServer, tmp_path: Pa
     assert list((tmp_path / "histories").rglob("*.parquet"))
     assert cache.clear(entity=ENTITY, project=PROJECT) == 1
     assert not list((tmp_path / "histories").rglob("*.parquet"))
+
+
+def test_a_single_runs_history_uses_the_same_cache(hserver: LocalServer, tmp_path: Path) -> None:
+    first = make_api(hserver, RunsCache(tmp_path)).run(f"{ENTITY}/{PROJECT}/h0").history(keys=["loss"])
+    hserver.clear_requests()
+    api = make_api(hserver, RunsCache(tmp_path))
+    run = api.run(f"{ENTITY}/{PROJECT}/h0")
+    again = run.history(keys=["loss"])
+    assert again.equals(first) and len(again) == 20
+    assert [op for op, _ in hserver.requests if op in HISTORY_OPS] == []
+    # the listing's histories() finds the same file: same query, same stamp
+    listing = api.runs(f"{ENTITY}/{PROJECT}", filters={"state": "finished"}).histories(keys=["loss"]).to_pandas()
+    assert len(listing) == 20
+    assert [op for op, _ in hserver.requests if op in HISTORY_OPS] == []
+    running = api.run(f"{ENTITY}/{PROJECT}/h2")
+    hserver.clear_requests()
+    running.history(keys=["loss"])
+    assert [op for op, _ in hserver.requests if op in HISTORY_OPS]  # never cached
