@@ -22,20 +22,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wandb_frames.cache import RunsCache, _segment, safe_url
+from wandb_frames.cache import RunsCache, _record, _segment, safe_url
 from wandb_frames.errors import CacheError, CorruptRecordWarning, ExportError
-from wandb_frames.export import PROVENANCE_KEY, provenance, write_parquet
+from wandb_frames.export import provenance, write_parquet
 from wandb_frames.history.frames import LongPart
 
-if TYPE_CHECKING:
-    from wandb_frames.runs import Runs
-
-__all__ = ["FINAL_STATES", "HistoryQuery", "cached_fetch", "history_cache_wrap", "history_token", "query_for"]
+__all__ = ["FINAL_STATES", "HistoryQuery", "cached_fetch", "history_cache_wrap", "history_token", "query_for",
+           "run_tokens"]
 
 logger = logging.getLogger("wandb_frames.cache")
 
@@ -81,8 +79,7 @@ def _load(path: Path, query: HistoryQuery, run_id: str, token: str) -> LongPart 
     if not path.exists():
         return None
     try:
-        raw = (pq.read_metadata(path).metadata or {}).get(PROVENANCE_KEY)
-        record = json.loads(raw) if raw else {}
+        record = _record(path)
         expected = [HISTORY_FORMAT, safe_url(query.server), query.entity, query.project, run_id, query.shape()]
         found = [record.get(k) for k in ("history_format", "server", "entity", "project", "run_id", "shape")]
         if found != expected or record.get("stamp") != token:
@@ -164,25 +161,31 @@ def query_for(server: str, entity: str, project: str, stream: str, keys: Sequenc
                         min_step, max_step)
 
 
-def history_cache_wrap(
-    runs: Runs, table: pa.Table, stream: str, keys: Sequence[str] | None,
-    min_step: int | None, max_step: int | None,
-) -> Callable[[Fetch], Fetch] | None:
-    """The ``wrap`` of ``fetch_histories`` for a listing: the cache when ``Api(cache=...)``, else None.
-
-    ``table`` is the listing's runs table: its ``state``/``heartbeat_at`` stamp each run.
-    """
-    cache = getattr(runs._api, "cache", None)
-    if cache is None:
-        return None
+def run_tokens(table: pa.Table) -> dict[str, str | None]:
+    """run ID → :func:`history_token`, from a runs table's ``state`` and ``heartbeat_at``."""
     names = table.column_names
     ids = table.column("id").to_pylist() if table.num_rows else []
     states = table.column("state").to_pylist() if "state" in names else [None] * len(ids)
     beats = table.column("heartbeat_at").to_pylist() if "heartbeat_at" in names else [None] * len(ids)
-    tokens = {i: history_token(s, b) for i, s, b in zip(ids, states, beats, strict=True)}
-    query = query_for(runs._api.settings.base_url, runs.entity, runs.project, stream, keys, min_step, max_step)
+    return {i: history_token(s, b) for i, s, b in zip(ids, states, beats, strict=True)}
+
+
+def history_cache_wrap(
+    api: Any, entity: str, project: str, tokens: Callable[[], dict[str, str | None]], *,
+    stream: str, keys: Sequence[str] | None, min_step: int | None, max_step: int | None,
+    offline: bool = False,
+) -> Callable[[Fetch], Fetch] | None:
+    """Wraps a per-run history fetch with ``api``'s cache; None when the Api has no cache.
+
+    ``tokens`` (called only with a cache) gives each run's :func:`history_token`.
+    """
+    cache = getattr(api, "cache", None)
+    if cache is None:
+        return None
+    query = query_for(api.settings.base_url, entity, project, stream, keys, min_step, max_step)
+    stamps = tokens()
 
     def wrap(fetch: Fetch) -> Fetch:
-        return cached_fetch(cache, query, tokens, fetch, offline=runs.offline)
+        return cached_fetch(cache, query, stamps, fetch, offline=offline)
 
     return wrap

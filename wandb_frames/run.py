@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from wandb_frames._history_cache import history_cache_wrap, history_token
 from wandb_frames import artifacts, projects
 from wandb_frames import files as run_files
 from wandb_frames.errors import NotFoundError, ProtocolError
@@ -401,16 +402,13 @@ class Run:
                 min_step=min_step, max_step=max_step, stream=stream,
             )
 
-        fetch: Callable[[str], run_history.LongPart] = fetch_one
-        cache = getattr(self._api, "cache", None)
-        if cache is not None:  # a finished run's history is kept on disk (see docs/cache.md)
-            from wandb_frames import _history_cache
-
-            query = _history_cache.query_for(self._api.settings.base_url, self.entity, self.project,
-                                             stream, keys, min_step, max_step)
-            token = _history_cache.history_token(self.state, self.heartbeat_at)
-            fetch = _history_cache.cached_fetch(cache, query, {self.id: token}, fetch_one)
-        table = fetch(self.id).table
+        # With Api(cache=...), a finished run's history is kept on disk (docs/cache.md).
+        wrap = history_cache_wrap(
+            self._api, self.entity, self.project,
+            lambda: {self.id: history_token(self.state, self.heartbeat_at)},
+            stream=stream, keys=keys, min_step=min_step, max_step=max_step,
+        )
+        table = (fetch_one if wrap is None else wrap(fetch_one))(self.id).table
         if samples is not None:
             table = run_history.downsample_long(table, samples)
         return table

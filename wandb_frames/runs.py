@@ -11,7 +11,7 @@ import pyarrow as pa
 from wandb_frames import _fetch
 from wandb_frames import filters as wff
 from wandb_frames._gcpause import gc_paused
-from wandb_frames._history_cache import history_cache_wrap
+from wandb_frames._history_cache import history_cache_wrap, run_tokens
 from wandb_frames import history as run_history
 from wandb_frames._fetch import ListingQuery
 from wandb_frames.errors import (
@@ -444,7 +444,10 @@ class Runs:
             run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,
-            wrap=history_cache_wrap(self, table, stream, keys, min_step, max_step),
+            wrap=history_cache_wrap(
+                self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
+                keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
+            ),
         )
         histories.provenance = self._provenance(keys=list(keys) if keys is not None else None,
                                                 samples=samples)
