@@ -96,16 +96,19 @@ def iter_node_pages(
     *,
     on_count: Callable[[int], None] | None = None,
     limit: int | None = None,
+    cursor: str | None = None,
+    with_count: bool = True,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield heavy run nodes page by page (``runCount`` only on the first request).
 
     With ``limit``, no page is requested once ``limit`` distinct runs have been yielded (a
     prefetching consumer would otherwise fetch, and wait for, one page it then throws away).
+    ``cursor`` starts after that cursor; ``with_count=False`` asks for no ``runCount`` at all.
     """
-    variables = query.variables(with_count=True)
+    variables = query.variables(with_count=with_count)
     names: set[Any] = set()
     for page in iter_pages(
-        execute, documents.RUNS_PAGE, variables, page_size=per_page, what=query.what
+        execute, documents.RUNS_PAGE, variables, page_size=per_page, what=query.what, cursor=cursor
     ):
         if variables["withCount"]:
             _report_count(page.parent, on_count)
@@ -220,15 +223,9 @@ def iter_pipelined_node_pages(
         stream.close()
         reader.shutdown(wait=False, cancel_futures=True)
     logger.debug("RunsPage: cursor not confirmed by the answer; continuing page by page")
-    variables = query.variables(with_count=first)
-    for page in iter_pages(
-        execute, documents.RUNS_PAGE, variables, page_size=per_page, what=query.what, cursor=expected
-    ):
-        if first:
-            _report_count(page.parent, on_count)
-            first = False
-            variables["withCount"] = False
-        yield page.nodes
+    yield from iter_node_pages(
+        execute, query, per_page, on_count=on_count, cursor=expected, with_count=first
+    )
 
 
 def prefetch(
