@@ -54,6 +54,17 @@ def _tree(proc: psutil.Process) -> list[psutil.Process]:
         return [proc]
 
 
+def _tree_rss(procs: list[psutil.Process]) -> int:
+    """The summed RSS of ``procs`` (processes that exited meanwhile count 0)."""
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return int(total)
+
+
 def _cpu(proc: psutil.Process) -> float:
     try:
         t = proc.cpu_times()
@@ -85,13 +96,7 @@ class TreeRssSampler:
         while not self._stop.wait(self._interval):
             if time.perf_counter() - found_at >= self._discover:
                 procs, found_at = _tree(self._root), time.perf_counter()
-            total = 0
-            for proc in procs:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak_rss = max(self.peak_rss, total)
+            self.peak_rss = max(self.peak_rss, _tree_rss(procs))
 
     def __enter__(self) -> TreeRssSampler:
         self._thread.start()
@@ -139,13 +144,7 @@ class ResourceMeter:
 
     def _sample(self) -> None:
         self._refresh(time.perf_counter())
-        total = 0
-        for proc in self._procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                continue
-        self.peak_rss = max(self.peak_rss, total)
+        self.peak_rss = max(self.peak_rss, _tree_rss(self._procs))
 
     def _loop(self) -> None:
         assert self._interval is not None
