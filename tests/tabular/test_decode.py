@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -131,3 +132,20 @@ def test_parse_timestamp_naive_z_and_offsets(text: str | datetime, expected: dat
 def test_parse_timestamp_garbage_raises_protocol_error() -> None:
     with pytest.raises(ProtocolError):
         parse_timestamp("yesterday")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"wandb_version": 1, "lr": {"value": 0.1}, "_wandb": {"value": {"t": 1}}}',
+        '{"_wandb": {"value": {"t": 1}}, "lr": {"value": 0.1}, "wandb_version": 1}',
+        '{"lr": {"value": 0.1}, "_wandb": {"value": {"t": 1}}}',
+        '{"lr": {"value": 0.1}}',
+    ],
+)
+def test_decode_config_internal_keys_keep_the_config_order(text: str) -> None:
+    run = decode_run_node({"name": "r1", "config": text}, entity="e", project="p")
+    unwrapped = {k: v["value"] if isinstance(v, dict) else v for k, v in json.loads(text).items()}
+    assert list(run["config_internal"]) == [k for k in unwrapped if k in ("_wandb", "wandb_version")]
+    assert run["config"] == {k: v for k, v in unwrapped.items() if k not in ("_wandb", "wandb_version")}
+    assert {**run["config"], **run["config_internal"]} == unwrapped
