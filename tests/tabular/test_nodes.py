@@ -181,3 +181,24 @@ def test_run_columns_decline_pages_of_different_shapes() -> None:
     assert decode_run_columns([], entity="e", project="p") is None
     with pytest.raises(ProtocolError):
         decode_run_columns([{"name": "a", "createdAt": "yesterday"}], entity="e", project="p")
+
+
+@pytest.mark.parametrize(
+    "configs",
+    [
+        # a bare value after envelopes whose columns exist (row 2) or are new (row 1)
+        ['{"lr": {"value": 0.1}, "bs": {"value": 8}}', '{"lr": {"value": 0.2}, "new": {"value": 1}, "bare": 5}'],
+        # a dict without "value" (kept whole, flattened), and a bare list
+        ['{"opt": {"name": "adam"}, "lr": {"value": 1}}', '{"lr": {"value": 2}, "xs": [1, 2]}'],
+        # a literal separator beside the nested name, inside envelopes
+        ['{"a": {"value": {"b": 1}}}', '{"a.b": {"value": 2}, "a": {"value": {"b": 3}}, "_wandb": {"value": {}}}'],
+        # W&B's internal keys only
+        ['{"_wandb": {"value": {"t": 1}}, "wandb_version": 1}', '{"x": {"value": null, "desc": "d"}}'],
+    ],
+)
+def test_config_envelopes_unwrapped_while_flattening_equal_the_decoded_config(configs: list[str]) -> None:
+    nodes = [{"name": f"r{i}", "config": text, "summaryMetrics": '{"s": 1}'} for i, text in enumerate(configs)]
+    columns, escaped = nodes_to_columns(nodes, entity="e", project="p")
+    expected, expected_escaped = flatten_to_columns(decode_run_nodes(nodes, entity="e", project="p"))
+    assert list(columns) == list(expected) and escaped == expected_escaped
+    assert all(repr(columns[name]) == repr(expected[name]) for name in expected)

@@ -220,10 +220,15 @@ def parse_timestamp(value: str | datetime) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _load_config(raw: Any) -> dict[str, Any]:
     config = loads_wandb_json(raw)
     if not isinstance(config, dict):
         raise ProtocolError(f"expected the run config to be a JSON object, got {type(config).__name__}")
+    return config
+
+
+def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    config = _load_config(raw)
     user: dict[str, Any] | None = None
     # Every value an envelope (as W&B stores config): unwrap in C. Decoded from JSON text,
     # only a dict answers ["value"] (str, list, numbers and None raise TypeError); a mapping
@@ -335,6 +340,31 @@ def decode_sections(node: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "config" in node:
         out["config"], out["config_internal"] = _decode_config(node["config"])
+    for wire, key in _JSON_FIELDS:
+        if wire in node:
+            out[key] = _decode_object(node[wire], wire)
+    return out
+
+
+def decode_sections_enveloped(node: Mapping[str, Any]) -> dict[str, Any] | None:
+    """:func:`decode_sections` for a flattener that unwraps the config's envelopes itself.
+
+    ``config`` is the parsed config JSON as W&B stores it (``{key: {"value": …, "desc": …}}``)
+    without W&B's internal keys, so no unwrapped copy is built; ``summary`` and ``system``
+    are as in :func:`decode_sections`; no ``config_internal``. ``None`` when the node's
+    config is not a JSON string (then decode with :func:`decode_sections`).
+
+    Raises:
+        ProtocolError: A JSON string does not parse.
+    """
+    out: dict[str, Any] = {}
+    if "config" in node:
+        raw = node["config"]
+        if type(raw) is not str:
+            return None
+        config = out["config"] = _load_config(raw)
+        for key in CONFIG_INTERNAL_KEYS:
+            config.pop(key, None)
     for wire, key in _JSON_FIELDS:
         if wire in node:
             out[key] = _decode_object(node[wire], wire)

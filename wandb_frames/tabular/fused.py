@@ -8,13 +8,22 @@ distinct key, collisions checked only for names written from keys containing the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from operator import itemgetter
+from typing import Any, Final
 
-from wandb_frames.tabular.decode import decode_run_columns, decode_run_node, decode_sections
+from wandb_frames.tabular.decode import (
+    decode_run_columns,
+    decode_run_node,
+    decode_sections,
+    decode_sections_enveloped,
+)
 from wandb_frames.tabular.schema import RUN_COLUMNS
 from wandb_frames.tabular.flatten import SKIPPED_SECTIONS, flatten_with_collisions
 
 __all__ = ["flatten_to_columns", "nodes_to_columns"]
+
+
+_VALUE: Final = itemgetter("value")
 
 
 class _Unsafe(Exception):
@@ -53,18 +62,18 @@ def _fill_section(
     caches: _Caches,
     risky: list[str],
     nested: set[str],
-    mapping: dict[Any, Any],
+    items: Iterable[tuple[Any, Any]],
     prefix: str,
     sep: str,
     row: int,
     size: int,
 ) -> None:
-    """Write the leaves of ``mapping`` into their columns: one dict lookup per known leaf."""
+    """Write the leaves of a mapping's ``items`` into their columns: one dict lookup per known leaf."""
     cached = caches.get(prefix)
     if cached is None:
         cached = caches[prefix] = ({}, {})
     leaves, branches = cached
-    for key, value in mapping.items():
+    for key, value in items:
         if type(value) is dict and value and "_type" not in value:
             child = branches.get(key)
             if child is None:
@@ -74,7 +83,7 @@ def _fill_section(
                     _fill_literal(columns, risky, value, prefix + key + sep, sep, row, size)
                     continue
                 child = branches[key] = prefix + key + sep
-            _fill_section(columns, caches, risky, nested, value, child, sep, row, size)
+            _fill_section(columns, caches, risky, nested, value.items(), child, sep, row, size)
             continue
         column = leaves.get(key)
         if column is None:
@@ -126,7 +135,13 @@ def _fill_run(
     sep: str,
     row: int,
     size: int,
+    envelopes: bool,
 ) -> None:
+    """Write one run's leaves; with ``envelopes``, ``run["config"]`` still holds W&B's envelopes.
+
+    The envelopes are unwrapped while the config is walked (``zip`` + ``itemgetter``, in C;
+    no unwrapped copy); a value that is not an envelope raises ``KeyError``/``TypeError``.
+    """
     cached = caches.get("")  # the run's own fields ("" is never a section prefix)
     if cached is None:
         cached = caches[""] = ({}, {})
@@ -142,7 +157,10 @@ def _fill_run(
                         _fill_literal(columns, risky, value, key + sep, sep, row, size)
                         continue
                     prefix = top[key] = key + sep
-                _fill_section(columns, caches, risky, nested, value, prefix, sep, row, size)
+                items = (
+                    zip(value, map(_VALUE, value.values())) if envelopes and key == "config" else value.items()
+                )
+                _fill_section(columns, caches, risky, nested, items, prefix, sep, row, size)
             continue
         column = leaves.get(key)
         if column is None:
@@ -160,8 +178,12 @@ def _fill_run(
         column[row] = value
     # A literal name collides only with a name written twice, or with one also written from
     # plain keys (recorded in ``nested`` when first met): check the run only then.
-    if risky and (not nested.isdisjoint(risky) or len(set(risky)) != len(risky)) and _collides(run, risky, sep):
-        raise _Unsafe
+    if risky and (not nested.isdisjoint(risky) or len(set(risky)) != len(risky)):
+        if envelopes and "config" in run:
+            config = run["config"]
+            run = {**run, "config": dict(zip(config, map(_VALUE, config.values())))}
+        if _collides(run, risky, sep):
+            raise _Unsafe
 
 
 def flatten_to_columns(
@@ -215,7 +237,7 @@ def nodes_to_columns(
         # The run fields column by column, only the JSON sections node by node.
         run_columns = decode_run_columns(nodes, entity=entity, project=project)
         if run_columns is not None:
-            columns, escaped = _to_columns(nodes, len(nodes), sep, decode_sections)
+            columns, escaped = _to_columns(nodes, len(nodes), sep, decode_sections, decode_sections_enveloped)
             return {**run_columns, **columns}, escaped
 
     def decode(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -225,22 +247,38 @@ def nodes_to_columns(
 
 
 def _to_columns(
-    items: Iterable[Any], size: int, sep: str, decode: Callable[[Mapping[str, Any]], dict[str, Any]] | None
+    items: Iterable[Any],
+    size: int,
+    sep: str,
+    decode: Callable[[Mapping[str, Any]], dict[str, Any]] | None,
+    decode_enveloped: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None,
 ) -> tuple[dict[str, list[Any]], list[str]]:
+    """Fill columns from ``items`` (runs, or nodes decoded by ``decode``).
+
+    With ``decode_enveloped``, each node is first decoded keeping the config's envelopes
+    (see :func:`decode_sections_enveloped`); a run that fails on the fast path (collision,
+    non-string key, a config value that is no envelope) is rolled back and written from
+    ``decode(item)`` by :func:`flatten_with_collisions`.
+    """
     columns: dict[str, list[Any]] = {}
     caches: _Caches = {}
     top: dict[Any, str] = {}
     escaped: dict[str, None] = {}
     nested: set[str] = set()
     for row, item in enumerate(items):
-        run = item if decode is None else decode(item)
+        run: Any = None if decode_enveloped is None else decode_enveloped(item)
+        envelopes = run is not None
+        if not envelopes:
+            run = item if decode is None else decode(item)
         existing = len(columns)
         risky: list[str] = []
         try:
             if type(run) is not dict:
                 raise _Unsafe
-            _fill_run(columns, caches, top, risky, nested, run, sep, row, size)
-        except (_Unsafe, RecursionError):
+            _fill_run(columns, caches, top, risky, nested, run, sep, row, size, envelopes)
+        except (_Unsafe, RecursionError, KeyError, TypeError) as exc:
+            if not envelopes and isinstance(exc, KeyError | TypeError):
+                raise  # only a config value that is no envelope raises these
             for name in list(columns)[existing:]:  # columns this run created: a suffix
                 del columns[name]
             caches.clear()  # they may point at removed columns
@@ -248,6 +286,8 @@ def _to_columns(
                 column = columns.get(name)
                 if column is not None:
                     column[row] = None
+            if envelopes:
+                run = item if decode is None else decode(item)
             flat, collided = flatten_with_collisions(run, sep=sep)
             escaped.update(dict.fromkeys(collided))
             for name, value in flat.items():
