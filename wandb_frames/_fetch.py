@@ -207,16 +207,20 @@ def iter_pipelined_node_pages(
             if requested.after != expected:
                 requested.drop()
                 break  # the request went out after a cursor we did not confirm
-            data = decode(requested.body.result())
-            page = read_page(data, RUNS_PATH, operation=op, what=query.what, seen=seen)
+            answer = decode(requested.body.result())
+            peeked = requested.peeked
+            del requested  # its body: freed once parsed
+            page = read_page(answer, RUNS_PATH, operation=op, what=query.what, seen=seen)
+            del answer
             if first:
                 _report_count(page.parent, on_count)
                 first = False
-            yield page.nodes
-            if not page.has_next_page:
+            more, expected = page.has_next_page, page.end_cursor
+            handed = [page.nodes]
+            del page
+            yield handed.pop()  # no page stays referenced by this frame across the yield
+            if not more:
                 return
-            expected = page.end_cursor
-            peeked = requested.peeked
             if peeked is None or peeked.end_cursor != expected or not peeked.has_next_page:
                 break
     finally:

@@ -234,7 +234,12 @@ class Runs:
                     fresh = fresh[: max(0, self.limit - kept)]
                 kept += len(fresh)
                 bar.update(len(nodes))
-                yield fresh
+                del nodes
+                handed = [fresh]
+                del fresh
+                # No page stays referenced by this frame across the yield: the caller's last
+                # reference frees it (before the next page is parsed, with the GC still paused).
+                yield handed.pop()
                 if cut and self.limit is not None and kept >= self.limit:
                     break
         finally:
@@ -345,8 +350,9 @@ class Runs:
                         if nodes is None:
                             break
                         assembler.add_nodes(nodes, entity=self.entity, project=self.project)
+                        rows += len(nodes)
+                        nodes = None  # freed before the collector resumes and the next page is parsed
                     pages += 1
-                    rows += len(nodes)
             except ApiError as exc:
                 if pages == 0:
                     raise

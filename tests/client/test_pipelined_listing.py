@@ -9,6 +9,7 @@ one-page-at-a-time listing, request for request.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -193,3 +194,22 @@ def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
         with pytest.raises(IncompleteResultError) as info:
             api.runs(f"{ENTITY}/pipe", per_page=20).to_pandas()
     assert info.value.partial is not None and len(info.value.partial) == 40
+
+
+def test_pages_are_handed_over_not_kept(api: Api) -> None:
+    """Neither generator of the listing keeps a page across its yield (nor its answer).
+
+    So the caller's last reference frees a page before the next one is parsed: the listing
+    holds one page at a time, and the cyclic collector never scans a finished page.
+    """
+    pages = _fetch.iter_pipelined_node_pages(api.execute, api.execute_pending, api.decode_answer, QUERY, PER_PAGE)
+    runs = api.runs(f"{ENTITY}/pipe", per_page=PER_PAGE)
+    for source in (pages, runs._iter_fresh_nodes()):
+        seen = 0
+        for page in source:
+            # the loop variable and getrefcount's argument; for a node: the page and the argument
+            # (counted outside ``assert``: pytest's rewriting keeps sub-expressions alive)
+            page_refs, node_refs = sys.getrefcount(page), sys.getrefcount(page[0])
+            assert (page_refs, node_refs) == (2, 2)
+            seen += len(page)
+        assert seen == N_RUNS
