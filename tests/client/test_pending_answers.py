@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +20,17 @@ PAYLOAD = b'{"data":{"project":{"runs":{"pageInfo":{"endCursor":"c","hasNextPage
     b",".join(b'{"node":{"name":"%d","blob":"%s"}}' % (i, os.urandom(40).hex().encode()) for i in range(400)) + b"]}}}}"
 
 
+def _corrupt_gzip(payload: bytes) -> bytes:
+    """A gzip body whose first two thirds decompress and whose next block is refused, always.
+
+    (Flipping bits of a real stream is not enough: zlib may decode garbage as valid blocks
+    and simply never reach the end, which reads as a body that ends early.)
+    """
+    deflate = zlib.compressobj(wbits=31)  # with the gzip wrapper
+    good = deflate.compress(payload[: len(payload) * 2 // 3]) + deflate.flush(zlib.Z_FULL_FLUSH)
+    return good + b"\x07" + bytes(64)  # a final block of type 3, which DEFLATE reserves
+
+
 class _Handler(BaseHTTPRequestHandler):
     mode = "ok"
     calls = 0
@@ -29,10 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         self.rfile.read(int(self.headers["Content-Length"]))
         type(self).calls += 1
-        body = gzip.compress(PAYLOAD)
-        if type(self).mode == "corrupt":
-            cut = len(body) * 2 // 3  # the first bytes decompress; the rest is garbage
-            body = body[:cut] + bytes(b ^ 0x5A for b in body[cut:])
+        body = _corrupt_gzip(PAYLOAD) if type(self).mode == "corrupt" else gzip.compress(PAYLOAD)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Encoding", "gzip")
