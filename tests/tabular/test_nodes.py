@@ -192,6 +192,8 @@ def test_run_columns_decline_pages_of_different_shapes() -> None:
         ['{"opt": {"name": "adam"}, "lr": {"value": 1}}', '{"lr": {"value": 2}, "xs": [1, 2]}'],
         # a literal separator beside the nested name, inside envelopes
         ['{"a": {"value": {"b": 1}}}', '{"a.b": {"value": 2}, "a": {"value": {"b": 3}}, "_wandb": {"value": {}}}'],
+        # a bare value in the first run: the rest of the page takes the careful decode
+        ['{"bare": 1, "lr": {"value": 1}}', '{"lr": {"value": 2}}', '{"lr": {"value": 3}, "x": {"value": [1]}}'],
         # W&B's internal keys only
         ['{"_wandb": {"value": {"t": 1}}, "wandb_version": 1}', '{"x": {"value": null, "desc": "d"}}'],
     ],

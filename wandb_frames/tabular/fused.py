@@ -258,7 +258,8 @@ def _to_columns(
     With ``decode_enveloped``, each node is first decoded keeping the config's envelopes
     (see :func:`decode_sections_enveloped`); a run that fails on the fast path (collision,
     non-string key, a config value that is no envelope) is rolled back and written from
-    ``decode(item)`` by :func:`flatten_with_collisions`.
+    ``decode(item)`` by :func:`flatten_with_collisions`; after a value that is no envelope,
+    the rest of the page is decoded with ``decode`` alone.
     """
     columns: dict[str, list[Any]] = {}
     caches: _Caches = {}
@@ -288,6 +289,8 @@ def _to_columns(
                     column[row] = None
             if envelopes:
                 run = item if decode is None else decode(item)
+                if isinstance(exc, KeyError | TypeError):
+                    decode_enveloped = None  # configs of this page are not all envelopes
             flat, collided = flatten_with_collisions(run, sep=sep)
             escaped.update(dict.fromkeys(collided))
             for name, value in flat.items():
