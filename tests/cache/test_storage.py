@@ -129,13 +129,9 @@ _record = st.fixed_dictionaries({}, optional={f"config.k{i}": _scalar for i in r
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_record, min_size=1, max_size=6), st.lists(_record, min_size=1, max_size=6))
 def test_merging_two_tables_equals_assembling_all_rows(left: list[dict], right: list[dict]) -> None:
-    """Types widen exactly as if every row had been assembled together, each side a chunk.
-
-    (Chunks matter for one documented detail: an int that shares a chunk of numbers with
-    floats is written as a float in a JSON-text column, see docs/frames.md.)
-    """
+    """Types widen exactly as if every row had been assembled together."""
     def assemble(*pages: list[dict]) -> pa.Table:
-        asm = TableAssembler(chunk_rows=1)  # each page its own chunk, as the two merged sides
+        asm = TableAssembler()
         for number, page in enumerate(pages):
             asm.add([{"id": f"{number}-{i}", **r} for i, r in enumerate(page)])
         with warnings.catch_warnings():

@@ -217,13 +217,3 @@ def test_pages_are_handed_over_not_kept(api: Api) -> None:
             assert (page_refs, node_refs) == (2, 2)
             seen += len(page)
         assert seen == N_RUNS
-
-
-def test_small_pages_make_one_chunk_per_thousand_rows(api: Api, listing_server: LocalServer) -> None:
-    """Thirteen 20-run pages become one Arrow chunk per column, not thirteen."""
-    listing_server.clear_requests()
-    table = api.runs(f"{ENTITY}/pipe", per_page=PER_PAGE).to_arrow()
-    assert len(_runs_page_requests(listing_server)) == -(-N_RUNS // PER_PAGE)
-    assert table.num_rows == N_RUNS
-    assert {column.num_chunks for column in table.columns} == {1}
-    assert table.column("id").to_pylist() == [n for page in _sequential(api) for n in page]

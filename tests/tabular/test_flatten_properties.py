@@ -141,11 +141,9 @@ def _equal(cell: Any, value: Any) -> bool:
 
 
 @PROFILE
-@given(RECORDS, st.lists(st.integers(1, 5), min_size=1, max_size=12), st.sampled_from([1, 2, 5, 1000]))
-def test_assembler_keeps_every_value_and_documented_types(
-    records: list[dict[str, Any]], cuts: list[int], chunk_rows: int
-) -> None:
-    assembler = TableAssembler(chunk_rows=chunk_rows)  # 1: every page its own chunk
+@given(RECORDS, st.lists(st.integers(1, 5), min_size=1, max_size=12))
+def test_assembler_keeps_every_value_and_documented_types(records: list[dict[str, Any]], cuts: list[int]) -> None:
+    assembler = TableAssembler()
     start = 0
     for size in cuts * 12:
         if start >= len(records):

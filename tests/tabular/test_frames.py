@@ -176,41 +176,6 @@ def test_assembler_pages_unify_schema_and_count_rows() -> None:
     assert table.column("summary.y").to_pylist() == [None, None, "s"]
 
 
-@pytest.mark.parametrize(("chunk_rows", "chunks"), [(1, [1, 2, 1, 2, 1, 2]), (2, [3, 3, 3]), (4, [4, 5]), (1000, [9])])
-def test_small_pages_are_gathered_into_chunks_of_chunk_rows(chunk_rows: int, chunks: list[int]) -> None:
-    pages = [[{"id": f"{p}.{r}", "summary.x": p if p % 2 else p + 0.5} for r in range(p % 3)] for p in range(9)]
-    assembler = TableAssembler(chunk_rows=chunk_rows)
-    for done, page in enumerate(pages, 1):
-        assembler.add(page)
-        assert assembler.num_rows == sum(map(len, pages[:done]))
-    table = assembler.finish()
-    expected = [r["summary.x"] for page in pages for r in page]
-    assert table.column("summary.x").to_pylist() == [float(x) for x in expected]
-    assert table.column("id").to_pylist() == [r["id"] for page in pages for r in page]
-    # pages gathered until they hold chunk_rows rows (never split); the rest at finish()
-    assert [len(chunk) for chunk in table.column("summary.x").chunks] == chunks
-
-
-def test_int_sharing_a_chunk_with_floats_is_a_float_in_json_text() -> None:
-    pages = [[{"id": "a", "summary.x": 3}, {"id": "b", "summary.x": 0.5}], [{"id": "c", "summary.x": 4}],
-             [{"id": "d", "summary.x": "auto"}]]
-    texts = {}
-    for chunk_rows in (1, 1000):  # each page a chunk; all pages one chunk
-        assembler = TableAssembler(chunk_rows=chunk_rows)
-        for page in pages:
-            assembler.add(page)
-        with pytest.warns(LossyConversionWarning):
-            texts[chunk_rows] = assembler.finish().column("summary.x").to_pylist()
-    assert texts[1] == ["3.0", "0.5", "4", '"auto"']  # 3 shared page 1 with 0.5; 4 did not
-    assert texts[1000] == ["3", "0.5", "4", '"auto"']  # one chunk with a string: each value its own text
-
-
-@pytest.mark.parametrize("chunk_rows", [0, -1, 1.5, True])
-def test_bad_chunk_rows_raises(chunk_rows: Any) -> None:
-    with pytest.raises(ConfigurationError, match="chunk_rows"):
-        TableAssembler(chunk_rows=chunk_rows)
-
-
 def test_runs_to_table_one_collision_warning_for_many_runs() -> None:
     runs = [{"id": str(i), "config": {"a.b": i, "a": {"b": -i}}} for i in range(50)]
     with pytest.warns(FlattenCollisionWarning) as record:

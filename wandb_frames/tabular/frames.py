@@ -1,8 +1,8 @@
 """Assemble flat records into one typed Arrow table, page by page; then pandas.
 
 Each page added to a :class:`TableAssembler` is converted to Arrow at once (the Python dicts
-can be freed), small pages a few at a time (``chunk_rows``); :meth:`TableAssembler.finish`
-merges the chunks' kinds into one schema and conforms each chunk to it.
+can be freed); :meth:`TableAssembler.finish` merges the pages' kinds into one schema and
+conforms each page's chunk to it.
 """
 
 from __future__ import annotations
@@ -69,35 +69,25 @@ class TableAssembler:
         [1.0, 0.5]
     """
 
-    def __init__(self, *, sep: str = ".", chunk_rows: int = 1000) -> None:
+    def __init__(self, *, sep: str = ".") -> None:
         """Create an empty assembler.
 
         Args:
             sep: The separator the records were flattened with (decides the column groups).
-            chunk_rows: Pages smaller than this are gathered (as Python columns) until they
-                hold this many rows, then converted to Arrow together: each conversion and
-                each chunk costs per column, so fifty-run pages would otherwise spend more
-                on that than on their values. Larger pages are converted as they come.
 
         Raises:
-            ConfigurationError: ``sep`` is empty or contains a backslash, or ``chunk_rows``
-                is not a positive int.
+            ConfigurationError: ``sep`` is empty or contains a backslash.
         """
         _check_sep(sep)
-        if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
-            raise ConfigurationError(f"chunk_rows must be a positive int, got {chunk_rows!r}")
         self._sep = sep
-        self._chunk_rows = chunk_rows
         self._kinds: dict[str, str] = {}  # insertion order = first appearance
         self._pages: list[tuple[int, dict[str, tuple[pa.Array, str]]]] = []
         self._precision_lost: dict[str, None] = {}
-        self._pending: dict[str, list[Any]] = {}  # small pages not converted yet
-        self._pending_rows = 0
 
     @property
     def num_rows(self) -> int:
         """Rows added so far."""
-        return sum(size for size, _ in self._pages) + self._pending_rows
+        return sum(size for size, _ in self._pages)
 
     def add(self, flat_records: Sequence[Mapping[str, Any]]) -> None:
         """Convert one page of flat records to Arrow and keep it.
@@ -162,34 +152,6 @@ class TableAssembler:
         return escaped
 
     def _add_columns(self, size: int, columns: dict[str, list[Any]]) -> None:
-        """Keep one page's columns (lists this assembler may take over and extend)."""
-        if not self._pending_rows and size >= self._chunk_rows:
-            self._convert(size, columns)
-            return
-        pending, before = self._pending, self._pending_rows
-        total = before + size
-        for name, values in columns.items():
-            column = pending.get(name)
-            if column is None:
-                pending[name] = [None] * before + values if before else values
-            else:
-                column += values
-        if len(pending) != len(columns):
-            for column in pending.values():
-                if len(column) != total:  # a name this page does not have
-                    column += [None] * size
-        self._pending_rows = total
-        if total >= self._chunk_rows:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Convert the gathered small pages, if any."""
-        if self._pending_rows:
-            pending, size = self._pending, self._pending_rows
-            self._pending, self._pending_rows = {}, 0
-            self._convert(size, pending)
-
-    def _convert(self, size: int, columns: dict[str, list[Any]]) -> None:
         page: dict[str, tuple[pa.Array, str]] = {}
         kinds = self._kinds
         for name, values in columns.items():
@@ -244,7 +206,6 @@ class TableAssembler:
 
     def _finish(self) -> pa.Table:
         """:meth:`finish`, warning at the level of the caller's caller."""
-        self._flush()
         if not self._pages:
             return empty_runs_table()
         if not self._kinds:  # rows without any key: keep the rows, as nulls in the run columns
