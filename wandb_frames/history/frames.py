@@ -25,7 +25,7 @@ Rules (also in ``docs/history.md``):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "flatten_structs",
     "is_metric_name",
     "is_numeric_type",
+    "numeric_metric_columns",
     "long_to_wide",
     "rows_to_wide",
     "wide_to_long",
@@ -194,6 +195,30 @@ def is_metric_name(name: str) -> bool:
     return not (name in INDEX_COLUMNS or name == "run_id" or name.startswith(_DROPPED_PREFIXES))
 
 
+def numeric_metric_columns(
+    wide: pa.Table, keys: Sequence[str] | None, skipped: dict[str, int]
+) -> Iterator[tuple[str, pa.ChunkedArray]]:
+    """The columns of a (flattened) wide table that melt into metrics, in table order.
+
+    Metric names only (:func:`is_metric_name`), and only ``keys`` when given; all-null
+    columns are left out; a non-numeric column is left out with its count of non-null
+    values recorded in ``skipped`` (such values are never melted).
+    """
+    wanted = None if keys is None else set(keys)
+    for name in wide.column_names:
+        if not is_metric_name(name) or (wanted is not None and name not in wanted):
+            continue
+        col = wide.column(name)
+        if pa.types.is_null(col.type):
+            continue
+        if not is_numeric_type(col.type):
+            count = len(col) - col.null_count
+            if count:
+                skipped[name] = count
+            continue
+        yield name, col
+
+
 def flatten_structs(table: pa.Table) -> pa.Table:
     """Flatten struct columns (recursively) into ``parent.child`` columns, as pyarrow does."""
     while any(pa.types.is_struct(f.type) for f in table.schema):
@@ -290,21 +315,8 @@ def wide_to_long(
     ts = _float_column(wide.column("_timestamp"), n) if "_timestamp" in wide.column_names else None
     rt = _float_column(wide.column("_runtime"), n) if "_runtime" in wide.column_names else None
     skipped: dict[str, int] = {}
-    wanted = None if keys is None else set(keys)
     metrics: list[tuple[str, F64, npt.NDArray[np.bool_]]] = []
-    for name in wide.column_names:
-        if not is_metric_name(name):
-            continue
-        if wanted is not None and name not in wanted:
-            continue
-        col = wide.column(name)
-        if pa.types.is_null(col.type):
-            continue
-        if not is_numeric_type(col.type):
-            count = len(col) - col.null_count
-            if count:
-                skipped[name] = count
-            continue
+    for name, col in numeric_metric_columns(wide, keys, skipped):
         vals, valid = _float_column(col, n)
         metrics.append((name, vals, valid))
     metrics.sort(key=lambda m: m[0])

@@ -25,13 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wandb_frames.history.frames import (
-    INDEX_COLUMNS,
     LONG_SCHEMA,
     METRIC_TYPE,
     empty_long,
     flatten_structs,
-    is_metric_name,
-    is_numeric_type,
+    numeric_metric_columns,
 )
 
 __all__ = ["Melted", "Series", "assemble", "melt_sorted"]
@@ -111,19 +109,8 @@ def melt_sorted(wide: pa.Table, *, keys: Sequence[str] | None = None) -> Melted 
         return None
     ts = _float(_single(wide.column("_timestamp"))) if "_timestamp" in wide.column_names else pa.nulls(n, pa.float64())
     rt = _float(_single(wide.column("_runtime"))) if "_runtime" in wide.column_names else pa.nulls(n, pa.float64())
-    wanted = None if keys is None else set(keys)
     out = Melted({}, {}, int(steps[0]) if n else None, int(steps[-1]) if n else None)
-    for name in wide.column_names:
-        if name in INDEX_COLUMNS or not is_metric_name(name) or (wanted is not None and name not in wanted):
-            continue
-        col = wide.column(name)
-        if pa.types.is_null(col.type):
-            continue
-        if not is_numeric_type(col.type):
-            count = len(col) - col.null_count
-            if count:
-                out.skipped[name] = count
-            continue
+    for name, col in numeric_metric_columns(wide, keys, out.skipped):
         value = _float(_single(col))
         if value.null_count == 0:
             out.series[name] = Series(step, value, ts, rt)
