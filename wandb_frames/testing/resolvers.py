@@ -171,11 +171,13 @@ def p_user(source: Mapping[str, Any], info: Info) -> dict[str, Any]:
 
 
 def r_config(source: Mapping[str, Any], info: Info, keys: list[str] | None = None) -> str:
-    return join_parts(_run(source).config_parts, keys)
+    run = _run(source)
+    return run.config_text if keys is None else join_parts(run.config_parts, keys)
 
 
 def r_summary(source: Mapping[str, Any], info: Info, keys: list[str] | None = None) -> str:
-    return join_parts(_run(source).summary_parts, keys)
+    run = _run(source)
+    return run.summary_text if keys is None else join_parts(run.summary_parts, keys)
 
 
 def r_history_keys(source: Mapping[str, Any], info: Info, format: str | None = None) -> Any:

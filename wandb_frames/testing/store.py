@@ -43,7 +43,9 @@ def join_parts(parts: Mapping[str, str], keys: Iterable[str] | None) -> str:
 class StoredRun:
     """One run: its record, its Mongo document and its pre-serialised wire values."""
 
-    __slots__ = ("record", "doc", "wire", "config_parts", "summary_parts", "project", "_cache")
+    __slots__ = (
+        "record", "doc", "wire", "config_parts", "summary_parts", "config_text", "summary_text", "project", "_cache"
+    )
 
     def __init__(self, record: RunRecord, project: ProjectStore, index: int, username: str) -> None:
         self.record = record
@@ -54,6 +56,10 @@ class StoredRun:
         )
         self.config_parts = _parts(record.get("config", {}), wrap=True)
         self.summary_parts = _parts(record.get("summary", {}), wrap=False)
+        # The whole texts too: a listing without ``keys`` sends them as stored (as W&B sends
+        # its stored JSON), not joined again from the parts for every run of every page.
+        self.config_text = join_parts(self.config_parts, None)
+        self.summary_text = join_parts(self.summary_parts, None)
         doc = self.doc
         user = doc["username"]
         history = record.get("history") or []
