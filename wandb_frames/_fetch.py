@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
+import pyarrow as pa
 
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
 from wandb_frames.graphql.peek import PeekedPageInfo, peek_page_info
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
+from wandb_frames.graphql.arrow_page import page_data, parse_runs_page, runs_page_schema
 
 __all__ = [
     "METADATA_FILE",
@@ -132,7 +134,7 @@ class _Requested:
     """One answer of the pipelined listing, with the cursor it was asked ``after``."""
 
     answer: PendingAnswer
-    body: Future[RawAnswer]
+    body: Future[RawAnswer | pa.StructArray]
     after: str | None
     peeked: PeekedPageInfo | None
 
@@ -142,24 +144,39 @@ class _Requested:
             self.answer.close()
 
 
+def _read_answer(answer: PendingAnswer, schema: pa.Schema | None) -> RawAnswer | pa.StructArray:
+    """Read an answer's body; with ``schema``, parse it with Arrow too (off the GIL).
+
+    Returns the answer's ``data`` as parsed by Arrow, or the raw answer for orjson.
+    """
+    raw = answer.read()
+    if schema is not None:
+        data = parse_runs_page(raw.content, schema)
+        if data is not None:
+            return data
+    return raw
+
+
 def _request_pages(
-    post: PostPending, reader: ThreadPoolExecutor, variables: dict[str, Any], per_page: int
+    post: PostPending, reader: ThreadPoolExecutor, variables: dict[str, Any], per_page: int, arrow: bool
 ) -> Iterator[_Requested]:
     """Request ``RunsPage`` answers back to back, each ``after`` the cursor peeked from the last.
 
     Runs in the prefetch thread and waits only for each answer's first bytes: the body of
-    page ``k`` is read by ``reader`` while page ``k + 1`` is requested on another
-    connection. It stops after an answer whose cursor cannot be peeked, that has no next
-    page, or that repeats a cursor: the consumer, which parses every answer, decides what
-    follows.
+    page ``k`` is read (and, with ``arrow``, parsed: see :mod:`~wandb_frames.graphql.arrow_page`)
+    by ``reader`` while page ``k + 1`` is requested on another connection. It stops after an
+    answer whose cursor cannot be peeked, that has no next page, or that repeats a cursor:
+    the consumer, which checks every answer, decides what follows.
     """
     cursor: str | None = None
     peeked_cursors: set[str] = set()
     while True:
-        answer = post(documents.RUNS_PAGE, {**variables, "first": per_page, "after": cursor})
+        sent = {**variables, "first": per_page, "after": cursor}
+        answer = post(documents.RUNS_PAGE, sent)
         variables = {**variables, "withCount": False}
         peeked = peek_page_info(answer.head, ("data", *RUNS_PATH))
-        yield _Requested(answer, reader.submit(answer.read), cursor, peeked)
+        schema = runs_page_schema(sent) if arrow else None
+        yield _Requested(answer, reader.submit(_read_answer, answer, schema), cursor, peeked)
         if peeked is None or not peeked.has_next_page or not peeked.end_cursor:
             return
         if peeked.end_cursor in peeked_cursors:
@@ -176,6 +193,7 @@ def iter_pipelined_node_pages(
     per_page: int,
     *,
     on_count: Callable[[int], None] | None = None,
+    arrow: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield heavy run nodes page by page, requesting page ``k + 1`` before page ``k`` is even read.
 
@@ -190,13 +208,18 @@ def iter_pipelined_node_pages(
     :func:`iter_pages` uses) is not the one the next request was sent ``after``, or the prefix
     could not be read, the speculative request is dropped and the listing continues one
     page at a time from the right cursor. Errors are raised at the page they belong to.
+
+    With ``arrow``, the reading thread also parses each answer with Arrow (releasing the GIL;
+    see :mod:`~wandb_frames.graphql.arrow_page`), and the nodes' JSON strings are
+    ``memoryview`` slices of Arrow's buffer: for a consumer that decodes every node and drops
+    the page (a table), not for one that keeps nodes (the buffer would live as long as any).
     """
     variables = query.variables(with_count=True)
     op = documents.RUNS_PAGE.operation
     seen: set[str] = set()
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-read")
     stream = prefetch(
-        lambda: _request_pages(post, reader, variables, per_page),
+        lambda: _request_pages(post, reader, variables, per_page, arrow),
         depth=2,
         discard=_Requested.drop,
     )
@@ -207,7 +230,9 @@ def iter_pipelined_node_pages(
             if requested.after != expected:
                 requested.drop()
                 break  # the request went out after a cursor we did not confirm
-            answer = decode(requested.body.result())
+            body = requested.body.result()
+            answer = decode(body) if isinstance(body, RawAnswer) else page_data(body)
+            del body
             peeked = requested.peeked
             del requested  # its body: freed once parsed
             page = read_page(answer, RUNS_PATH, operation=op, what=query.what, seen=seen)

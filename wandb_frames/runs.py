@@ -169,7 +169,7 @@ class Runs:
             return self.concurrency
         return 0
 
-    def _iter_node_pages(self, on_count: Any) -> Iterator[list[dict[str, Any]]]:
+    def _iter_node_pages(self, on_count: Any, *, for_table: bool = False) -> Iterator[list[dict[str, Any]]]:
         query = self._query()
         execute = self._api.execute
         per_page = self.per_page
@@ -185,7 +185,8 @@ class Runs:
         if limit is None:
             api = self._api
             return _fetch.iter_pipelined_node_pages(
-                execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count
+                execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count,
+                arrow=for_table,
             )
         return _fetch.prefetch(
             lambda: _fetch.iter_node_pages(
@@ -201,8 +202,12 @@ class Runs:
         for nodes in self._iter_fresh_nodes():
             yield decode_nodes(self._api, nodes, self.entity, self.project)
 
-    def _iter_fresh_nodes(self) -> Iterator[list[dict[str, Any]]]:
-        """Raw run nodes page by page: de-duplicated by ``name`` (the run ID), capped by ``limit``."""
+    def _iter_fresh_nodes(self, *, for_table: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """Raw run nodes page by page: de-duplicated by ``name`` (the run ID), capped by ``limit``.
+
+        ``for_table``: every page is decoded into a table and dropped, so its JSON strings may
+        be views of the answer's Arrow buffer (see :mod:`~wandb_frames.graphql.arrow_page`).
+        """
         if self.offline:
             raise CacheError("offline runs are answered as tables: use to_arrow() or to_pandas()")
         if self.limit == 0:
@@ -219,7 +224,7 @@ class Runs:
         duplicates = 0
         kept = 0
         cut = self.limit is not None and self._plan.exact_on_server
-        pages = self._iter_node_pages(on_count)
+        pages = self._iter_node_pages(on_count, for_table=for_table)
         try:
             for nodes in pages:
                 fresh = []
@@ -342,7 +347,7 @@ class Runs:
         pages = rows = 0
         if self._plan.exact_on_server and not self.projection.with_metadata:
             # The common case: decode and flatten each page in one pass, straight to columns.
-            node_pages = self._iter_fresh_nodes()
+            node_pages = self._iter_fresh_nodes(for_table=True)
             try:
                 while True:
                     with gc_paused():  # each page is parsed, flattened and freed without a GC scan

@@ -55,7 +55,7 @@ _JSON_FIELDS: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
-def loads_wandb_json(text: str | bytes | bytearray | Mapping[str, Any] | None) -> Any:
+def loads_wandb_json(text: str | bytes | bytearray | memoryview | Mapping[str, Any] | None) -> Any:
     """Parse a W&B JSON string: orjson first, the standard library for W&B's extensions.
 
     W&B's JSON strings may hold bare ``NaN``, ``Infinity`` and ``-Infinity`` and raw control
@@ -63,7 +63,8 @@ def loads_wandb_json(text: str | bytes | bytearray | Mapping[str, Any] | None) -
     again with ``json.loads(strict=False)``, as the official client does.
 
     Args:
-        text: The JSON text; ``None`` gives ``{}``; an already-decoded mapping passes through.
+        text: The JSON text (a ``memoryview`` holds its UTF-8 bytes); ``None`` gives ``{}``; an
+            already-decoded mapping passes through.
 
     Returns:
         The decoded value.
@@ -85,7 +86,11 @@ def loads_wandb_json(text: str | bytes | bytearray | Mapping[str, Any] | None) -
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        pass
+        if type(text) is memoryview:  # UTF-8 bytes of a text (arrow_page): parse it as that text
+            try:
+                text = str(text, "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ProtocolError(f"W&B sent a JSON string that does not parse: {exc}") from exc
     try:
         return json.loads(text, strict=False)
     except (ValueError, RecursionError) as exc:
@@ -233,7 +238,7 @@ def _decode_config(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     # Every value an envelope (as W&B stores config): unwrap in C. Decoded from JSON text,
     # only a dict answers ["value"] (str, list, numbers and None raise TypeError); a mapping
     # passed in may hold other objects that do, so its values' types are checked first.
-    if type(raw) is str or set(map(type, config.values())) == {dict}:
+    if type(raw) is str or type(raw) is memoryview or set(map(type, config.values())) == {dict}:
         try:
             user = dict(zip(config, map(_VALUE, config.values())))
         except (KeyError, TypeError):
@@ -360,7 +365,7 @@ def decode_sections_enveloped(node: Mapping[str, Any]) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     if "config" in node:
         raw = node["config"]
-        if type(raw) is not str:
+        if type(raw) is not str and type(raw) is not memoryview:
             return None
         config = out["config"] = _load_config(raw)
         for key in CONFIG_INTERNAL_KEYS:
