@@ -30,6 +30,7 @@ from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
 from wandb_frames.graphql.peek import PeekedPageInfo, peek_page_info
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
+from wandb_frames.graphql import arrow_page
 from wandb_frames.graphql.arrow_page import page_data, parse_runs_page, runs_page_schema
 
 __all__ = [
@@ -145,12 +146,12 @@ class _Requested:
 
 
 def _read_answer(answer: PendingAnswer, schema: pa.Schema | None) -> RawAnswer | pa.StructArray:
-    """Read an answer's body; with ``schema``, parse it with Arrow too (off the GIL).
+    """Read an answer's body; with ``schema``, parse a large one with Arrow too (off the GIL).
 
     Returns the answer's ``data`` as parsed by Arrow, or the raw answer for orjson.
     """
     raw = answer.read()
-    if schema is not None:
+    if schema is not None and len(raw.content) >= arrow_page.MIN_BYTES:
         data = parse_runs_page(raw.content, schema)
         if data is not None:
             return data
