@@ -78,7 +78,7 @@ def loads_wandb_json(text: str | bytes | bytearray | memoryview | Mapping[str, A
         >>> loads_wandb_json(None)
         {}
     """
-    if type(text) is not str:  # a str is the common case: no ABC check for it
+    if type(text) is not str and type(text) is not memoryview:  # the common cases: no ABC check
         if text is None:
             return {}
         if isinstance(text, Mapping):
