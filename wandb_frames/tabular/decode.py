@@ -92,9 +92,15 @@ def loads_wandb_json(text: str | bytes | bytearray | memoryview | Mapping[str, A
             except UnicodeDecodeError as exc:
                 raise ProtocolError(f"W&B sent a JSON string that does not parse: {exc}") from exc
     try:
-        return json.loads(text, strict=False)
+        # json.loads(text, strict=False) builds a decoder per call; bytes still go through it
+        # (it detects their encoding)
+        return _LENIENT.decode(text) if type(text) is str else json.loads(text, strict=False)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"W&B sent a JSON string that does not parse: {exc}") from exc
+
+
+_LENIENT: Final = json.JSONDecoder(strict=False)
+"""The standard library's decoder with raw control characters allowed in strings."""
 
 
 def _json_default(value: Any) -> Any:
