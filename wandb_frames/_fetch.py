@@ -31,7 +31,7 @@ from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
 from wandb_frames.graphql.peek import PeekedPageInfo, peek_page_info
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
 from wandb_frames.graphql import arrow_page
-from wandb_frames.graphql.arrow_page import page_data, parse_runs_page, runs_page_schema
+from wandb_frames.graphql.arrow_page import ArrowNodes, page_data, page_nodes, parse_runs_page, runs_page_schema
 
 __all__ = [
     "METADATA_FILE",
@@ -210,10 +210,12 @@ def iter_pipelined_node_pages(
     could not be read, the speculative request is dropped and the listing continues one
     page at a time from the right cursor. Errors are raised at the page they belong to.
 
-    With ``arrow``, the reading thread also parses each answer with Arrow (releasing the GIL;
-    see :mod:`~wandb_frames.graphql.arrow_page`), and the nodes' JSON strings are
-    ``memoryview`` slices of Arrow's buffer: for a consumer that decodes every node and drops
-    the page (a table), not for one that keeps nodes (the buffer would live as long as any).
+    With ``arrow``, the reading thread also parses each large answer with Arrow (releasing
+    the GIL; see :mod:`~wandb_frames.graphql.arrow_page`), and such a page comes as an
+    :class:`~wandb_frames.graphql.arrow_page.ArrowNodes`: light nodes (``name`` and the JSON
+    strings, as ``memoryview`` slices of Arrow's buffer) with the Arrow array of every
+    field. For a consumer that builds a table and drops the page, not for one that keeps
+    nodes (the buffer would live as long as any).
     """
     variables = query.variables(with_count=True)
     op = documents.RUNS_PAGE.operation
@@ -232,18 +234,21 @@ def iter_pipelined_node_pages(
                 requested.drop()
                 break  # the request went out after a cursor we did not confirm
             body = requested.body.result()
-            answer = decode(body) if isinstance(body, RawAnswer) else page_data(body)
+            arrow_nodes = None if isinstance(body, RawAnswer) else page_nodes(body)
+            answer = decode(body) if isinstance(body, RawAnswer) else page_data(body, light=True)
             del body
             peeked = requested.peeked
             del requested  # its body: freed once parsed
             page = read_page(answer, RUNS_PATH, operation=op, what=query.what, seen=seen)
             del answer
+            nodes = page.nodes if arrow_nodes is None else ArrowNodes(page.nodes, arrow_nodes)
+            del arrow_nodes
             if first:
                 _report_count(page.parent, on_count)
                 first = False
             more, expected = page.has_next_page, page.end_cursor
-            handed = [page.nodes]
-            del page
+            handed = [nodes]
+            del page, nodes
             yield handed.pop()  # no page stays referenced by this frame across the yield
             if not more:
                 return

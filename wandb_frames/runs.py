@@ -23,6 +23,7 @@ from wandb_frames.errors import (
 )
 from wandb_frames.export import provenance, write_parquet
 from wandb_frames.graphql import documents
+from wandb_frames.graphql.arrow_page import ArrowNodes
 from wandb_frames.progress import make_progress
 from wandb_frames.query import Projection, QueryPlan, plan_query
 from wandb_frames.run import Run, decode_nodes, parquet_getter
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
 __all__ = ["Projection", "QueryPlan", "Run", "Runs", "plan_query"]
 
 logger = logging.getLogger("wandb_frames.runs")
+
+
+def _keep(nodes: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
+    """The nodes at ``rows``; an ``ArrowNodes`` page stays one (its Arrow rows taken too)."""
+    if isinstance(nodes, ArrowNodes):
+        return nodes.take(rows)
+    return [nodes[row] for row in rows]
 
 
 class Runs:
@@ -227,16 +235,17 @@ class Runs:
         pages = self._iter_node_pages(on_count, for_table=for_table)
         try:
             for nodes in pages:
-                fresh = []
-                for node in nodes:
-                    run_id = node["name"]
-                    if run_id in seen:
-                        duplicates += 1
-                        continue
-                    seen.add(run_id)
-                    fresh.append(node)
-                if cut and self.limit is not None:
-                    fresh = fresh[: max(0, self.limit - kept)]
+                names = [node["name"] for node in nodes]
+                page_names = set(names)
+                if len(page_names) == len(names) and seen.isdisjoint(page_names):
+                    seen |= page_names
+                    fresh = nodes  # all new: the page as it came (an ArrowNodes stays one)
+                else:
+                    fresh = self._drop_seen(nodes, names, seen)
+                    duplicates += len(nodes) - len(fresh)
+                del names, page_names
+                if cut and self.limit is not None and len(fresh) > self.limit - kept:
+                    fresh = _keep(fresh, list(range(max(0, self.limit - kept))))
                 kept += len(fresh)
                 bar.update(len(nodes))
                 del nodes
@@ -254,6 +263,16 @@ class Runs:
             bar.close()
             if duplicates:
                 logger.debug("%s: dropped %d duplicate run(s) across pages", self.path, duplicates)
+
+    @staticmethod
+    def _drop_seen(nodes: list[dict[str, Any]], names: list[str], seen: set[str]) -> list[dict[str, Any]]:
+        """The nodes whose name is neither in ``seen`` nor earlier on the page (added to ``seen``)."""
+        rows = []
+        for row, run_id in enumerate(names):
+            if run_id not in seen:
+                seen.add(run_id)
+                rows.append(row)
+        return _keep(nodes, rows)
 
     def __iter__(self) -> Iterator[Run]:
         """Yield :class:`Run` objects (each call fetches afresh)."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
+import requests
 from graphql import FieldNode
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,13 +27,18 @@ from wandb_frames.errors import ProtocolError
 from wandb_frames.graphql import arrow_page, documents
 from wandb_frames.graphql.arrow_page import (
     JSON_STRING_FIELDS,
+    ArrowNodes,
     RUN_FIELD_TYPES,
     page_data,
+    page_nodes,
     parse_runs_page,
     runs_page_schema,
 )
 from wandb_frames.run import decode_nodes
-from wandb_frames.tabular import runs_to_table
+from wandb_frames.tabular import TableAssembler, runs_to_table
+from wandb_frames.tabular.arrow_runs import run_columns_from_arrow
+from wandb_frames.tabular.columns import column_to_arrow
+from wandb_frames.tabular.decode import decode_run_columns
 from wandb_frames.tabular.decode import loads_wandb_json
 from wandb_frames.testing import LocalServer
 
@@ -243,10 +250,24 @@ def test_the_listing_reads_pages_through_arrow_with_the_same_runs(odd_server: Lo
     api = Api(api_key=odd_server.api_key, overrides={"base_url": odd_server.url}, progress=False)
     with_arrow, with_orjson = _pages(api, arrow=True), _pages(api, arrow=False)
     assert [len(p) for p in with_arrow] == [5, 5, 5, 5, 3]
-    assert all(type(node["config"]) is memoryview for page in with_arrow for node in page)
+    assert all(isinstance(page, ArrowNodes) for page in with_arrow)
+    light = ["name", "config", "summaryMetrics", "systemMetrics"]
+    assert all(list(node) == light and type(node["config"]) is memoryview for page in with_arrow for node in page)
     assert all(type(node["config"]) is str for page in with_orjson for node in page)
-    decoded = [repr(decode_nodes(api, page, ENTITY, "odd")) for page in with_arrow]
+    assert [[node["name"] for node in page] for page in with_arrow] == [[n["name"] for n in p] for p in with_orjson]
+    full = [page.full() for page in with_arrow if isinstance(page, ArrowNodes)]
+    decoded = [repr(decode_nodes(api, page, ENTITY, "odd")) for page in full]
     assert decoded == [repr(decode_nodes(api, page, ENTITY, "odd")) for page in with_orjson]
+    # and each page assembles into the same table, whichever way its run fields are read
+    for sep in (".", "_"):  # "_" is in run column names (job_type): the dicts are rebuilt
+        tables = []
+        for pages in (with_arrow, with_orjson):
+            assembler = TableAssembler(sep=sep)
+            for page in pages:
+                assembler.add_nodes(page, entity=ENTITY, project="odd")
+            tables.append(assembler.finish())
+        assert tables[0].schema.equals(tables[1].schema, check_metadata=True)
+        assert repr(tables[0].to_pylist()) == repr(tables[1].to_pylist())
 
 
 def test_the_table_equals_the_one_built_from_records(odd_server: LocalServer, every_answer: None) -> None:
@@ -272,3 +293,65 @@ def test_text_views_of_a_sliced_array() -> None:
 def test_small_answers_are_left_to_orjson(odd_server: LocalServer) -> None:
     api = Api(api_key=odd_server.api_key, overrides={"base_url": odd_server.url}, progress=False)
     assert all(type(node["config"]) is str for page in _pages(api, arrow=True) for node in page)
+
+
+def test_duplicates_across_arrow_pages_are_dropped(odd_server: LocalServer, every_answer: None) -> None:
+    """As test_runs_http's test, on Arrow pages: the kept nodes keep their Arrow rows."""
+    odd_server.add_runs(ENTITY, "shift", [{"id": f"s{i:03d}", "config": {"i": i}} for i in range(30)])
+    session = requests.Session()
+    inserted: list[int] = []
+
+    def insert_after_first_page(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if not inserted and b'"runs"' in response.content:
+            odd_server.add_runs(ENTITY, "shift", [{"id": f"new{i}", "config": {"i": -i},
+                                                   "created_at": datetime(2030, 1, 1, tzinfo=UTC)} for i in range(4)])
+            inserted.append(4)
+
+    session.hooks["response"].append(insert_after_first_page)
+    api = Api(api_key=odd_server.api_key, overrides={"base_url": odd_server.url}, progress=False, session=session)
+    table = api.runs(f"{ENTITY}/shift", order="-created_at", per_page=7).to_arrow()
+    assert inserted == [4]
+    ids = table["id"].to_pylist()
+    assert len(ids) == len(set(ids)) == 30
+    assert table["config.i"].to_pylist() == [int(i[1:]) for i in ids]  # each id beside its own config
+
+
+# Timestamps as W&B spells them, other ISO spellings, and text that is no timestamp.
+timestamps = st.one_of(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ").rjust(20, "0")
+    ),
+    st.datetimes().map(lambda d: d.isoformat()),
+    st.just("2026-02-30T00:00:00Z"),
+    texts,
+)
+timed_nodes = nodes.flatmap(
+    lambda node: st.fixed_dictionaries(
+        {"createdAt": st.none() | timestamps, "heartbeatAt": st.none() | timestamps}
+    ).map(lambda times: {**node, **times})
+)
+
+
+def _converted_or_error(make: Any) -> Any:
+    try:
+        return repr([(name, array.type, array.to_pylist(), kind) for name, (array, kind, _) in make().items()])
+    except ProtocolError as exc:
+        return type(exc)
+
+
+@given(st.lists(timed_nodes, min_size=1, max_size=5))
+def test_run_columns_from_arrow_are_the_python_paths(node_list: list[dict[str, Any]]) -> None:
+    body = orjson.dumps(_answer(node_list, count=None, info=None))
+    parsed = parse_runs_page(body, runs_page_schema({**ALL, "withCount": False}))
+    assert parsed is not None
+    python_nodes = _expected(body)["project"]["runs"]["edges"]
+
+    def python() -> dict[str, Any]:
+        columns = decode_run_columns([e["node"] for e in python_nodes], entity="e", project="p")
+        assert columns is not None
+        return {name: column_to_arrow(values) for name, values in columns.items()}
+
+    def arrow() -> dict[str, Any]:
+        return run_columns_from_arrow(page_nodes(parsed), entity="e", project="p")
+
+    assert _converted_or_error(arrow) == _converted_or_error(python)

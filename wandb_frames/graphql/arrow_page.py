@@ -25,7 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-__all__ = ["JSON_STRING_FIELDS", "MIN_BYTES", "RUN_FIELD_TYPES", "page_data", "parse_runs_page", "runs_page_schema"]
+__all__ = [
+    "JSON_STRING_FIELDS",
+    "MIN_BYTES",
+    "RUN_FIELD_TYPES",
+    "ArrowNodes",
+    "page_data",
+    "page_nodes",
+    "parse_runs_page",
+    "runs_page_schema",
+]
 
 MIN_BYTES = 4 << 20
 """Answers smaller than this are left to orjson. A small answer's orjson parse is short, and
@@ -144,11 +153,40 @@ def _text_views(array: pa.StringArray) -> list[memoryview | None]:
     return views
 
 
-def page_data(data: pa.StructArray) -> dict[str, Any]:
+class ArrowNodes(list[dict[str, Any]]):
+    """A page's nodes, light, with the Arrow array they were read from (see :func:`page_data`).
+
+    Each dict holds only ``name`` and the JSON strings (``memoryview`` s): a table reads the
+    other run fields from :attr:`arrow` (:mod:`~wandb_frames.tabular.arrow_runs`), where row
+    ``i`` is node ``i``; :meth:`full` gives the nodes as orjson would.
+    """
+
+    __slots__ = ("arrow",)
+
+    def __init__(self, nodes: list[dict[str, Any]], arrow: pa.StructArray) -> None:
+        super().__init__(nodes)
+        self.arrow = arrow
+
+    def take(self, rows: list[int]) -> ArrowNodes:
+        """The nodes at ``rows``, in that order (with their Arrow rows)."""
+        return ArrowNodes([self[row] for row in rows], self.arrow.take(pa.array(rows, pa.int64())))
+
+    def full(self) -> list[dict[str, Any]]:
+        """Every node with every selected field (``computeSeconds`` a float, JSON strings ``str``)."""
+        return list(self.arrow.to_pylist())
+
+
+def page_nodes(data: pa.StructArray) -> pa.StructArray:
+    """The nodes of what :func:`parse_runs_page` returned, one per edge."""
+    return data.field("project").field("runs").field("edges").flatten().field("node")
+
+
+def page_data(data: pa.StructArray, *, light: bool = False) -> dict[str, Any]:
     """The answer's ``data`` as orjson would give it, but with the JSON strings as memoryviews.
 
     Args:
         data: What :func:`parse_runs_page` returned (not ``None``).
+        light: Nodes with only ``name`` and the JSON strings (for :class:`ArrowNodes`).
 
     Returns:
         ``{"project": {["runCount": n,] "runs": {"pageInfo": {...}, "edges": [...]}}}``: the
@@ -160,7 +198,7 @@ def page_data(data: pa.StructArray) -> dict[str, Any]:
     runs = project_array.field("runs")
     items = runs.field("edges").flatten()
     nodes = items.field("node")
-    names = [field.name for field in nodes.type]
+    names = [field.name for field in nodes.type if not light or field.name == "name" or field.name in _TEXT_FIELDS]
     columns = [
         _text_views(nodes.field(name)) if name in _TEXT_FIELDS else nodes.field(name).to_pylist()
         for name in names

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any, Final
 
 import pandas as pd
 import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning
-from wandb_frames.tabular.columns import column_to_arrow, conform_chunk
+from wandb_frames.tabular.arrow_runs import run_columns_from_arrow
+from wandb_frames.tabular.columns import Converted, column_to_arrow, conform_chunk
 from wandb_frames.tabular.flatten import _check_sep, collision_message
-from wandb_frames.tabular.fused import flatten_to_columns, nodes_to_columns
+from wandb_frames.tabular.fused import flatten_to_columns, nodes_to_columns, sections_to_columns
 from wandb_frames.tabular.schema import (
     JSON_ENCODING_KEY,
     JSON_KINDS,
@@ -125,7 +127,9 @@ class TableAssembler:
         when only the table is wanted, not the decoded runs.
 
         Args:
-            nodes: The nodes of one page, as GraphQL returned them.
+            nodes: The nodes of one page, as GraphQL returned them; or an
+                :class:`~wandb_frames.graphql.arrow_page.ArrowNodes` page, whose run fields are
+                read from its Arrow array (:func:`~wandb_frames.tabular.arrow_runs.run_columns_from_arrow`).
             entity: The entity the runs belong to.
             project: The project the runs belong to.
 
@@ -138,8 +142,16 @@ class TableAssembler:
         """
         if not nodes:
             return
-        columns, escaped = nodes_to_columns(nodes, entity=entity, project=project, sep=self._sep)
-        self._add_columns(len(nodes), columns)
+        # An ArrowNodes page (light dicts: name and JSON strings) has its run fields in Arrow.
+        arrow = getattr(nodes, "arrow", None)
+        if arrow is not None and not any(self._sep in name for name in RUN_COLUMNS):
+            converted = run_columns_from_arrow(arrow, entity=entity, project=project)
+            columns, escaped = sections_to_columns(nodes, sep=self._sep)
+            self._add_columns(len(nodes), columns, converted)
+        else:
+            full = nodes if arrow is None else arrow.to_pylist()  # light ArrowNodes dicts: rebuild
+            columns, escaped = nodes_to_columns(full, entity=entity, project=project, sep=self._sep)
+            self._add_columns(len(nodes), columns)
         if escaped:
             warnings.warn(collision_message(escaped), FlattenCollisionWarning, stacklevel=2)
 
@@ -151,11 +163,16 @@ class TableAssembler:
         self._add_columns(len(runs), columns)
         return escaped
 
-    def _add_columns(self, size: int, columns: dict[str, list[Any]]) -> None:
+    def _add_columns(
+        self, size: int, columns: dict[str, list[Any]], converted: Mapping[str, Converted] | None = None
+    ) -> None:
+        """Convert and keep one page: the ``converted`` columns (already Arrow) first, then ``columns``."""
         page: dict[str, tuple[pa.Array, str]] = {}
         kinds = self._kinds
-        for name, values in columns.items():
-            array, kind, lost = column_to_arrow(values)
+        entries = chain(
+            (converted or {}).items(), ((name, column_to_arrow(values)) for name, values in columns.items())
+        )
+        for name, (array, kind, lost) in entries:
             page[name] = (array, kind)
             previous = kinds.get(name)
             kinds[name] = kind if previous is None else merge_kinds(previous, kind)

@@ -20,7 +20,7 @@ from wandb_frames.tabular.decode import (
 from wandb_frames.tabular.schema import RUN_COLUMNS
 from wandb_frames.tabular.flatten import SKIPPED_SECTIONS, flatten_with_collisions
 
-__all__ = ["flatten_to_columns", "nodes_to_columns"]
+__all__ = ["flatten_to_columns", "nodes_to_columns", "sections_to_columns"]
 
 
 _VALUE: Final = itemgetter("value")
@@ -237,13 +237,24 @@ def nodes_to_columns(
         # The run fields column by column, only the JSON sections node by node.
         run_columns = decode_run_columns(nodes, entity=entity, project=project)
         if run_columns is not None:
-            columns, escaped = _to_columns(nodes, len(nodes), sep, decode_sections, decode_sections_enveloped)
+            columns, escaped = sections_to_columns(nodes, sep=sep)
             return {**run_columns, **columns}, escaped
 
     def decode(node: Mapping[str, Any]) -> dict[str, Any]:
         return decode_run_node(node, entity=entity, project=project)
 
     return _to_columns(nodes, len(nodes), sep, decode)
+
+
+def sections_to_columns(
+    nodes: Sequence[Mapping[str, Any]], *, sep: str = "."
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """Flatten only the JSON sections of a page of nodes (``config.*``, ``summary.*``, ``system.*``).
+
+    The columns :func:`nodes_to_columns` gives after the run columns, when no run column name
+    contains ``sep`` (the caller checks).
+    """
+    return _to_columns(nodes, len(nodes), sep, decode_sections, decode_sections_enveloped)
 
 
 def _to_columns(
