@@ -234,8 +234,10 @@ def iter_pipelined_node_pages(
                 requested.drop()
                 break  # the request went out after a cursor we did not confirm
             body = requested.body.result()
-            arrow_nodes = None if isinstance(body, RawAnswer) else page_nodes(body)
-            answer = decode(body) if isinstance(body, RawAnswer) else page_data(body, light=True)
+            if isinstance(body, RawAnswer):
+                answer, arrow_nodes = decode(body), None
+            else:
+                answer, arrow_nodes = page_data(body, light=True), page_nodes(body)
             del body
             peeked = requested.peeked
             del requested  # its body: freed once parsed

@@ -203,7 +203,7 @@ def page_data(data: pa.StructArray, *, light: bool = False) -> dict[str, Any]:
         _text_views(nodes.field(name)) if name in _TEXT_FIELDS else nodes.field(name).to_pylist()
         for name in names
     ]
-    node_dicts = [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(nodes))]
+    node_dicts = [dict(zip(names, row)) for row in zip(*columns)]  # names: never empty ("name")
     edges = [
         {"cursor": cursor, "node": node}
         for cursor, node in zip(items.field("cursor").to_pylist(), node_dicts)

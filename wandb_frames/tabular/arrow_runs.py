@@ -64,8 +64,10 @@ def _float_column(array: pa.Array) -> Converted:
 
 def _tags_column(array: pa.Array) -> Converted:
     # Python: null tags -> []; a page without any non-null tag is "list:null".
-    if array.null_count == 0 and array.type == _LIST_STR and array.flatten().null_count < len(array.flatten()):
-        return array, "list:str", False
+    if array.null_count == 0 and array.type == _LIST_STR:
+        elements = array.flatten()
+        if elements.null_count < len(elements):
+            return array, "list:str", False
     return column_to_arrow([list(v or ()) for v in array.to_pylist()])
 
 
