@@ -117,7 +117,7 @@ def main() -> None:
     import pyarrow as pa
 
     import wandb_frames as wf
-    from wandb_frames.cache import RunsCache
+    from wandb_frames.cache.store import RunsCache
 
     port = free_port()
     cache_dir = Path(tempfile.mkdtemp(prefix="wf-cache-bench-"))

@@ -114,7 +114,7 @@ def measured(fn: Callable[[], Any], server: psutil.Process | None = None) -> tup
 
 def floor(api: Any, ids: list[str], workers: int, keep: bool = False) -> int:
     from wandb_frames.history.fetch import load_query
-    from wandb_frames.run import parquet_getter
+    from wandb_frames.history import parquet_getter
 
     doc, get = load_query("RunParquetHistory"), parquet_getter(api)
 
@@ -134,7 +134,7 @@ def floor(api: Any, ids: list[str], workers: int, keep: bool = False) -> int:
 
 def ours(api: Any, ids: list[str], workers: int) -> Any:
     from wandb_frames.history import fetch_histories
-    from wandb_frames.run import parquet_getter
+    from wandb_frames.history import parquet_getter
 
     return fetch_histories(api, parquet_getter(api), entity=ENTITY, project=PROJECT, run_ids=ids,
                            max_workers=workers).to_arrow()

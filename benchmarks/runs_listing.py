@@ -161,14 +161,14 @@ def _sequential(api: Any, per_page: int) -> Any:
     page), the same de-duplication by run ID; pages come from ``prefetch(iter_node_pages)``,
     which requests page ``k + 1`` only once page ``k`` has been read and parsed.
     """
-    from wandb_frames import _fetch
-    from wandb_frames._gcpause import gc_paused
+    from wandb_frames.graphql import listing
+    from wandb_frames.tabular.gcpause import gc_paused
     from wandb_frames.tabular import TableAssembler, table_to_pandas
 
-    query = _fetch.ListingQuery(entity=ENTITY, project=PROJECT)
+    query = listing.ListingQuery(entity=ENTITY, project=PROJECT)
     assembler = TableAssembler()
     seen: set[str] = set()
-    pages = _fetch.prefetch(lambda: _fetch.iter_node_pages(api.execute, query, per_page))
+    pages = listing.prefetch(lambda: listing.iter_node_pages(api.execute, query, per_page))
     while True:
         with gc_paused():
             nodes = next(pages, None)

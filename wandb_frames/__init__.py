@@ -8,17 +8,12 @@ from __future__ import annotations
 
 # Registers the ``df.wb`` pandas accessor (``df.wb.where(...)``, ``df.wb.sort(...)``).
 import wandb_frames.filters.accessor  # noqa: F401
-from wandb_frames._version import __version__
+from wandb_frames.version import __version__
 from wandb_frames.api import Api
-from wandb_frames.artifacts import (
-    Artifact,
-    ArtifactCollection,
-    ArtifactCollections,
-    Artifacts,
-    ArtifactType,
-    ArtifactTypes,
-)
-from wandb_frames.cache import RunsCache
+from wandb_frames.resources.artifact_collections import ArtifactCollection, ArtifactCollections
+from wandb_frames.resources.artifact_types import ArtifactType, ArtifactTypes
+from wandb_frames.resources.artifacts import Artifact, Artifacts
+from wandb_frames.cache.store import RunsCache
 from wandb_frames.errors import (
     ApiError,
     AuthenticationError,
@@ -40,15 +35,15 @@ from wandb_frames.errors import (
     WandbFramesWarning,
 )
 from wandb_frames.export import read_parquet, read_provenance, write_parquet
-from wandb_frames.files import File, Files
+from wandb_frames.resources.files import File, Files
 from wandb_frames.filters import Filter, FilterPlan, Order, parse_filter, parse_order
 from wandb_frames.history import Histories
 from wandb_frames.offline import LocalRuns, local_runs
-from wandb_frames.projects import Project, Projects
-from wandb_frames.reports import Report, Reports
-from wandb_frames.run import Run
-from wandb_frames.runs import Runs
-from wandb_frames.sweeps import Sweep, Sweeps
+from wandb_frames.resources.projects import Project, Projects
+from wandb_frames.resources.reports import Report, Reports
+from wandb_frames.resources.run import Run
+from wandb_frames.resources.runs import Runs
+from wandb_frames.resources.sweeps import Sweep, Sweeps
 
 __all__ = [
     "Api",

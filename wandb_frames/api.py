@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from gql import Client, GraphQLRequest
 from graphql import DocumentNode, print_ast
 
-from wandb_frames import _executor, artifacts, projects, reports, sweeps
-from wandb_frames.cache import RunsCache, resolve_cache
-from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTypes
+from wandb_frames.resources import artifact_types, artifacts, base, projects, reports, sweeps
+from wandb_frames.cache.store import RunsCache, resolve_cache
+from wandb_frames.resources.artifact_types import ArtifactType, ArtifactTypes
+from wandb_frames.resources.artifacts import Artifact, Artifacts
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
@@ -22,12 +23,12 @@ from wandb_frames.graphql.transport import (
     RetryPolicy,
     operation_name,
 )
-from wandb_frames.projects import Project, Projects
-from wandb_frames.reports import Reports
-from wandb_frames.run import Run
-from wandb_frames.runs import Runs
+from wandb_frames.resources.projects import Project, Projects
+from wandb_frames.resources.reports import Reports
+from wandb_frames.resources.run import Run
+from wandb_frames.resources.runs import Runs
 from wandb_frames.settings import Settings, app_url, resolve_settings
-from wandb_frames.sweeps import Sweep, Sweeps
+from wandb_frames.resources.sweeps import Sweep, Sweeps
 
 if TYPE_CHECKING:
     import os
@@ -52,7 +53,7 @@ def split_project_path(path: str) -> tuple[str | None, str | None]:
         >>> split_project_path("my-project")
         (None, 'my-project')
     """
-    parts = _executor.parse_path(path, kind="project")
+    parts = base.parse_path(path, kind="project")
     return parts.entity, parts.project
 
 
@@ -71,7 +72,7 @@ def split_run_path(path: str) -> tuple[str | None, str | None, str]:
         >>> split_run_path("p/abc123")
         (None, 'p', 'abc123')
     """
-    parts = _executor.parse_path(path, kind="run")
+    parts = base.parse_path(path, kind="run")
     if not parts.id:
         raise ConfigurationError(
             f"run path {path!r} must look like 'entity/project/run_id' (or 'project/run_id' "
@@ -99,10 +100,10 @@ class Api:
         session: A ``requests.Session`` to send through (e.g. with proxies set).
         cache: The on-disk runs cache (``docs/cache.md``): None/False = off, True = the
             default directory (``WANDB_FRAMES_CACHE_DIR`` or the user cache dir), a path,
-            or a :class:`~wandb_frames.cache.RunsCache`.
+            or a :class:`~wandb_frames.cache.store.RunsCache`.
 
     Caching: ``default_entity`` and ``viewer`` are fetched once; ``api.runs(...)`` with the
-    same arguments returns the same :class:`~wandb_frames.runs.Runs` object, which keeps its
+    same arguments returns the same :class:`~wandb_frames.resources.runs.Runs` object, which keeps its
     first ``to_arrow()`` result. :meth:`flush` drops all of it.
 
     Examples:
@@ -301,7 +302,7 @@ class Api:
                 (``CacheError`` when it cannot answer; see ``docs/cache.md``).
 
         Returns:
-            A :class:`~wandb_frames.runs.Runs`; the same object for the same arguments
+            A :class:`~wandb_frames.resources.runs.Runs`; the same object for the same arguments
             until :meth:`flush`.
 
         Raises:
@@ -398,7 +399,7 @@ class Api:
             NotFoundError: The project or sweep does not exist.
             ConfigurationError: Malformed path (before any request).
         """
-        entity, project, sweep_id = _executor.split_object_path(
+        entity, project, sweep_id = base.split_object_path(
             path, kind="sweep", default_entity=self._lazy_entity(path, "sweep"),
             default_project=self.settings.project,
         )
@@ -408,7 +409,7 @@ class Api:
 
     def sweeps(self, path: str = "", per_page: int = 50) -> Sweeps:
         """The sweeps of a project, lazily."""
-        entity, project = _executor.split_project_path(
+        entity, project = base.split_project_path(
             path or None, default_entity=self._lazy_entity(path, "project"), default_project=self.settings.project
         )
         return sweeps.list_sweeps(
@@ -420,7 +421,7 @@ class Api:
 
         A malformed path raises ``ConfigurationError`` here, before any request.
         """
-        named = _executor.parse_path(path, kind=kind).entity is not None
+        named = base.parse_path(path, kind=kind).entity is not None
         return self.settings.entity if named else self._entity_default()
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
@@ -430,14 +431,14 @@ class Api:
             NotFoundError: No such artifact (or it is not of ``type``).
             ConfigurationError: Malformed name (before any request).
         """
-        path = _executor.parse_artifact_name(
+        path = base.parse_artifact_name(
             name, default_entity=self._lazy_entity(_without_version(name), "artifact"), default_project=self.settings.project
         )
         return artifacts.get_artifact(self, path, type)
 
     def artifact_types(self, project: str | None = None) -> ArtifactTypes:
         """The artifact types of a project, lazily."""
-        return artifacts.artifact_types(
+        return artifact_types.artifact_types(
             self, project, default_entity=self._lazy_entity(project, "project"),
             default_project=self.settings.project,
         )
@@ -448,14 +449,14 @@ class Api:
         Raises:
             NotFoundError: The project or type does not exist.
         """
-        return artifacts.artifact_type(
+        return artifact_types.artifact_type(
             self, type_name, project, default_entity=self._lazy_entity(project, "project"),
             default_project=self.settings.project,
         )
 
     def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> Artifacts:
         """The versions of the artifact collection ``name`` (``"entity/project/name"``)."""
-        entity, project, collection = _executor.split_object_path(
+        entity, project, collection = base.split_object_path(
             name, kind="artifact", default_entity=self._lazy_entity(name, "artifact"),
             default_project=self.settings.project or "uncategorized",
         )
@@ -463,7 +464,7 @@ class Api:
 
     def reports(self, path: str = "", name: str | None = None, per_page: int = 50) -> Reports:
         """The reports of a project (beta in W&B: the report format may change)."""
-        entity, project = _executor.split_project_path(
+        entity, project = base.split_project_path(
             path or None, default_entity=self._lazy_entity(path, "project"), default_project=self.settings.project
         )
         return reports.list_reports(self, entity, project, name, per_page, app_url=self.app_url)

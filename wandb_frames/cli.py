@@ -181,7 +181,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if offline and cache is None:
         cache = True
     if args.command in ("runs", "history"):
-        from wandb_frames.query import plan_query
+        from wandb_frames.graphql.plan import plan_query
 
         plan_query(filters, args.order)  # a bad filter or order fails before any request
         _check_output(args.output)
@@ -229,7 +229,7 @@ def _serve_offline(args: argparse.Namespace) -> int:
 
 def _cache_command(args: argparse.Namespace) -> int:
     """``cache info`` (one line per cached project) and ``cache clear [ENTITY[/PROJECT]]``."""
-    from wandb_frames.cache import RunsCache
+    from wandb_frames.cache.store import RunsCache
 
     cache = RunsCache(args.cache_dir)
     if args.cache_command == "info":

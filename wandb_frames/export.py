@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from wandb_frames._version import __version__
+from wandb_frames.version import __version__
 from wandb_frames.errors import ConfigurationError, ExportError
 
 __all__ = [

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wandb_frames._version import __version__
+from wandb_frames.version import __version__
 from wandb_frames.errors import ConfigurationError
 
 __all__ = [

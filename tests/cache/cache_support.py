@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from wandb_frames.api import Api
-from wandb_frames.cache import RunsCache
+from wandb_frames.cache.store import RunsCache
 from wandb_frames.testing import LocalServer
 
 ENTITY, PROJECT = "local", "proj"

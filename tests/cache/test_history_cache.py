@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cache_support import ENTITY, PROJECT, make_api
 
-from wandb_frames.cache import RunsCache
+from wandb_frames.cache.store import RunsCache
 from wandb_frames.errors import CacheError, CorruptRecordWarning, IncompleteResultError
 from wandb_frames.testing import LocalServer
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from wandb_frames import filters as wff
-from wandb_frames.cache import NON_FINAL_STATES, RunsCache
+from wandb_frames.cache.store import NON_FINAL_STATES, RunsCache
 from wandb_frames.testing import LocalServer
 
 from cache_support import ENTITY, PROJECT, START, changed, fetch, make_api, make_runs, requests_of, same_rows

@@ -10,8 +10,9 @@ import pytest
 from cache_support import ENTITY, PROJECT, START, changed, fetch, make_api, make_runs, same_rows
 
 from wandb_frames import filters as wff
-from wandb_frames._cache_refresh import CachedRuns, micros, plan_scan
-from wandb_frames.cache import CacheKey, RunsCache
+from wandb_frames.cache.listing import cache_key
+from wandb_frames.cache.refresh import CachedRuns, micros, plan_scan
+from wandb_frames.cache.store import CacheKey, RunsCache
 from wandb_frames.testing import LocalServer
 
 UNFILTERED = ("{}", None)  # RunsPage/RunCount/RunIdsPage send "{}"; CacheRun has no filter
@@ -141,7 +142,7 @@ def test_plan_prefers_scanning_near_runs_and_looking_up_far_ones() -> None:
 def test_first_scan_page_is_sized_by_the_hint_in_the_file(server: LocalServer, cache_dir: Path) -> None:
     """A new process requests the first scan page while it reads the file, sized by a hint."""
     fetch(server, cache_dir)
-    key = CacheKey.for_runs(make_api(server).runs(f"{ENTITY}/{PROJECT}"))
+    key = cache_key(make_api(server).runs(f"{ENTITY}/{PROJECT}")._cached_listing())
     record = RunsCache(cache_dir).peek(key)
     assert record is not None and record["scan_rows"] == 11  # r0039 … r0029, the unfinished r0029
     cache = RunsCache(cache_dir)

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wandb_frames import export
-from wandb_frames._cache_merge import merge_tables, sort_runs, upsert_runs
-from wandb_frames.cache import RunsCache, default_cache_dir, resolve_cache, safe_url
+from wandb_frames.cache.merge import merge_tables, sort_runs, upsert_runs
+from wandb_frames.cache.store import RunsCache, default_cache_dir, resolve_cache, safe_url
 from wandb_frames.errors import CacheError, ConfigurationError, CorruptRecordWarning
 from wandb_frames.tabular import TableAssembler
 from wandb_frames.testing import LocalServer

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.client.conftest import ENTITY
-from wandb_frames import _fetch
+from wandb_frames.graphql import listing
 from wandb_frames.api import Api
 from wandb_frames.errors import ProtocolError
 from wandb_frames.graphql import arrow_page, documents
@@ -34,7 +34,7 @@ from wandb_frames.graphql.arrow_page import (
     parse_runs_page,
     runs_page_schema,
 )
-from wandb_frames.run import decode_nodes
+from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.tabular import TableAssembler, runs_to_table
 from wandb_frames.tabular.arrow_runs import run_columns_from_arrow
 from wandb_frames.tabular.columns import column_to_arrow
@@ -238,9 +238,9 @@ def every_answer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _pages(api: Api, *, arrow: bool) -> list[list[dict[str, Any]]]:
-    query = _fetch.ListingQuery(entity=ENTITY, project="odd")
+    query = listing.ListingQuery(entity=ENTITY, project="odd")
     return list(
-        _fetch.iter_pipelined_node_pages(
+        listing.iter_pipelined_node_pages(
             api.execute, api.execute_pending, api.decode_answer, query, 5, arrow=arrow
         )
     )

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 
 from tests.client.conftest import ENTITY, simple_runs
-from wandb_frames import _fetch
+from wandb_frames.graphql import listing
 from wandb_frames.api import Api
 from wandb_frames.testing import LocalServer
 
@@ -20,12 +20,12 @@ def _setup(n: int) -> tuple[LocalServer, Api]:
 def test_limit_stops_requesting_once_enough_distinct_runs_arrived() -> None:
     server, api = _setup(50)
     try:
-        query = _fetch.ListingQuery(entity=ENTITY, project="pipe")
+        query = listing.ListingQuery(entity=ENTITY, project="pipe")
         server.clear_requests()
-        pages = list(_fetch.iter_node_pages(api.execute, query, 10, limit=25))
+        pages = list(listing.iter_node_pages(api.execute, query, 10, limit=25))
         assert [len(p) for p in pages] == [10, 10, 10]
         assert sum(1 for op, _ in server.requests if op == "RunsPage") == 3
-        assert len(list(_fetch.iter_node_pages(api.execute, query, 10))) == 5
+        assert len(list(listing.iter_node_pages(api.execute, query, 10))) == 5
     finally:
         server.stop()
 
@@ -39,7 +39,7 @@ def test_prefetch_runs_at_most_one_item_ahead_of_the_consumer() -> None:
             produced.append(i)
             yield i
 
-    stream = _fetch.prefetch(source)
+    stream = listing.prefetch(source)
     assert next(stream) == 0
     gate.wait(0.2)  # let the thread run ahead as far as it can
     assert len(produced) <= 2  # item 0 (taken) and item 1 (fetched ahead), no more

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.client.conftest import ENTITY, FAST_RETRY, simple_runs
-from wandb_frames import _fetch
+from wandb_frames.graphql import listing
 from wandb_frames.api import Api
 from wandb_frames.errors import GraphQLError, IncompleteResultError, NotFoundError
 from wandb_frames.graphql import documents
@@ -40,15 +40,15 @@ def api(listing_server: LocalServer) -> Api:
     return Api(api_key=listing_server.api_key, overrides={"base_url": listing_server.url}, progress=False)
 
 
-QUERY = _fetch.ListingQuery(entity=ENTITY, project="pipe")
+QUERY = listing.ListingQuery(entity=ENTITY, project="pipe")
 
 
 def _sequential(api: Api) -> list[list[str]]:
-    return [[n["name"] for n in page] for page in _fetch.iter_node_pages(api.execute, QUERY, PER_PAGE)]
+    return [[n["name"] for n in page] for page in listing.iter_node_pages(api.execute, QUERY, PER_PAGE)]
 
 
 def _pipelined(api: Api, post: Any = None, counts: list[int] | None = None) -> list[list[str]]:
-    pages = _fetch.iter_pipelined_node_pages(
+    pages = listing.iter_pipelined_node_pages(
         api.execute, post or api.execute_pending, api.decode_answer, QUERY, PER_PAGE,
         on_count=None if counts is None else counts.append,
     )
@@ -139,7 +139,7 @@ def test_an_end_cursor_that_disagrees_with_the_last_edge_is_not_trusted(
 
 def test_stopping_early_frees_the_thread_and_connections(api: Api, listing_server: LocalServer) -> None:
     listing_server.clear_requests()
-    pages = _fetch.iter_pipelined_node_pages(
+    pages = listing.iter_pipelined_node_pages(
         api.execute, api.execute_pending, api.decode_answer, QUERY, PER_PAGE
     )
     first = next(pages)
@@ -162,7 +162,7 @@ def test_a_graphql_error_on_a_later_page_keeps_the_earlier_pages() -> None:
                 variables = {**variables, "project": "nope"}
             return api.execute_pending(document, variables)
 
-        pages = _fetch.iter_pipelined_node_pages(api.execute, post, api.decode_answer, QUERY, 20)
+        pages = listing.iter_pipelined_node_pages(api.execute, post, api.decode_answer, QUERY, 20)
         assert len(next(pages)) == 20
         with pytest.raises(NotFoundError) as info:
             next(pages)
@@ -206,7 +206,7 @@ def test_pages_are_handed_over_not_kept(api: Api) -> None:
     So the caller's last reference frees a page before the next one is parsed: the listing
     holds one page at a time, and the cyclic collector never scans a finished page.
     """
-    pages = _fetch.iter_pipelined_node_pages(api.execute, api.execute_pending, api.decode_answer, QUERY, PER_PAGE)
+    pages = listing.iter_pipelined_node_pages(api.execute, api.execute_pending, api.decode_answer, QUERY, PER_PAGE)
     runs = api.runs(f"{ENTITY}/pipe", per_page=PER_PAGE)
     for source in (pages, runs._iter_fresh_nodes()):
         seen = 0

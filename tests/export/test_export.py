@@ -16,7 +16,7 @@ import pytest
 
 from wandb_frames import export
 from wandb_frames import filters as wff
-from wandb_frames._version import __version__
+from wandb_frames.version import __version__
 from wandb_frames.api import Api
 from wandb_frames.errors import ConfigurationError, ExportError
 from wandb_frames.export import read_parquet, read_provenance, write_parquet, write_parquet_stream

@@ -25,7 +25,7 @@ class RequestsExecutor:
 
     def __init__(self, url: str, api_key: str) -> None:
         from wandb_frames import Api
-        from wandb_frames.run import parquet_getter
+        from wandb_frames.history import parquet_getter
 
         self.api = Api(api_key=api_key, overrides={"base_url": url}, progress=False)
         self.get = parquet_getter(self.api)

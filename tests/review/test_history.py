@@ -11,7 +11,7 @@ from wandb_frames.api import Api
 from wandb_frames.errors import ConfigurationError, IncompleteResultError
 from wandb_frames.history import fetch_histories, fetch_run_history
 from wandb_frames.history.fetch import fetch_run_long, scan_history_rows
-from wandb_frames.run import parquet_getter
+from wandb_frames.history import parquet_getter
 from wandb_frames.testing import LocalServer
 
 from .conftest import ENTITY, PROJECT

@@ -8,7 +8,7 @@ import pytest
 
 from surface_support import ENTITY, PROJECT, make_api, operations
 from wandb_frames import Api
-from wandb_frames.artifacts import RunRef
+from wandb_frames.resources.artifacts import RunRef
 from wandb_frames.errors import ConfigurationError, LossyConversionWarning, NotFoundError
 from wandb_frames.testing import LocalServer
 
@@ -121,7 +121,7 @@ def test_artifact_types(api: Api, server: LocalServer) -> None:
 
 def test_artifact_types_paginate(api: Api, server: LocalServer) -> None:
     """``Api.artifact_types`` has no page size; the module function's ``per_page`` still pages."""
-    from wandb_frames.artifacts import artifact_types
+    from wandb_frames.resources.artifact_types import artifact_types
 
     assert sorted(t.name for t in artifact_types(api, FULL, default_entity=None, per_page=1)) == ["dataset", "model"]
     assert operations(server) == ["ArtifactTypesPage"] * 2
@@ -153,7 +153,7 @@ def test_run_artifacts(api: Api, server: LocalServer) -> None:
 
 
 def test_run_artifacts_not_found(api: Api) -> None:
-    from wandb_frames.artifacts import logged_artifacts, used_artifacts
+    from wandb_frames.resources.artifacts import logged_artifacts, used_artifacts
 
     with pytest.raises(NotFoundError) as info:
         list(logged_artifacts(api, ENTITY, PROJECT, "nope"))

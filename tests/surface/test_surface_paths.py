@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wandb_frames._executor import PathParts, check_per_page, parse_path, split_object_path, split_project_path
-from wandb_frames.artifacts import ArtifactPath, parse_artifact_name
+from wandb_frames.resources.base import PathParts, check_per_page, parse_path, split_object_path, split_project_path
+from wandb_frames.resources.artifacts import ArtifactPath, parse_artifact_name
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.sweeps import format_order_key, swept_parameters
+from wandb_frames.resources.sweeps import format_order_key, swept_parameters
 
 NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)
 
@@ -185,7 +185,7 @@ def test_swept_parameters_nested() -> None:
 
 def test_parse_sweep_config_json_and_yaml() -> None:
     from wandb_frames.errors import ProtocolError
-    from wandb_frames.sweeps import parse_sweep_config
+    from wandb_frames.resources.sweeps import parse_sweep_config
 
     assert parse_sweep_config('{"parameters": {"lr": {"min": 1e-06}}}') == {"parameters": {"lr": {"min": 1e-06}}}
     assert parse_sweep_config("method: grid\nparameters:\n  lr:\n    values: [0.1, 0.01]\n") == {

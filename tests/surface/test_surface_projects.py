@@ -7,7 +7,7 @@ import pytest
 from surface_support import ENTITY, OTHER_ENTITY, PROJECT, make_api, operations
 from wandb_frames import Api
 from wandb_frames.errors import ConfigurationError, NotFoundError
-from wandb_frames.projects import list_projects
+from wandb_frames.resources.projects import list_projects
 from wandb_frames.testing import LocalServer
 
 

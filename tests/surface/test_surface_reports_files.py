@@ -11,7 +11,7 @@ import pytest
 from surface_support import ENTITY, PROJECT, make_api, operations
 from wandb_frames import Api
 from wandb_frames.errors import ApiError, ConfigurationError, NotFoundError, ProtocolError
-from wandb_frames.reports import report_url
+from wandb_frames.resources.reports import report_url
 from wandb_frames.testing import LocalServer
 
 FULL = f"{ENTITY}/{PROJECT}"
@@ -86,7 +86,7 @@ def test_file_by_name(api: Api, server: LocalServer) -> None:
 
 
 def test_files_not_found_and_bad(api: Api, server: LocalServer) -> None:
-    from wandb_frames.files import list_files
+    from wandb_frames.resources.files import list_files
 
     with pytest.raises(NotFoundError, match="run 'local/surface/ghost'"):
         list(list_files(api, ENTITY, PROJECT, "ghost"))  # a deleted run: Api.run would fail first

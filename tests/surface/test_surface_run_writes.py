@@ -9,7 +9,7 @@ import pytest
 from surface_support import make_api, operations
 from wandb_frames import Api
 from wandb_frames.errors import ConfigurationError, NotFoundError
-from wandb_frames.projects import update_run
+from wandb_frames.resources.projects import update_run
 from wandb_frames.testing import LocalServer
 
 

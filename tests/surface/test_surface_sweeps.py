@@ -7,7 +7,7 @@ import pytest
 from surface_support import ENTITY, PROJECT, SWEEP_CONFIG, make_api, operations
 from wandb_frames import Api
 from wandb_frames.errors import ConfigurationError, NotFoundError
-from wandb_frames.sweeps import get_sweep
+from wandb_frames.resources.sweeps import get_sweep
 from wandb_frames.testing import LocalServer
 
 

@@ -13,6 +13,7 @@ from wandb_frames.history.fetch import (
     Stream,
     fetch_run_history,
     fetch_run_long,
+    parquet_getter,
     scan_history_rows,
 )
 from wandb_frames.history.frames import LONG_SCHEMA, LongPart, dedup_long, long_to_wide, wide_to_long
@@ -32,6 +33,7 @@ __all__ = [
     "fetch_run_history",
     "fetch_run_long",
     "long_to_wide",
+    "parquet_getter",
     "scan_history_rows",
     "wide_to_long",
 ]

@@ -37,6 +37,7 @@ from wandb_frames.errors import (
 )
 from wandb_frames.graphql.documents import load_document
 from wandb_frames.graphql.executor import Executor
+from wandb_frames.graphql.session import Session
 from wandb_frames.history.frames import (
     LongPart,
     decode_rows,
@@ -57,6 +58,7 @@ __all__ = [
     "fetch_run_history",
     "fetch_run_long",
     "load_query",
+    "parquet_getter",
     "scan_history_rows",
 ]
 
@@ -68,6 +70,15 @@ _INT_MAX = 2**31 - 1
 
 #: Downloads a (presigned) parquet URL and returns its bytes; no credentials are attached.
 Getter = Callable[[str], bytes]
+
+
+def parquet_getter(session: Session) -> Getter:
+    """Downloads history parquet files through ``session``'s transport (retries, no gzip)."""
+
+    def get(url: str) -> bytes:
+        return session.transport.get_bytes(url, what="history parquet", compressed=False)
+
+    return get
 
 
 @cache

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wandb_frames.history.frames import (
+from wandb_frames.history.long_schema import (
     LONG_SCHEMA,
     METRIC_TYPE,
     empty_long,

@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-from wandb_frames._executor import Collection, check_name, check_per_page, parse_datetime
+from wandb_frames.resources.base import Collection, check_name, check_per_page, parse_datetime
 from wandb_frames.errors import ProtocolError
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages
-
-if TYPE_CHECKING:
-    from wandb_frames.artifacts import Artifacts
+from wandb_frames.resources.artifacts import Artifacts, artifact_versions
 
 __all__ = ["ArtifactCollection", "ArtifactCollections", "artifact_collections"]
 
@@ -68,8 +66,6 @@ class ArtifactCollection:
 
     def versions(self, per_page: int | None = 50) -> Artifacts:
         """The collection's versions (as ``Api.artifact_versions(type, name)``), fetched on first use."""
-        from wandb_frames.artifacts import artifact_versions
-
         if self._executor is None:
             raise ProtocolError("this collection was built without a connection to its server")
         return artifact_versions(self._executor, self.entity, self.project, self.type, self.name, per_page)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from wandb_frames._history_cache import history_cache_wrap, history_token
-from wandb_frames import artifacts, projects
-from wandb_frames import files as run_files
+from wandb_frames.cache.histories import history_cache_wrap, history_token
+from wandb_frames.resources import artifacts, projects
+from wandb_frames.resources import files as run_files
 from wandb_frames.errors import NotFoundError, ProtocolError
 from wandb_frames import history as run_history
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.graphql import documents
+from wandb_frames.graphql.records import METADATA_FILE, download_metadata, metadata_url
 from wandb_frames.settings import app_url
 from wandb_frames.tabular import (
     decode_run_node,
@@ -27,56 +27,9 @@ from wandb_frames.tabular import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from wandb_frames.api import Api
+    from wandb_frames.resources.session import ApiSession
 
-__all__ = ["Run", "decode_nodes", "parquet_getter"]
-
-_METADATA = "wandb-metadata.json"
-
-
-def _metadata_url(node: Mapping[str, Any]) -> str | None:
-    files = node.get("files")
-    if not isinstance(files, Mapping):
-        return None
-    for edge in files.get("edges") or ():
-        file = (edge or {}).get("node") or {}
-        if file.get("name") == _METADATA:
-            url = file.get("url") or file.get("directUrl")
-            return url if isinstance(url, str) and url else None
-    return None
-
-
-def _download_metadata(api: Api, url: str | None) -> dict[str, Any]:
-    if url is None:
-        return {}
-    value = loads_wandb_json(api.transport.get_bytes(url, what=_METADATA))
-    if not isinstance(value, dict):
-        raise ProtocolError(f"{_METADATA} is not a JSON object")
-    return value
-
-
-def parquet_getter(api: Api) -> run_history.Getter:
-    """Downloads history parquet files through the Api's transport (retries, no gzip)."""
-
-    def get(url: str) -> bytes:
-        return api.transport.get_bytes(url, what="history parquet", compressed=False)
-
-    return get
-
-
-def decode_nodes(
-    api: Api, nodes: Sequence[Mapping[str, Any]], entity: str, project: str
-) -> list[dict[str, Any]]:
-    """Decode GraphQL run nodes; when ``files`` was selected, download each run's metadata."""
-    records = decode_run_nodes(nodes, entity=entity, project=project)
-    if nodes and "files" in nodes[0]:
-        urls = [_metadata_url(node) for node in nodes]
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wandb-frames-files") as pool:
-            metas = list(pool.map(lambda u: _download_metadata(api, u), urls))
-        for record, meta in zip(records, metas, strict=True):
-            record["metadata"] = meta
-    return records
-
+__all__ = ["Run"]
 
 class Run:
     """One run. Properties are typed; heavy fields load with ONE ``Run`` query when needed.
@@ -88,14 +41,14 @@ class Run:
             runs listed with a column projection; they then load on first access).
     """
 
-    def __init__(self, api: Api, record: Mapping[str, Any], *, full: bool = True) -> None:
+    def __init__(self, api: ApiSession, record: Mapping[str, Any], *, full: bool = True) -> None:
         self._api = api
         self._record = dict(record)
         self._full = full
         self._metadata: dict[str, Any] | None = record.get("metadata")
 
     @classmethod
-    def fetch(cls, api: Api, entity: str, project: str, run_id: str) -> Run:
+    def fetch(cls, api: ApiSession, entity: str, project: str, run_id: str) -> Run:
         """Fetch one run with every field.
 
         Raises:
@@ -287,12 +240,12 @@ class Run:
             data = self._api.execute(
                 documents.RUN_FILES,
                 {"entity": self.entity, "project": self.project, "name": self.id,
-                 "names": [_METADATA], "first": 1},
+                 "names": [METADATA_FILE], "first": 1},
             )
             node = (data.get("project") or {}).get("run")
             if node is None:
                 raise NotFoundError(f"run {self.path} not found", operation=op, what=f"run {self.path}")
-            self._metadata = _download_metadata(self._api, _metadata_url(node))
+            self._metadata = download_metadata(self._api, metadata_url(node))
         return self._metadata
 
     def to_dict(self) -> dict[str, Any]:
@@ -397,7 +350,7 @@ class Run:
             raise ConfigurationError(f"samples must be at least 2 (got {samples}); None means all")
         def fetch_one(run_id: str) -> run_history.LongPart:
             return run_history.fetch_run_long(
-                self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+                self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
                 run_id=run_id, keys=list(keys) if keys is not None else None,
                 min_step=min_step, max_step=max_step, stream=stream,
             )
@@ -466,7 +419,7 @@ class Run:
         if isinstance(keys, str):
             raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
         return run_history.scan_history_rows(
-            self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+            self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
             run_id=self.id, keys=list(keys) if keys is not None else None,
             page_size=page_size, min_step=min_step, max_step=max_step,
         )

@@ -14,6 +14,7 @@ Rules (``docs/cache.md``):
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,25 +25,26 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wandb_frames import _fetch
+from wandb_frames.graphql import listing
 from wandb_frames import filters as wff
-from wandb_frames._cache_merge import merge_tables, sort_runs, upsert_runs
-from wandb_frames._cache_refresh import SCAN_MAX_PAGE, CachedRuns, head_page, kept_nodes, lookup, micros, plan_scan, scan
-from wandb_frames.cache import CacheEntry, CacheKey, RunsCache
+from wandb_frames.cache.merge import merge_tables, sort_runs, upsert_runs
+from wandb_frames.cache.refresh import SCAN_MAX_PAGE, CachedRuns, head_page, kept_nodes, lookup, micros, plan_scan, scan
+from wandb_frames.cache.store import CacheEntry, CacheKey, RunsCache, safe_url
 from wandb_frames.errors import CacheError, NotFoundError, UnsupportedFilterError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.pagination import iter_pages
 from wandb_frames.progress import make_progress
-from wandb_frames.run import decode_nodes
+from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.tabular import TableAssembler, empty_runs_table, flatten_run
 
 if TYPE_CHECKING:
-    from wandb_frames._fetch import ListingQuery
-    from wandb_frames.runs import Runs
+    from wandb_frames.graphql.listing import ListingQuery
+    from wandb_frames.graphql.plan import QueryPlan
+    from wandb_frames.graphql.session import Session
 
-__all__ = ["cached_table"]
+__all__ = ["CachedListing", "cache_key", "cached_table"]
 
-logger = logging.getLogger("wandb_frames.cache")
+logger = logging.getLogger("wandb_frames.cache.store")
 ID_BATCH = 500
 DELTA_PAGE = 1000
 ID_LIST_PAGE = 5000
@@ -50,16 +52,58 @@ MISSING_LOOKUPS = 100
 """New runs (found by the ID listing) up to this many are looked up one by one, more by ``$in``."""
 
 
-def cached_table(runs: Runs) -> pa.Table:
-    """The table of ``runs`` (filtered, ordered, limited; every column) through the cache.
+@dataclasses.dataclass(frozen=True, slots=True)
+class CachedListing:
+    """What a runs listing asks of the cache: the source to fetch from and the query to answer.
+
+    ``Runs`` builds one; the cache never sees the object that asked.
+    """
+
+    session: Session
+    """Sends the requests (the cache's own and the listing's page fetches)."""
+    entity: str
+    project: str
+    filters: Any
+    """The filter as the user gave it (re-parsed to answer it from a cached table)."""
+    plan: QueryPlan
+    query: ListingQuery
+    """The listing's own query (its projection); the cache widens it to every field."""
+    with_metadata: bool
+    per_page: int
+    limit: int | None
+    sep: str
+    progress: bool | None
+    concurrency: int | None
+    offline: bool
+
+    @property
+    def path(self) -> str:
+        """``"entity/project"``."""
+        return f"{self.entity}/{self.project}"
+
+
+def cache_key(runs: CachedListing) -> CacheKey:
+    """The cache file that holds ``runs`` (never the API key)."""
+    # Rows are cached whole (``columns=`` selects afterwards); only the per-run
+    # metadata download changes what a row holds.
+    projection = json.dumps({"metadata": runs.with_metadata}, sort_keys=True)
+    return CacheKey(safe_url(runs.session.settings.base_url), runs.entity, runs.project, projection, runs.sep)
+
+
+def cached_table(runs: CachedListing, cache: RunsCache | None = None) -> pa.Table:
+    """The table of ``runs`` (filtered, ordered, limited; every column) through ``cache``.
+
+    Args:
+        runs: The listing to answer.
+        cache: The cache; default: a :class:`RunsCache` in the default directory.
 
     Raises:
         CacheError: ``offline`` and the cache cannot answer, or the cache is unwritable.
         ApiError: A request failed.
     """
-    cache = runs._api.cache if runs._api.cache is not None else RunsCache()
-    key = CacheKey.for_runs(runs)
-    plan = runs._plan
+    cache = cache if cache is not None else RunsCache()
+    key = cache_key(runs)
+    plan = runs.plan
     with cache.lock, ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-cache") as ahead:
         head = None if runs.offline else _head_ahead(runs, cache, key, ahead)
         entry = cache.load(key)
@@ -85,7 +129,7 @@ def cached_table(runs: Runs) -> pa.Table:
         return _fetch_and_merge(runs, cache, key, entry)
 
 
-def _head_ahead(runs: Runs, cache: RunsCache, key: CacheKey, pool: ThreadPoolExecutor) -> Future[Any] | None:
+def _head_ahead(runs: CachedListing, cache: RunsCache, key: CacheKey, pool: ThreadPoolExecutor) -> Future[Any] | None:
     """Start a refresh scan's first page while the cache file is read (not yet in memory).
 
     Only for a complete, unexpired entry with a watermark; ``scan_page`` runs plus the
@@ -97,12 +141,12 @@ def _head_ahead(runs: Runs, cache: RunsCache, key: CacheKey, pool: ThreadPoolExe
     if _expired(CacheEntry(empty_runs_table(), full_at=str(record.get("full_at") or "")), cache):
         return None
     size = min(SCAN_MAX_PAGE, cache.scan_page + int(record.get("scan_rows") or 0))
-    return pool.submit(head_page, runs._api.execute, _full_query(runs, "{}"), size)
+    return pool.submit(head_page, runs.session.execute, _full_query(runs, "{}"), size)
 
 
-def _fetch_and_merge(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry | None) -> pa.Table:
+def _fetch_and_merge(runs: CachedListing, cache: RunsCache, key: CacheKey, entry: CacheEntry | None) -> pa.Table:
     """Fetch what the call asks for from the server and merge the rows into the entry."""
-    plan = runs._plan
+    plan = runs.plan
     limit = runs.limit if plan.exact_on_server else None
     fresh = _fetch_table(runs, plan.server_filters, limit=limit)
     seen = entry.filters_seen if entry is not None else ()
@@ -125,14 +169,14 @@ def _fetch_and_merge(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEn
     return table
 
 
-def _offline(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry | None) -> pa.Table:
+def _offline(runs: CachedListing, cache: RunsCache, key: CacheKey, entry: CacheEntry | None) -> pa.Table:
     where = f"{key.entity}/{key.project} on {key.server} in {cache.directory}"
     if entry is None:
         raise CacheError(
             f"offline: nothing is cached for {where}; fetch it once online with "
             "Api(cache=...) (same server, project, sep and metadata columns)"
         )
-    if not entry.complete and runs._plan.server_filters not in entry.filters_seen:
+    if not entry.complete and runs.plan.server_filters not in entry.filters_seen:
         raise CacheError(
             f"offline: the cache for {where} holds only the runs of other filtered fetches and "
             "cannot answer this filter; fetch the project once online without a filter"
@@ -143,9 +187,9 @@ def _offline(runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry | No
     return answer
 
 
-def _answer_whole(runs: Runs, table: pa.Table) -> pa.Table | None:
+def _answer_whole(runs: CachedListing, table: pa.Table) -> pa.Table | None:
     """Apply the whole filter, the order and the limit locally (None: not evaluable here)."""
-    plan = runs._plan
+    plan = runs.plan
     try:
         parsed = wff.parse_filter(runs.filters)
         if parsed is not None:
@@ -180,7 +224,7 @@ def _newest(table: pa.Table) -> datetime | None:
 
 
 def _refresh(
-    runs: Runs, cache: RunsCache, key: CacheKey, entry: CacheEntry, head: Future[Any] | None = None
+    runs: CachedListing, cache: RunsCache, key: CacheKey, entry: CacheEntry, head: Future[Any] | None = None
 ) -> CacheEntry:
     """Fetch runs changed since the watermark; detect new and deleted runs; merge; store.
 
@@ -193,7 +237,7 @@ def _refresh(
     since = micros(entry.watermark - cache.overlap) if entry.watermark is not None else None
     plan = plan_scan(known, since)
     query = _full_query(runs, "{}")
-    execute = runs._api.execute
+    execute = runs.session.execute
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-cache") as pool:
         ids_future = pool.submit(_list_ids, runs) if cache.list_ids else None
         count_future = None if cache.list_ids else pool.submit(_count, runs)
@@ -244,19 +288,19 @@ def _refresh(
     return updated
 
 
-def _merge_nodes(runs: Runs, table: pa.Table | None, nodes: list[dict[str, Any]]) -> pa.Table:
+def _merge_nodes(runs: CachedListing, table: pa.Table | None, nodes: list[dict[str, Any]]) -> pa.Table:
     """``table`` plus the decoded ``nodes`` (the nodes win for a run in both)."""
     if not nodes:
         return table if table is not None else empty_runs_table()
     assembler = TableAssembler(sep=runs.sep)
-    records = decode_nodes(runs._api, nodes, runs.entity, runs.project)
+    records = decode_nodes(runs.session, nodes, runs.entity, runs.project)
     assembler.add([flatten_run(r, sep=runs.sep) for r in records])
     added = assembler.finish()
     return upsert_runs(table, added, sep=runs.sep) if table is not None and table.num_rows else added
 
 
-def _count(runs: Runs) -> int:
-    data = runs._api.execute(documents.RUN_COUNT, {"entity": runs.entity, "project": runs.project,
+def _count(runs: CachedListing) -> int:
+    data = runs.session.execute(documents.RUN_COUNT, {"entity": runs.entity, "project": runs.project,
                                                    "filters": "{}"})
     project = data.get("project")
     if not isinstance(project, dict):
@@ -265,48 +309,48 @@ def _count(runs: Runs) -> int:
     return int(project["runCount"])
 
 
-def _list_ids(runs: Runs) -> list[str]:
+def _list_ids(runs: CachedListing) -> list[str]:
     variables = {"entity": runs.entity, "project": runs.project, "filters": "{}",
                  "order": "+created_at", "withCount": False}
     ids: list[str] = []
-    for page in iter_pages(runs._api.execute, documents.RUN_IDS_PAGE, variables,
+    for page in iter_pages(runs.session.execute, documents.RUN_IDS_PAGE, variables,
                            page_size=ID_LIST_PAGE, what=f"project {runs.path}"):
         ids.extend(n["name"] for n in page.nodes if isinstance(n.get("name"), str))
     return ids
 
 
-def _full_query(runs: Runs, filters_json: str) -> ListingQuery:
+def _full_query(runs: CachedListing, filters_json: str) -> ListingQuery:
     """Every heavy field (the cache keeps whole rows; ``columns=`` selects afterwards)."""
     return dataclasses.replace(
-        runs._query(), filters_json=filters_json, order="+created_at", config_keys=None,
+        runs.query, filters_json=filters_json, order="+created_at", config_keys=None,
         summary_keys=None, with_config=True, with_summary=True, with_system=True,
     )
 
 
 def _node_pages(
-    runs: Runs, query: ListingQuery, per_page: int, limit: int | None, on_count: Any
+    runs: CachedListing, query: ListingQuery, per_page: int, limit: int | None, on_count: Any
 ) -> Iterator[list[dict[str, Any]]]:
-    execute = runs._api.execute
+    execute = runs.session.execute
     per_page = per_page if limit is None else max(1, min(per_page, limit))
     workers = runs.concurrency or 0
     if workers > 1:
-        return _fetch.iter_batched_node_pages(execute, query, per_page, workers=workers, limit=limit,
+        return listing.iter_batched_node_pages(execute, query, per_page, workers=workers, limit=limit,
                                               on_count=on_count)
     if limit is None:
-        api = runs._api
-        return _fetch.iter_pipelined_node_pages(
+        api = runs.session
+        return listing.iter_pipelined_node_pages(
             execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count
         )
-    return _fetch.prefetch(lambda: _fetch.iter_node_pages(execute, query, per_page, on_count=on_count))
+    return listing.prefetch(lambda: listing.iter_node_pages(execute, query, per_page, on_count=on_count))
 
 
 def _fetch_table(
-    runs: Runs, filters_json: str, *, limit: int | None = None, per_page: int | None = None
+    runs: CachedListing, filters_json: str, *, limit: int | None = None, per_page: int | None = None
 ) -> pa.Table:
     """Fetch whole rows matching ``filters_json`` (server order ``+created_at`` unless limited)."""
     query = _full_query(runs, filters_json)
     if limit is not None:
-        query = dataclasses.replace(query, order=runs._plan.server_order)
+        query = dataclasses.replace(query, order=runs.plan.server_order)
     bar = make_progress(None, desc=f"runs {runs.project}", progress=runs.progress)
 
     def on_count(total: int) -> None:
@@ -317,7 +361,7 @@ def _fetch_table(
     pages = _node_pages(runs, query, per_page or runs.per_page, limit, on_count)
     try:
         for nodes in pages:
-            records = [r for r in decode_nodes(runs._api, nodes, runs.entity, runs.project)
+            records = [r for r in decode_nodes(runs.session, nodes, runs.entity, runs.project)
                        if r["id"] not in seen]
             seen.update(r["id"] for r in records)
             if limit is not None:

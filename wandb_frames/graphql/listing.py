@@ -42,7 +42,7 @@ __all__ = [
     "prefetch",
 ]
 
-logger = logging.getLogger("wandb_frames.runs")
+logger = logging.getLogger("wandb_frames.resources.runs")
 T = TypeVar("T")
 METADATA_FILE = "wandb-metadata.json"
 ID_PAGE_SIZE = 1000

@@ -1,4 +1,4 @@
-"""Artifacts: ``Api.artifact``, ``artifact_type(s)``, ``artifact_versions`` and a run's artifacts.
+"""Artifacts: ``Api.artifact``, ``artifact_versions`` and a run's artifacts (types: ``artifact_types``).
 
 Names follow ``wandb``: ``[entity/][project/]collection:version-or-alias``, where the
 part after ``:`` may also be a digest, or a bare digest (``[entity/][project/]<digest>``).
@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 
-from wandb_frames._executor import (
+from wandb_frames.resources.base import (
     ArtifactPath,
     Collection,
     check_name,
@@ -24,7 +24,6 @@ from wandb_frames._executor import (
     parse_json_string,
     split_project_path,
 )
-from wandb_frames.artifact_collections import ArtifactCollection, ArtifactCollections, artifact_collections
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.graphql.executor import Executor
@@ -33,15 +32,9 @@ from wandb_frames.tabular import flatten_run
 
 __all__ = [
     "Artifact",
-    "ArtifactCollection",
-    "ArtifactCollections",
     "ArtifactPath",
-    "ArtifactType",
-    "ArtifactTypes",
     "Artifacts",
     "RunRef",
-    "artifact_type",
-    "artifact_types",
     "artifact_versions",
     "get_artifact",
     "logged_artifacts",
@@ -54,8 +47,6 @@ _BY_NAME = DOCUMENTS["artifact_by_name.graphql"]
 _VERSIONS = DOCUMENTS["artifact_versions.graphql"]
 _OUTPUT = DOCUMENTS["artifact_run_output.graphql"]
 _INPUT = DOCUMENTS["artifact_run_input.graphql"]
-_TYPES = DOCUMENTS["artifact_types.graphql"]
-_TYPE = DOCUMENTS["artifact_type.graphql"]
 _CREATED_BY = DOCUMENTS["artifact_created_by.graphql"]
 
 _UTC = pa.timestamp("us", tz="UTC")
@@ -78,16 +69,6 @@ _FRAME_SCHEMA: dict[str, pa.DataType] = {
     "id": pa.string(),
     "tags": pa.list_(pa.string()),
 }
-
-_TYPE_SCHEMA: dict[str, pa.DataType] = {
-    "id": pa.string(),
-    "name": pa.string(),
-    "description": pa.string(),
-    "created_at": _UTC,
-    "entity": pa.string(),
-    "project": pa.string(),
-}
-
 
 class RunRef(NamedTuple):
     """The run that logged an artifact: ``entity/project/id``."""
@@ -318,105 +299,3 @@ def logged_artifacts(executor: Executor, entity: str, project: str, run_id: str,
 def used_artifacts(executor: Executor, entity: str, project: str, run_id: str, per_page: int | None = 50) -> Artifacts:
     """The artifacts a run used as inputs (``Run.used_artifacts()``), fetched on first use."""
     return _run_artifacts(executor, _INPUT, entity, project, run_id, per_page)
-
-
-@dataclass(frozen=True, slots=True)
-class ArtifactType:
-    """One artifact type of a project (``id``, ``name``, ``description``, ``created_at``)."""
-
-    id: str
-    name: str
-    description: str | None
-    created_at: datetime | None
-    entity: str
-    project: str
-    _executor: Executor | None = field(default=None, repr=False, compare=False)
-
-    def collections(self, per_page: int | None = 50) -> ArtifactCollections:
-        """The type's collections (``wandb``'s ``ArtifactType.collections()``), fetched on first use.
-
-        Raises:
-            ConfigurationError: a bad page size (before any request).
-            NotFoundError: (on first use) the project or the type no longer exists.
-        """
-        if self._executor is None:
-            raise ProtocolError("this artifact type was built without a connection to its server")
-        return artifact_collections(self._executor, self.entity, self.project, self.name, per_page)
-
-    def collection(self, name: str) -> ArtifactCollection:
-        """One collection of this type by name.
-
-        Raises:
-            NotFoundError: no collection of that name (after listing the type's collections).
-        """
-        name = check_name(name, "artifact name")
-        for found in self.collections(per_page=None):
-            if found.name == name:
-                return found
-        raise NotFoundError(
-            f"artifact collection {name!r} of type {self.name!r} in {self.entity}/{self.project} not found",
-            operation="ArtifactTypeCollectionsPage",
-            what=f"artifact collection {name!r}",
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The type as one frame row."""
-        return {key: getattr(self, key) for key in _TYPE_SCHEMA}
-
-
-def _artifact_type(
-    node: Mapping[str, Any], entity: str, project: str, executor: Executor | None = None
-) -> ArtifactType:
-    try:
-        return ArtifactType(
-            id=str(node["id"]), name=str(node["name"]), description=node.get("description"),
-            created_at=parse_datetime(node.get("createdAt")), entity=entity, project=project,
-            _executor=executor,
-        )
-    except (KeyError, TypeError) as exc:
-        raise ProtocolError(f"artifact type record lacks a field: {exc}") from exc
-
-
-class ArtifactTypes(Collection[ArtifactType]):
-    """The artifact types of a project: iterable; ``to_pandas()`` gives one row per type."""
-
-    schema = _TYPE_SCHEMA
-
-
-def artifact_types(
-    executor: Executor, project: str | None, *, default_entity: str | None,
-    default_project: str | None = None, per_page: int | None = 50,
-) -> ArtifactTypes:
-    """The artifact types of ``project`` (``"entity/project"`` or ``"project"``), fetched on first use."""
-    entity, name = split_project_path(project, default_entity=default_entity, default_project=default_project or "uncategorized")
-    size = check_per_page(per_page, default=50)
-
-    def fetch() -> Iterator[ArtifactType]:
-        for page in iter_pages(
-            executor.execute, _TYPES, {"entity": entity, "project": name},
-            connection_path=("project", "artifactTypes"), what=f"project {entity + '/' + name!r}",
-            page_size=size, size_variable="perPage", cursor_variable="cursor",
-        ):
-            for node in page.nodes:
-                yield _artifact_type(node, entity, name, executor)
-
-    return ArtifactTypes(fetch)
-
-
-def artifact_type(
-    executor: Executor, type_name: str, project: str | None, *, default_entity: str | None,
-    default_project: str | None = None,
-) -> ArtifactType:
-    """One artifact type by name (``Api.artifact_type``).
-
-    Raises:
-        ConfigurationError: bad type name or project path. NotFoundError: project or type missing.
-    """
-    type_name = check_name(type_name, "artifact type")
-    entity, name = split_project_path(project, default_entity=default_entity, default_project=default_project or "uncategorized")
-    data = executor.execute(_TYPE, {"entity": entity, "project": name, "type": type_name})
-    _, node = resolve_connection(
-        data, ("project", "artifactType"), operation=_TYPE.operation,
-        what=[f"project {entity + '/' + name!r}", f"artifact type {type_name!r} in {entity + '/' + name!r}"],
-    )
-    return _artifact_type(node, entity, name, executor)

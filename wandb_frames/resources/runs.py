@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from wandb_frames import _fetch
+from wandb_frames.graphql import listing
 from wandb_frames import filters as wff
-from wandb_frames._gcpause import gc_paused
-from wandb_frames._history_cache import history_cache_wrap, run_tokens
+from wandb_frames.tabular.gcpause import gc_paused
+from wandb_frames.cache.histories import history_cache_wrap, run_tokens
+from wandb_frames.cache.listing import CachedListing, cached_table
 from wandb_frames import history as run_history
-from wandb_frames._fetch import ListingQuery
+from wandb_frames.graphql.listing import ListingQuery
 from wandb_frames.errors import (
     ApiError,
     CacheError,
@@ -25,8 +26,9 @@ from wandb_frames.export import provenance, write_parquet
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.arrow_page import ArrowNodes
 from wandb_frames.progress import make_progress
-from wandb_frames.query import Projection, QueryPlan, plan_query
-from wandb_frames.run import Run, decode_nodes, parquet_getter
+from wandb_frames.graphql.plan import Projection, QueryPlan, plan_query
+from wandb_frames.graphql.records import decode_nodes
+from wandb_frames.resources.run import Run
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
 if TYPE_CHECKING:
@@ -34,11 +36,11 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from wandb_frames.api import Api
+    from wandb_frames.resources.session import ApiSession
 
 __all__ = ["Projection", "QueryPlan", "Run", "Runs", "plan_query"]
 
-logger = logging.getLogger("wandb_frames.runs")
+logger = logging.getLogger("wandb_frames.resources.runs")
 
 
 def _keep(nodes: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
@@ -74,7 +76,7 @@ class Runs:
 
     def __init__(
         self,
-        api: Api,
+        api: ApiSession,
         entity: str | None,
         project: str,
         *,
@@ -148,6 +150,15 @@ class Runs:
             with_metadata=p.with_metadata,
         )
 
+    def _cached_listing(self) -> CachedListing:
+        """This listing as the on-disk cache sees it (see :mod:`wandb_frames.cache`)."""
+        return CachedListing(
+            session=self._api, entity=self.entity, project=self.project, filters=self.filters,
+            plan=self._plan, query=self._query(), with_metadata=self.projection.with_metadata,
+            per_page=self.per_page, limit=self.limit, sep=self.sep, progress=self.progress,
+            concurrency=self.concurrency, offline=self.offline,
+        )
+
     # -- counting ----------------------------------------------------------------------
     def __len__(self) -> int:
         """The number of matching runs (``runCount``, fetched once; capped by ``limit``).
@@ -187,17 +198,17 @@ class Runs:
         limit = self.limit if self._plan.exact_on_server else None
         workers = self._workers()
         if workers > 1:
-            return _fetch.iter_batched_node_pages(
+            return listing.iter_batched_node_pages(
                 execute, query, per_page, workers=workers, limit=limit, on_count=on_count
             )
         if limit is None:
             api = self._api
-            return _fetch.iter_pipelined_node_pages(
+            return listing.iter_pipelined_node_pages(
                 execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count,
                 arrow=for_table,
             )
-        return _fetch.prefetch(
-            lambda: _fetch.iter_node_pages(
+        return listing.prefetch(
+            lambda: listing.iter_node_pages(
                 execute, query, per_page, on_count=on_count, limit=limit
             )
         )
@@ -355,10 +366,8 @@ class Runs:
         return self._full
 
     def _fetch_table(self) -> pa.Table:
-        if self.offline or getattr(self._api, "cache", None) is not None:
-            from wandb_frames._cache_fetch import cached_table
-
-            return cached_table(self)
+        if self.offline or self._api.cache is not None:
+            return cached_table(self._cached_listing(), self._api.cache)
         sep = self.sep
         assembler = TableAssembler(sep=sep)
         # A local order is computed on '.'-named columns, like filters.
@@ -470,7 +479,7 @@ class Runs:
             for i, run_id in enumerate(run_ids):
                 run_columns[run_id] = {name: values[name][i] for name in wanted}
         histories = run_history.fetch_histories(
-            self._api, parquet_getter(self._api), entity=self.entity, project=self.project,
+            self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
             run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,

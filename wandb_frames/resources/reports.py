@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from wandb_frames._executor import (
+from wandb_frames.resources.base import (
     DEFAULT_APP_URL,
     Collection,
     check_name,

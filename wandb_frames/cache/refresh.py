@@ -28,14 +28,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wandb_frames.cache import NON_FINAL_STATES
+from wandb_frames.cache.store import NON_FINAL_STATES
 from wandb_frames.errors import NotFoundError, ProtocolError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.pagination import iter_pages
 from wandb_frames.tabular.decode import parse_timestamp
 
 if TYPE_CHECKING:
-    from wandb_frames._fetch import ListingQuery
+    from wandb_frames.graphql.listing import ListingQuery
     from wandb_frames.graphql.pagination import Execute
 
 __all__ = [

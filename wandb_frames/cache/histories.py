@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wandb_frames.cache import RunsCache, _record, _segment, safe_url
+from wandb_frames.cache.store import RunsCache, _record, _segment, safe_url
 from wandb_frames.errors import CacheError, CorruptRecordWarning, ExportError
 from wandb_frames.export import provenance, write_parquet
 from wandb_frames.history.frames import LongPart
@@ -35,7 +35,7 @@ from wandb_frames.history.frames import LongPart
 __all__ = ["FINAL_STATES", "HistoryQuery", "cached_fetch", "history_cache_wrap", "history_token", "query_for",
            "run_tokens"]
 
-logger = logging.getLogger("wandb_frames.cache")
+logger = logging.getLogger("wandb_frames.cache.store")
 
 HISTORY_FORMAT = 1
 FINAL_STATES = frozenset({"finished", "crashed", "failed", "killed", "preempted"})

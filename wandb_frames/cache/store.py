@@ -22,18 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wandb_frames._cache_merge import ids_digest, upsert_runs
+from wandb_frames.cache.merge import ids_digest, upsert_runs
 from wandb_frames.errors import CacheError, ConfigurationError, CorruptRecordWarning, ExportError
 from wandb_frames.export import PROVENANCE_KEY, provenance, write_parquet
-
-if TYPE_CHECKING:
-    from wandb_frames.runs import Runs
 
 __all__ = [
     "CACHE_FORMAT",
@@ -47,7 +44,7 @@ __all__ = [
     "safe_url",
 ]
 
-logger = logging.getLogger("wandb_frames.cache")
+logger = logging.getLogger("wandb_frames.cache.store")
 CACHE_FORMAT = 1
 """Version of the cache file layout; files of another version are refetched silently."""
 NON_FINAL_STATES: tuple[str, ...] = ("running", "pending", "preempting")
@@ -96,14 +93,6 @@ class CacheKey:
     project: str
     projection: str
     sep: str
-
-    @classmethod
-    def for_runs(cls, runs: Runs) -> CacheKey:
-        """The key of a :class:`~wandb_frames.runs.Runs` listing (never the API key)."""
-        # Rows are cached whole (``columns=`` selects afterwards); only the per-run
-        # metadata download changes what a row holds.
-        projection = json.dumps({"metadata": runs.projection.with_metadata}, sort_keys=True)
-        return cls(safe_url(runs._api.settings.base_url), runs.entity, runs.project, projection, runs.sep)
 
     def relative_path(self) -> Path:
         """``runs/<server hash>/<entity>/<project>/<projection hash>.parquet``."""
