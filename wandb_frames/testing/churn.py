@@ -26,6 +26,10 @@ request that served page ``k`` has been executed and before its answer is sent: 
 shows the state before the change, and every request the client sends after reading it sees
 the state after (requests already executing concurrently may see either). ``runCount`` and
 the connections' ``totalCount`` always count the current state.
+
+For a consistency test: the runs a complete listing must hold are the runs seeded before
+the scan minus every ``ChurnEvent.deleted`` (each exactly once); runs in ``inserted`` may or
+may not appear (at most once); ``moved``/``updated`` runs must appear exactly once.
 """
 
 from __future__ import annotations
