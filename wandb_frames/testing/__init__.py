@@ -8,7 +8,9 @@ the foreground.
 from __future__ import annotations
 
 from wandb_frames.testing.faults import Faults
+from wandb_frames.testing.churn import ChurnEvent, ListingChurn, RandomChurn, RunsChange
 from wandb_frames.testing.mongo import ServerFilterError
+from wandb_frames.testing.network import Network, RateLimit, TrafficStats
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, RunState, SweepRecord
 from wandb_frames.testing.server import LocalServer
 from wandb_frames.testing.synthetic import (
@@ -21,13 +23,20 @@ from wandb_frames.testing.synthetic import (
 
 __all__ = [
     "ArtifactRecord",
+    "ChurnEvent",
     "Faults",
+    "ListingChurn",
     "LocalServer",
+    "Network",
+    "RandomChurn",
+    "RateLimit",
     "ReportRecord",
     "RunRecord",
     "RunState",
+    "RunsChange",
     "ServerFilterError",
     "SweepRecord",
+    "TrafficStats",
     "iter_synthetic_runs",
     "synthetic_artifacts",
     "synthetic_project",

@@ -51,6 +51,8 @@ class Context:
     email: str = "local-user@localhost"
     parquet_export: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: called with ``(project, operation name)`` for every runs page served (listing churn)
+    on_runs_page: Callable[[ProjectStore, str | None], None] | None = None
 
     def viewer(self) -> dict[str, Any]:
         """The viewer (the only user of the server)."""
@@ -154,8 +156,13 @@ def p_run_count(source: Mapping[str, Any], info: Info, filters: Any = None) -> i
 
 def p_runs(source: Mapping[str, Any], info: Info, filters: Any = None, order: str | None = None,
            first: int | None = None, after: str | None = None, **_kw: Any) -> dict[str, Any]:
-    runs = ctx(info).store.select(_project(source), filters, order)
-    return connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
+    c = ctx(info)
+    project = _project(source)
+    runs = c.store.select(project, filters, order)
+    page = connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
+    if c.on_runs_page is not None:
+        c.on_runs_page(project, info.operation.name.value if info.operation.name else None)
+    return page
 
 
 def p_run(source: Mapping[str, Any], info: Info, name: str) -> Any:
