@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from wandb_frames.filters import nodes
 from wandb_frames.filters.operators import OPERATORS_BY_NAME, supports
-from wandb_frames.filters.parse import conjoin
+from wandb_frames.filters.nodes import conjoin
 
 __all__ = ["FilterPlan", "split"]
 
