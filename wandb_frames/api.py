@@ -13,7 +13,7 @@ from wandb_frames import _executor, artifacts, projects, reports, sweeps
 from wandb_frames.cache import RunsCache, resolve_cache
 from wandb_frames.artifacts import Artifact, Artifacts, ArtifactType, ArtifactTypes
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
-from wandb_frames.filters import parse_filter
+from wandb_frames.filters import parse_filter, parse_order
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.transport import (
@@ -311,8 +311,10 @@ class Api:
         """
         entity, project = split_project_path(path)
         project = self._project_or_default(project, path)
-        # Validate first (FilterError, before any request): repr() of an invalid filter may fail.
+        # Validate first (FilterError, before any request): repr() of an invalid filter may
+        # fail, and an unhashable order cannot be part of the key.
         parse_filter(filters)
+        parse_order(order)
         key = (
             entity or self.settings.entity,
             project,

@@ -28,12 +28,22 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import wandb_frames.filters.accessor  # noqa: F401 - registers df.wb
-from filters.hostile import deep_filters, expressions, hostile_filters, near_valid_filters
+from filters.hostile import deep_filters, expressions, hostile_filters, hostile_values, near_valid_filters
 from filters.support import table_of
 from wandb_frames import Api
 from wandb_frames.errors import FilterError, WandbFramesError
 from wandb_frames.export import read_parquet, write_parquet
-from wandb_frames.filters import apply, mask, parse_filter, split, to_arrow_expression, to_server, to_server_json
+from wandb_frames.filters import (
+    apply,
+    mask,
+    order_to_server,
+    parse_filter,
+    parse_order,
+    split,
+    to_arrow_expression,
+    to_server,
+    to_server_json,
+)
 from wandb_frames.tabular import table_to_pandas
 from wandb_frames.testing import LocalServer
 
@@ -175,6 +185,15 @@ def test_api_runs_over_http(served: tuple[LocalServer, Api], spec: Any) -> None:
         assert set(ids) <= {"a", "b", "c"}
 
 
+def test_api_runs_refuses_a_bad_order_before_any_request(served: tuple[LocalServer, Api]) -> None:
+    server, api = served
+    before = len(server.requests)
+    for order in (["-created_at"], "-\ud800", "-nope", {"a": 1}):
+        with pytest.raises(FilterError):
+            api.runs("fuzz/p", order=order)  # type: ignore[arg-type]
+    assert len(server.requests) == before
+
+
 def test_examples_from_the_issue() -> None:
     """The inputs issue 17 reported, one by one: each is a FilterError, nothing else."""
     deep_and: Any = {"state": "x"}
@@ -225,3 +244,13 @@ def test_unreadable_frame_column_is_a_schema_error() -> None:
     assert list(categorical.wb.where({"state": {"$regex": "x"}})["id"]) == ["a"]
     assert list(categorical.wb.where({"state": {"$in": ["y"]}})["id"]) == ["b"]
     assert np.array_equal(mask(pa.table({"n": [1]}), None).to_numpy(zero_copy_only=False), [True])
+
+
+@settings(max_examples=min(300, settings().max_examples))
+@given(st.one_of(hostile_values, st.text(st.one_of(st.characters(), st.sampled_from(["\ud800", "-", "+", "."])))))
+def test_order_answers_or_raises_a_project_error(spec: Any) -> None:
+    name, parsed = outcome("parse_order", lambda: parse_order(spec))
+    sorted_name, _ = outcome("df.wb.sort", lambda: FRAME.wb.sort(spec))
+    assert sorted_name == name or (name == "ok" and sorted_name != "ok")
+    if name == "ok":
+        outcome("order_to_server", lambda: order_to_server(parsed))
