@@ -10,6 +10,7 @@ from __future__ import annotations
 from wandb_frames.testing.faults import Faults
 from wandb_frames.testing.mongo import ServerFilterError
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, RunState, SweepRecord
+from wandb_frames.testing.routes import Echo, Redirect
 from wandb_frames.testing.server import LocalServer
 from wandb_frames.testing.synthetic import (
     iter_synthetic_runs,
@@ -21,8 +22,10 @@ from wandb_frames.testing.synthetic import (
 
 __all__ = [
     "ArtifactRecord",
+    "Echo",
     "Faults",
     "LocalServer",
+    "Redirect",
     "ReportRecord",
     "RunRecord",
     "RunState",
