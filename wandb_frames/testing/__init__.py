@@ -12,6 +12,7 @@ from wandb_frames.testing.churn import ChurnEvent, ListingChurn, RandomChurn, Ru
 from wandb_frames.testing.mongo import ServerFilterError
 from wandb_frames.testing.network import Network, RateLimit, TrafficStats
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, RunState, SweepRecord
+from wandb_frames.testing.routes import Echo, Redirect
 from wandb_frames.testing.server import LocalServer
 from wandb_frames.testing.synthetic import (
     iter_synthetic_runs,
@@ -23,13 +24,21 @@ from wandb_frames.testing.synthetic import (
 
 __all__ = [
     "ArtifactRecord",
+<<<<<<< HEAD
     "ChurnEvent",
+=======
+    "Echo",
+>>>>>>> creds-server
     "Faults",
     "ListingChurn",
     "LocalServer",
+<<<<<<< HEAD
     "Network",
     "RandomChurn",
     "RateLimit",
+=======
+    "Redirect",
+>>>>>>> creds-server
     "ReportRecord",
     "RunRecord",
     "RunState",

@@ -64,6 +64,7 @@ from wandb_frames.testing.faults import FaultInjector, Faults
 from wandb_frames.testing.network import Network, NetworkShaper, TrafficCounter, TrafficStats
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, SweepRecord
 from wandb_frames.testing.resolvers import Context
+from wandb_frames.testing.routes import Echo, Redirect, Route, echo_body
 from wandb_frames.testing.store import ProjectStore, Store
 
 __all__ = ["LocalServer"]
@@ -85,7 +86,8 @@ def _random_key() -> str:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    # the listen backlog: many clients connecting at once must not wait for SYN retransmits
+    # The stdlib's listen backlog of 5 resets connections when dozens of clients connect
+    # at once (parallel fetches); a real server's is in the hundreds.
     request_queue_size = 128
     app: LocalServer
 
@@ -157,12 +159,26 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             app.traffic_counter.end()
 
+    def _routed(self, raw: bytes | None) -> bool:
+        """Answer from a test's :meth:`LocalServer.route` for this path; False when none."""
+        route = self.server.app.routes.get(urlsplit(self.path).path)
+        if route is None:
+            return False
+        if isinstance(route, Redirect):
+            self._send(route.status, b"", "text/plain", {"Location": route.location})
+        else:
+            body, content_type = echo_body(route, self.requestline, self.headers.items(), raw or b"")
+            self._send(route.status, body, content_type)
+        return True
+
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         path = urlsplit(self.path).path.rstrip("/")
         self._shaped("graphql" if path == "/graphql" else "other", lambda: self._post(path))
 
     def _post(self, path: str) -> None:
         raw = self._body()
+        if self._routed(raw):
+            return
         if path != "/graphql":
             self._json(404, {"errors": [{"message": f"not found: {path}"}]})
             return
@@ -190,6 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._shaped("other" if path in ("/", "/healthz") else "download", lambda: self._get(path))
 
     def _get(self, path: str) -> None:
+        if self._routed(b""):
+            return
         if path in ("/", "/healthz"):
             self._send(200, b"ok", "text/plain")
             return
@@ -262,6 +280,7 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._data_dir: Path | None = None
         self._context: Context | None = None
+        self.routes: dict[str, Route] = {}
 
     def __repr__(self) -> str:
         state = self.url if self._httpd else "stopped"
@@ -345,6 +364,19 @@ class LocalServer:
         with self.store.lock:
             proj.reports.extend(reports)
             self.store.touch(proj)
+
+    def route(self, path: str, answer: Route | None) -> None:
+        """Answer every request for ``path`` (exact, without query) with ``answer`` instead.
+
+        ``answer`` is a :class:`~wandb_frames.testing.routes.Redirect` or an
+        :class:`~wandb_frames.testing.routes.Echo`; None restores what the path served.
+        """
+        if answer is None:
+            self.routes.pop(path, None)
+        elif isinstance(answer, Redirect | Echo):
+            self.routes[path] = answer
+        else:
+            raise TypeError(f"a route answers a Redirect or an Echo, not {answer!r}")
 
     # ------------------------------------------------------------ introspection for tests
     @property
