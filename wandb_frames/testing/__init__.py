@@ -24,21 +24,15 @@ from wandb_frames.testing.synthetic import (
 
 __all__ = [
     "ArtifactRecord",
-<<<<<<< HEAD
     "ChurnEvent",
-=======
     "Echo",
->>>>>>> creds-server
     "Faults",
     "ListingChurn",
     "LocalServer",
-<<<<<<< HEAD
     "Network",
     "RandomChurn",
     "RateLimit",
-=======
     "Redirect",
->>>>>>> creds-server
     "ReportRecord",
     "RunRecord",
     "RunState",

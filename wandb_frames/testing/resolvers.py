@@ -52,10 +52,8 @@ class Context:
     email: str = "local-user@localhost"
     parquet_export: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
-<<<<<<< HEAD
     #: called with ``(project, operation name)`` for every runs page served (listing churn)
     on_runs_page: Callable[[ProjectStore, str | None], None] | None = None
-=======
     _export_locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _export_locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -63,7 +61,6 @@ class Context:
         """The lock of one run's history export (one per ``name``, made on first use)."""
         with self._export_locks_guard:
             return self._export_locks.setdefault(name, threading.Lock())
->>>>>>> creds-server
 
     def viewer(self) -> dict[str, Any]:
         """The viewer (the only user of the server)."""
