@@ -3,7 +3,9 @@
 - retried: 429 (honouring ``Retry-After`` in seconds or as an HTTP date, else
   ``RateLimit-Reset``), 500, 502, 503, 504, connection errors/timeouts and truncated bodies,
   with exponential backoff plus jitter, bounded by ``RetryPolicy.max_attempts`` and an overall
-  ``RetryPolicy.deadline``;
+  ``RetryPolicy.deadline``; a 429 is waited out until the deadline and never counts as an
+  attempt (a rate limit slows a fetch down, it does not fail it); a server never reached
+  (connection refused, unknown host) fails after ``RetryPolicy.connect_deadline``;
 - never retried: any other status (400, 401, 403, 404, …) and a 200 carrying GraphQL ``errors``.
 """
 
@@ -30,6 +32,7 @@ class RetryPolicy:
         base_delay: The first backoff wait; attempt ``n`` waits ``base_delay * 2**(n-1)``.
         max_delay: Cap of one backoff wait (a server's ``Retry-After`` is honoured as given).
         jitter: Relative random extra wait, ``U[0, jitter]`` times the backoff.
+        connect_deadline: See below.
     """
 
     max_attempts: int = 8
@@ -37,6 +40,11 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     jitter: float = 0.25
+    connect_deadline: float = 5.0
+    """Seconds allowed for a server that was never reached (connection refused, unknown host)
+    before giving up: a wrong URL or a server that is down fails fast, not after ``deadline``.
+    Once any request of the transport got an answer, connection failures are retried for the
+    whole ``deadline`` (a server that restarts)."""
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

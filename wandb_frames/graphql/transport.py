@@ -49,6 +49,7 @@ from wandb_frames.graphql.credentials import (
     scrub,
     scrub_value,
 )
+from wandb_frames.graphql.concurrency import AdaptiveLimit
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.retry import (
     RETRYABLE_STATUS,
@@ -99,6 +100,15 @@ def accept_encoding(base_url: str) -> str:
     return "gzip, deflate"
 
 
+def _where(url: str) -> str:
+    """A URL to name in a message: scheme, host, port and path; no user info, no query (presigned
+    download URLs carry signatures there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def operation_name(document: DocumentNode) -> str:
     """Return the name of the first named operation in ``document`` (or ``""``)."""
     for definition in document.definitions:
@@ -135,6 +145,9 @@ class HttpTransport(Transport):
         self._auth = ApiKeyAuth(settings.base_url, settings.api_key)
         self.sleep: Callable[[float], None] = time.sleep
         self.request_count = 0
+        self.limiter = AdaptiveLimit(initial=4, maximum=max(4, pool_size))
+        """Requests this client keeps in flight to the server (see :mod:`.concurrency`)."""
+        self._reached = False  # any answer from the server yet (see RetryPolicy.connect_deadline)
 
     def __repr__(self) -> str:
         return f"<HttpTransport {self.url}>"
@@ -268,7 +281,7 @@ class HttpTransport(Transport):
         outside ``except``): those keep the sent request, and error reporters read them."""
         policy = self.retry
         start = time.monotonic()
-        attempt = 0
+        attempt = throttled = 0
         while True:
             attempt += 1
             remaining = policy.deadline - (time.monotonic() - start)
@@ -278,18 +291,22 @@ class HttpTransport(Transport):
             fatal = ""
             status = 0
             self.request_count += 1
+            unreached = False
             try:
                 response = self._follow(method, url, operation, body, headers, timeout)
                 status = response.status_code
                 content = read_body(response, head) if 200 <= status < 300 else b""
             except _RETRYABLE_ERRORS as exc:
                 forget_credentials(exc)
+                unreached = not self._reached and isinstance(exc, requests.ConnectionError)
                 failure = self._scrub(f"{type(exc).__name__}: {exc}")
             except requests.RequestException as exc:
                 forget_credentials(exc)
                 fatal = self._scrub(f"{type(exc).__name__}: {exc}")
             else:
+                self._reached = True
                 if 200 <= status < 300:
+                    self.limiter.healthy()
                     return response, content
                 if status not in RETRYABLE_STATUS:
                     error = self._status_error(response, operation)
@@ -301,23 +318,32 @@ class HttpTransport(Transport):
                     f"{operation}: request to {self.settings.base_url} failed: {fatal}",
                     operation=operation,
                 ) from None
+            self.limiter.pushed_back(f"HTTP {status}" if status else failure.partition(":")[0])
             delay = retry_delay(attempt, policy, retry_after)
             elapsed = time.monotonic() - start
-            if attempt >= policy.max_attempts or elapsed + delay > policy.deadline:
+            if unreached:
+                delay = min(delay, max(0.0, policy.connect_deadline - elapsed) / 2)
+            deadline = policy.connect_deadline if unreached else policy.deadline
+            if status == 429:
+                throttled += 1  # a rate limit is waited out until the deadline, never counted
+            if attempt - throttled >= policy.max_attempts or elapsed + delay > deadline or (
+                unreached and delay < 0.05
+            ):
                 if failure:
                     raise TransportError(
-                        f"{operation}: could not reach {self.settings.base_url} after "
+                        f"{operation}: could not reach {_where(url)} after "
                         f"{attempt} attempts in {elapsed:.1f}s: {failure}",
                         operation=operation,
                     ) from None
                 error = self._status_error(response, operation, attempts=attempt)
                 del response
                 raise error
-            logger.debug(
-                "%s: attempt %d failed (%s); retrying in %.2fs",
+            logger.info(
+                "%s: attempt %d failed (%s); %s %.2fs",
                 operation,
                 attempt,
-                status or failure.partition(":")[0],
+                f"HTTP {status}" if status else failure.partition(":")[0],
+                "waiting as the server asks," if retry_after is not None else "retrying in",
                 delay,
             )
             self.sleep(delay)
