@@ -15,7 +15,7 @@ from wandb_frames.errors import CacheError, CorruptRecordWarning, IncompleteResu
 from wandb_frames.testing import LocalServer
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-HISTORY_OPS = {"RunParquetHistory", "HistoryPage", "RunHistoryKeys", "SampledHistoryPage"}
+HISTORY_OPS = {"RunParquetHistory", "RunsParquetHistory", "HistoryPage", "RunHistoryKeys", "SampledHistoryPage"}
 
 
 def _record(i: int, state: str, heartbeat: datetime) -> dict[str, Any]:

@@ -82,6 +82,8 @@ WIRE_SELECTIONS = {
     "history/RunEvents.graphql": "ce894e6a165cf8b4",
     "history/RunHistoryKeys.graphql": "f8a79f7a93d118f2",
     "history/RunParquetHistory.graphql": "acccff98c5c6fee4",
+    "history/RunsEvents.graphql": "a27c40c2a7300915",
+    "history/RunsParquetHistory.graphql": "ed1c0a2ad4926aae",
 }
 
 

@@ -53,7 +53,7 @@ class NoParquetExecutor(RequestsExecutor):
         *,
         operation: str | None = None,
     ) -> dict[str, Any]:
-        if operation == "RunParquetHistory":
+        if operation in ("RunParquetHistory", "RunsParquetHistory"):
             self.calls.append(operation)
             raise GraphQLError("Cannot query field 'parquetHistory' on type 'Run'.", operation=operation)
         return super().execute(document, variables, operation=operation)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
@@ -51,7 +52,9 @@ from wandb_frames.history.melt import assemble, melt_sorted
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "EventRows",
     "Executor",
+    "ExportInfo",
     "Getter",
     "Stream",
     "check_keys",
@@ -70,6 +73,45 @@ _INT_MAX = 2**31 - 1
 
 #: Downloads a (presigned) parquet URL and returns its bytes; no credentials are attached.
 Getter = Callable[[str], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """What the server says about one run's history before any row is read.
+
+    Attributes:
+        urls: The parquet export's files (none: no export, or nothing exported yet).
+        live: ``liveData``: one ``{"_step": …}`` per row not yet exported (the live tail).
+        last_step: ``historyKeys.lastStep`` (None: no history).
+    """
+
+    urls: list[str] = field(default_factory=list)
+    live: list[Any] = field(default_factory=list)
+    last_step: int | None = None
+
+    @classmethod
+    def from_node(cls, run: Mapping[str, Any]) -> ExportInfo:
+        """From a run node selecting ``historyKeys`` and ``parquetHistory { parquetUrls liveData }``."""
+        exported = run.get("parquetHistory") or {}
+        urls = [u for u in exported.get("parquetUrls") or [] if isinstance(u, str)]
+        return cls(urls, list(exported.get("liveData") or []), _last_step(run.get("historyKeys")))
+
+
+@dataclass(frozen=True, slots=True)
+class EventRows:
+    """One run's system-metrics rows as the server sent them (JSON texts) and their count."""
+
+    texts: list[str]
+    count: int | None
+
+    @classmethod
+    def from_node(cls, run: Mapping[str, Any], operation: str) -> EventRows:
+        """From a run node selecting ``eventsLineCount`` and ``events``."""
+        texts = run.get("events")
+        if not isinstance(texts, list):
+            raise ProtocolError(f"{operation}: 'events' is not a list", operation=operation)
+        count = run.get("eventsLineCount")
+        return cls(texts, count if isinstance(count, int) else None)
 
 
 def parquet_getter(session: Session) -> Getter:
@@ -179,10 +221,8 @@ def _paged_wide(
     return rows_to_wide(decode_rows(texts))
 
 
-def _export_info(
-    executor: Executor, *, entity: str, project: str, run_id: str
-) -> tuple[list[str], list[Any], int | None]:
-    """``(parquetUrls, liveData, lastStep)``; no URLs when the server has no parquet export."""
+def _export_info(executor: Executor, *, entity: str, project: str, run_id: str) -> ExportInfo:
+    """One run's :class:`ExportInfo`; no URLs when the server has no parquet export."""
     ids = {"entity": entity, "project": project, "run": run_id}
     data: dict[str, Any] | None
     try:
@@ -193,11 +233,9 @@ def _export_info(
     if data is None:
         data = executor.execute(load_query("RunHistoryKeys"), ids, operation="RunHistoryKeys")
         run = _run_node(data, entity=entity, project=project, run_id=run_id, operation="RunHistoryKeys")
-        return [], [], _last_step(run.get("historyKeys"))
+        return ExportInfo(last_step=_last_step(run.get("historyKeys")))
     run = _run_node(data, entity=entity, project=project, run_id=run_id, operation="RunParquetHistory")
-    exported = run.get("parquetHistory") or {}
-    urls = [u for u in exported.get("parquetUrls") or [] if isinstance(u, str)]
-    return urls, list(exported.get("liveData") or []), _last_step(run.get("historyKeys"))
+    return ExportInfo.from_node(run)
 
 
 def _tail_start(urls: Sequence[str], live: Sequence[Any], lo: int) -> int | None:
@@ -240,6 +278,8 @@ def fetch_run_long(
     max_step: int | None = None,
     stream: Stream = "default",
     page_size: int = DEFAULT_PAGE_SIZE,
+    export: ExportInfo | None = None,
+    events: EventRows | None = None,
 ) -> LongPart:
     """Fetch one run's full history as a long table plus the non-numeric value counts.
 
@@ -254,6 +294,10 @@ def fetch_run_long(
         max_step: Last step (exclusive); default: through the last.
         stream: ``"default"`` (training history) or ``"system"`` (system metrics, ``_step`` null).
         page_size: Steps per ``HistoryPage`` request on the paged path.
+        export: The run's :class:`ExportInfo` when already known (fetched with other runs'
+            in one request); default: asked for with ``RunParquetHistory``.
+        events: The run's system rows when already known (``stream="system"``); default:
+            asked for with ``RunEvents``.
 
     Returns:
         A :class:`~wandb_frames.history.frames.LongPart`.
@@ -265,15 +309,14 @@ def fetch_run_long(
     if stream == "system":
         if min_step is not None or max_step is not None:
             raise ConfigurationError("min_step/max_step apply to the default stream; system rows have no _step")
-        events = executor.execute(load_query("RunEvents"), {**ids, "samples": _INT_MAX}, operation="RunEvents")
-        run = _run_node(events, entity=entity, project=project, run_id=run_id, operation="RunEvents")
-        texts = run.get("events")
-        if not isinstance(texts, list):
-            raise ProtocolError("RunEvents: 'events' is not a list", operation="RunEvents")
-        count = run.get("eventsLineCount")
+        if events is None:
+            answer = executor.execute(load_query("RunEvents"), {**ids, "samples": _INT_MAX}, operation="RunEvents")
+            run = _run_node(answer, entity=entity, project=project, run_id=run_id, operation="RunEvents")
+            events = EventRows.from_node(run, "RunEvents")
+        texts, count = events.texts, events.count
         wide, sys_skipped = rows_to_wide(decode_rows(texts))
         part = wide_to_long(wide, run_id=run_id, keys=keys, dedup=False)
-        if isinstance(count, int) and len(texts) < count:
+        if count is not None and len(texts) < count:
             raise IncompleteResultError(
                 f"the server sampled system metrics of run {run_id} ({len(texts)} of {count} rows)",
                 partial=part.table,
@@ -283,7 +326,9 @@ def fetch_run_long(
         raise ConfigurationError(f"stream must be 'default' or 'system' (got {stream!r})")
 
     lo = 0 if min_step is None else max(0, min_step)
-    urls, live, last = _export_info(executor, entity=entity, project=project, run_id=run_id)
+    if export is None:
+        export = _export_info(executor, entity=entity, project=project, run_id=run_id)
+    urls, live, last = export.urls, export.live, export.last_step
     hi = (last + 1) if last is not None else 0
     if max_step is not None:
         hi = min(hi, max_step)
@@ -398,7 +443,8 @@ def scan_history_rows(
     if page_size < 1:
         raise ConfigurationError(f"page_size must be positive (got {page_size})")
     check_keys(keys)
-    urls, live, last = _export_info(executor, entity=entity, project=project, run_id=run_id)
+    info = _export_info(executor, entity=entity, project=project, run_id=run_id)
+    urls, live, last = info.urls, info.live, info.last_step
     if last is None:
         return
     lo = 0 if min_step is None else max(0, min_step)

@@ -5,17 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pathlib import Path
-
+import graphql
 import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
 from wandb_frames.export import write_parquet, write_parquet_stream
+from wandb_frames.graphql.concurrency import AdaptiveLimit
+from wandb_frames.graphql.documents import Document
+from wandb_frames.history.batches import EVENTS_BATCH, EXPORT_BATCH, BatchPrefetch, events_batch, export_batch
 from wandb_frames.history.fetch import (
     DEFAULT_PAGE_SIZE,
+    EventRows,
     Executor,
+    ExportInfo,
     Getter,
     Stream,
     check_keys,
@@ -23,6 +28,7 @@ from wandb_frames.history.fetch import (
 )
 from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide
 from wandb_frames.history.sampling import downsample_long
+from wandb_frames.progress import make_progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +56,8 @@ class Histories:
     Nothing is fetched until a method needs it. :meth:`iter_batches` and :meth:`to_parquet`
     stream run by run (runs are fetched concurrently, a bounded number ahead), so a history far
     larger than memory can be written to disk; :meth:`to_arrow` materialises once and caches.
+    While runs are fetched, a progress bar counts them (``progress``: None = in notebooks and
+    terminals, see :mod:`wandb_frames.progress`).
 
     Attributes:
         run_ids: The runs, in output order.
@@ -66,6 +74,9 @@ class Histories:
         samples: int | None = None,
         run_columns: Mapping[str, Mapping[str, Any]] | None = None,
         max_workers: int = 8,
+        progress: bool | None = False,
+        label: str = "",
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         if samples is not None and samples < 2:
             raise ConfigurationError(f"samples must be at least 2 (got {samples}); use None for the full history")
@@ -77,6 +88,9 @@ class Histories:
         self._fetch_one = fetch_one
         self._samples = samples
         self._max_workers = max_workers
+        self._progress = progress
+        self._label = label
+        self._on_close = on_close
         self._columns = _column_arrays(run_columns or {}, self.run_ids)
         self._table: pa.Table | None = None
         self.provenance: dict[str, Any] = {}
@@ -107,6 +121,7 @@ class Histories:
             yield self._table
             return
         ids = self.run_ids
+        bar = make_progress(len(ids), desc=f"histories {self._label}".rstrip(), progress=self._progress)
         with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="wandb-frames-history") as pool:
             pending: dict[int, Future[LongPart]] = {}
             ahead = 2 * self._max_workers
@@ -117,10 +132,15 @@ class Histories:
                     nxt = i + ahead
                     if nxt < len(ids):
                         pending[nxt] = pool.submit(self._fetch_one, ids[nxt])
-                    yield self._finish(i, run_id, pending.pop(i).result())
+                    table = self._finish(i, run_id, pending.pop(i).result())
+                    bar.update(1)
+                    yield table
             finally:
                 for fut in pending.values():
                     fut.cancel()
+                bar.close()
+                if self._on_close is not None:
+                    self._on_close()
 
     def iter_batches(self, max_rows: int | None = None) -> Iterator[pa.RecordBatch]:
         """Stream the long table as record batches, run by run, in :attr:`run_ids` order.
@@ -247,6 +267,20 @@ def _column_arrays(columns: Mapping[str, Mapping[str, Any]], run_ids: Sequence[s
     return out
 
 
+class _Limited:
+    """An executor whose every request holds a slot of ``limiter`` (requests in flight)."""
+
+    def __init__(self, executor: Executor, limiter: AdaptiveLimit) -> None:
+        self._executor = executor
+        self._limiter = limiter
+
+    def execute(
+        self, document: Document | graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str | None = None
+    ) -> dict[str, Any]:
+        with self._limiter.slot():
+            return self._executor.execute(document, variables, operation=operation)
+
+
 def fetch_histories(
     executor: Executor,
     get: Getter,
@@ -260,11 +294,17 @@ def fetch_histories(
     min_step: int | None = None,
     max_step: int | None = None,
     run_columns: Mapping[str, Mapping[str, Any]] | None = None,
-    max_workers: int = 8,
+    max_workers: int | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     wrap: Callable[[Callable[[str], LongPart]], Callable[[str], LongPart]] | None = None,
+    limiter: AdaptiveLimit | None = None,
+    progress: bool | None = False,
 ) -> Histories:
     """The histories of many runs as one lazy long-format :class:`Histories`.
+
+    What each run's fetch needs first (its parquet export's URLs and live steps, or its system
+    rows) is asked for many runs per request (:mod:`~wandb_frames.history.batches`); then the
+    downloads run side by side, as many in flight as ``limiter`` allows.
 
     Args:
         executor: Runs GraphQL operations (the client's transport, with its retries/rate limits).
@@ -280,19 +320,50 @@ def fetch_histories(
         max_step: Last step, exclusive.
         run_columns: run ID → {column: value} attached to every row of that run, e.g.
             ``{"ab12": {"config.lr": 0.01, "group": "g1"}}``.
-        max_workers: Runs fetched concurrently.
+        max_workers: Requests in flight at most, exactly; None: as many as ``limiter`` allows
+            (the transport's adaptive limit: grown on healthy answers, halved on 429/5xx).
         page_size: Steps per ``HistoryPage`` request on the paged path.
         wrap: Wraps the per-run fetch (e.g. with the on-disk cache).
+        limiter: The transport's :class:`~wandb_frames.graphql.concurrency.AdaptiveLimit`;
+            None (and no ``max_workers``): 8 requests in flight.
+        progress: Show a progress bar of the runs fetched (None: automatic).
 
     Returns:
         A :class:`Histories`; nothing is fetched before it is used.
     """
 
     check_keys(keys)
+    if max_workers is not None and max_workers < 1:
+        raise ConfigurationError(f"max_workers must be positive (got {max_workers})")
+    if max_workers is not None or limiter is None:
+        fixed = max_workers or 8
+        limiter = AdaptiveLimit(fixed, minimum=fixed, maximum=fixed)
+    limited = _Limited(executor, limiter)
+
+    def limited_get(url: str) -> bytes:
+        with limiter.slot():
+            return get(url)
+
+    exports: BatchPrefetch[ExportInfo] | None = None
+    events: BatchPrefetch[EventRows] | None = None
+    if stream == "system":
+        events = BatchPrefetch(events_batch(limited, entity=entity, project=project), run_ids,
+                               batch_size=EVENTS_BATCH)
+    else:
+        exports = BatchPrefetch(export_batch(limited, entity=entity, project=project), run_ids,
+                                batch_size=EXPORT_BATCH)
 
     def fetch_one(run_id: str) -> LongPart:
-        return fetch_run_long(executor, get, entity=entity, project=project, run_id=run_id, keys=keys,
-                              min_step=min_step, max_step=max_step, stream=stream, page_size=page_size)
+        return fetch_run_long(limited, limited_get, entity=entity, project=project, run_id=run_id, keys=keys,
+                              min_step=min_step, max_step=max_step, stream=stream, page_size=page_size,
+                              export=exports.get(run_id) if exports is not None else None,
+                              events=events.get(run_id) if events is not None else None)
+
+    def close() -> None:
+        for prefetch in (exports, events):
+            if prefetch is not None:
+                prefetch.close()
 
     return Histories(fetch_one if wrap is None else wrap(fetch_one), run_ids, stream=stream,
-                     samples=samples, run_columns=run_columns, max_workers=max_workers)
+                     samples=samples, run_columns=run_columns, max_workers=limiter.maximum,
+                     progress=progress, label=f"{entity}/{project}", on_close=close)

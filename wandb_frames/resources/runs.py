@@ -430,7 +430,7 @@ class Runs:
         with_columns: Sequence[str] | None = None,
         min_step: int | None = None,
         max_step: int | None = None,
-        max_workers: int = 8,
+        max_workers: int | None = None,
     ) -> run_history.Histories:
         """The metric histories of these runs as one long table, fetched lazily.
 
@@ -446,7 +446,8 @@ class Runs:
             with_columns: Other runs-frame columns to attach (e.g. ``["group", "state"]``).
             min_step: First step, inclusive.
             max_step: Last step, exclusive.
-            max_workers: Runs fetched concurrently.
+            max_workers: Requests in flight at most; None: the transport's adaptive limit
+                (grown while answers are healthy, halved on 429/5xx).
         """
         if isinstance(keys, str):
             raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
@@ -469,6 +470,7 @@ class Runs:
             run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,
+            limiter=self._api.transport.limiter, progress=self.progress,
             wrap=history_cache_wrap(
                 self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
                 keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
