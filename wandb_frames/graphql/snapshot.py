@@ -53,6 +53,7 @@ __all__ = [
     "batch_limiter",
     "iter_snapshot_node_pages",
     "list_run_ids",
+    "listed_run_ids",
 ]
 
 logger = logging.getLogger("wandb_frames.listing")
@@ -198,6 +199,18 @@ def list_run_ids(
     if limit is not None:
         del snapshot.names[limit:]
     return snapshot
+
+
+def listed_run_ids(execute: Execute, query: ListingQuery, *, limit: int | None = None) -> list[str]:
+    """The names of the runs ``query`` lists, in its order, as :func:`iter_snapshot_node_pages`
+    would yield them (a shifted multi-page snapshot completed by creation time, last): for
+    callers that need the runs' names only (e.g. their histories), not their fields."""
+    snapshot = list_run_ids(execute, query, limit=limit)
+    if snapshot.pages <= 1 or limit is not None or _creation_order(query.order) is not None:
+        return snapshot.names
+    complete = list_run_ids(execute, dataclasses.replace(query, order="+created_at"))
+    known = set(snapshot.names)
+    return snapshot.names + [name for name in complete.names if name not in known]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from wandb_frames.graphql.arrow_page import ArrowNodes
 from wandb_frames.progress import make_progress
 from wandb_frames.graphql.plan import Projection, QueryPlan, plan_query
 from wandb_frames.graphql.records import decode_nodes
-from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages
+from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages, listed_run_ids
 from wandb_frames.resources.run import Run
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
@@ -451,9 +451,14 @@ class Runs:
         """
         if isinstance(keys, str):
             raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
-        table = self._full_table()
         wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
         wanted += list(with_columns or ())
+        if not wanted and self._full is None and self._api.cache is None and not self.offline \
+                and self._plan.exact_on_server:
+            # Only the runs' IDs are needed: one light ID listing, not the whole table.
+            ids = listed_run_ids(self._api.execute, self._query(), limit=self.limit)
+            return self._histories(ids, {}, None, keys, samples, stream, min_step, max_step, max_workers)
+        table = self._full_table()
         missing = [name for name in wanted if name not in table.column_names]
         if missing:
             raise ConfigurationError(
@@ -465,13 +470,20 @@ class Runs:
             values = {name: table.column(name).to_pylist() for name in wanted}
             for i, run_id in enumerate(run_ids):
                 run_columns[run_id] = {name: values[name][i] for name in wanted}
+        return self._histories(run_ids, run_columns, table, keys, samples, stream, min_step, max_step, max_workers)
+
+    def _histories(
+        self, run_ids: list[str], run_columns: dict[str, dict[str, Any]], table: pa.Table | None,
+        keys: Sequence[str] | None, samples: int | None, stream: run_history.Stream, min_step: int | None,
+        max_step: int | None, max_workers: int | None,
+    ) -> run_history.Histories:
         histories = run_history.fetch_histories(
             self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
             run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,
             limiter=self._api.transport.limiter, progress=self.progress,
-            wrap=history_cache_wrap(
+            wrap=None if table is None else history_cache_wrap(
                 self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
                 keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
             ),
