@@ -37,6 +37,7 @@ from wandb_frames.errors import (
 from wandb_frames.export import read_parquet, read_provenance, write_parquet
 from wandb_frames.resources.files import File, Files
 from wandb_frames.filters import Filter, FilterPlan, Order, parse_filter, parse_order
+from wandb_frames.graphql.retry import RetryPolicy
 from wandb_frames.history import Histories
 from wandb_frames.offline import LocalRuns, local_runs
 from wandb_frames.resources.projects import Project, Projects
@@ -77,6 +78,7 @@ __all__ = [
     "RateLimitError",
     "Report",
     "Reports",
+    "RetryPolicy",
     "Run",
     "Runs",
     "RunsCache",

@@ -24,6 +24,7 @@ from wandb_frames.graphql.transport import (
     RetryPolicy,
     operation_name,
 )
+from wandb_frames.graphql.retry import with_retry_limits
 from wandb_frames.resources.projects import Project, Projects
 from wandb_frames.resources.reports import Reports
 from wandb_frames.resources.run import Run
@@ -95,7 +96,13 @@ class Api:
         api_key: The API key; default ``WANDB_API_KEY``, then ``~/.netrc``.
         timeout: Seconds per HTTP attempt; default ``WANDB_HTTP_TIMEOUT`` or 30.
         user_agent: The ``User-Agent`` header; default ``wandb-frames/<version>``.
-        retry: Retry policy for 429/5xx/connection errors (overall deadline included).
+        retry: Retry policy for 429/5xx/connection errors (overall deadline included);
+            default :class:`~wandb_frames.graphql.retry.RetryPolicy` ``()``: 7 retries within
+            120 s per request (a 429 is waited out and never counted).
+        max_retries: Retries per request after the first attempt (0: none); overrides
+            ``retry.max_attempts``.
+        retry_deadline: Seconds one request may take, all attempts and waits included;
+            overrides ``retry.deadline``.
         progress: Progress bars: None = on in notebooks and terminals; True/False forces.
         concurrency: Parallel page fetches for ``runs()``; None = automatic.
         session: A ``requests.Session`` to send through (e.g. with proxies set).
@@ -125,6 +132,8 @@ class Api:
         timeout: float | None = None,
         user_agent: str | None = None,
         retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
+        retry_deadline: float | None = None,
         progress: bool | None = None,
         concurrency: int | None = None,
         session: requests.Session | None = None,
@@ -133,6 +142,7 @@ class Api:
         self.settings: Settings = resolve_settings(
             overrides, api_key=api_key, timeout=timeout, user_agent=user_agent
         )
+        retry = with_retry_limits(retry, max_retries=max_retries, deadline=retry_deadline)
         self.transport = HttpTransport(self.settings, retry=retry, session=session)
         self.progress = progress
         self.concurrency = concurrency

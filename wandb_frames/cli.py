@@ -97,6 +97,13 @@ def _add_query_arguments(parser: argparse.ArgumentParser) -> None:
         "--cache", nargs="?", const=True, default=None, metavar="DIR",
         help="use the on-disk runs cache (optionally in DIR; see docs/cache.md)",
     )
+    network = parser.add_argument_group("network")
+    network.add_argument("--timeout", type=float, default=None, metavar="S",
+                         help="seconds per HTTP attempt (default: WANDB_HTTP_TIMEOUT or 30)")
+    network.add_argument("--retries", type=int, default=None, metavar="N",
+                         help="retries per request after the first attempt (default 7; 429s are waited out)")
+    network.add_argument("--retry-deadline", type=float, default=None, metavar="S",
+                         help="seconds one request may take, retries and waits included (default 120)")
 
 
 def filter_from_args(args: argparse.Namespace) -> Any:
@@ -188,7 +195,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         samples = getattr(args, "samples", None)
         if samples is not None and samples < 2:
             raise ConfigurationError(f"--samples must be at least 2 (got {samples})")
-    api = wf.Api(cache=cache)
+    api = wf.Api(cache=cache, timeout=args.timeout, max_retries=args.retries, retry_deadline=args.retry_deadline)
     progress = False if args.no_progress else None
     if args.command == "runs":
         runs = api.runs(

@@ -189,3 +189,23 @@ def test_serve_demo_in_a_subprocess_then_query_runs_and_history(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_network_flags_bound_the_retries(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    from wandb_frames.testing import Faults
+
+    with LocalServer(entity="local", faults=Faults(server_error=1.0, statuses=(503,))) as srv:
+        monkeypatch.setenv("WANDB_API_KEY", srv.api_key)
+        monkeypatch.setenv("WANDB_BASE_URL", srv.url)
+        monkeypatch.setenv("WANDB_FRAMES_CACHE_DIR", str(tmp_path / "cache"))
+        code, _, err = run(capsys, "runs", PATH, "--no-progress", "--retries", "0", "--timeout", "5",
+                           "--retry-deadline", "30")
+        assert code == 1 and "503" in err and len(err.strip().splitlines()) == 1
+        assert srv.fault_counts["server_error"] == 1  # no retry
+        code, _, err = run(capsys, "history", PATH, "--no-progress", "--retries", "1")
+        assert code == 1 and srv.fault_counts["server_error"] == 3  # one retry
+        for flag, value in (("--retries", "-1"), ("--retry-deadline", "0"), ("--timeout", "-3")):
+            code, _, err = run(capsys, "runs", PATH, flag, value)
+            assert code == 2, (flag, err)
+        assert srv.fault_counts["server_error"] == 3  # bad values fail before any request

@@ -11,13 +11,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "parse_retry_after", "retry_delay", "server_wait"]
+from wandb_frames.errors import ConfigurationError
+
+__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "parse_retry_after", "retry_delay", "server_wait", "with_retry_limits"]
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -45,6 +49,34 @@ class RetryPolicy:
     before giving up: a wrong URL or a server that is down fails fast, not after ``deadline``.
     Once any request of the transport got an answer, connection failures are retried for the
     whole ``deadline`` (a server that restarts)."""
+
+
+def with_retry_limits(
+    policy: RetryPolicy | None, *, max_retries: int | None = None, deadline: float | None = None
+) -> RetryPolicy:
+    """``policy`` (default :class:`RetryPolicy` ``()``) with its retries and deadline replaced.
+
+    Args:
+        policy: The policy to start from.
+        max_retries: Retries after the first attempt (``max_attempts = max_retries + 1``).
+        deadline: Seconds allowed for one request, all attempts and waits included.
+
+    Raises:
+        ConfigurationError: ``max_retries`` is negative or not a whole number, or
+            ``deadline`` is not a positive number of seconds.
+    """
+    policy = policy or RetryPolicy()
+    if max_retries is not None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be a whole number >= 0 (got {max_retries!r})")
+        policy = dataclasses.replace(policy, max_attempts=max_retries + 1)
+    if deadline is not None:
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not (
+            math.isfinite(deadline) and deadline > 0
+        ):
+            raise ConfigurationError(f"retry_deadline must be a positive number of seconds (got {deadline!r})")
+        policy = dataclasses.replace(policy, deadline=float(deadline))
+    return policy
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
