@@ -133,7 +133,7 @@ class HttpTransport(Transport):
         *,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
-        pool_size: int = 16,
+        pool_size: int = 32,
     ) -> None:
         self.settings = settings
         self.retry = retry or RetryPolicy()

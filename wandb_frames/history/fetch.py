@@ -261,9 +261,10 @@ def _step_filter(table: pa.Table, min_step: int | None, max_step: int | None) ->
 
 def _read_parquet(get: Getter, url: str) -> pa.Table:
     try:
-        # One file per run, many runs read side by side: no Arrow threads per file, which
-        # would only queue behind each other in its small CPU pool.
-        return pq.read_table(pa.BufferReader(get(url)), use_threads=False)
+        # One small file per run, many runs read side by side: ParquetFile skips the dataset
+        # layer of pq.read_table (a third of the CPU per file), and no Arrow threads per file,
+        # which would only queue behind each other in Arrow's small CPU pool.
+        return pq.ParquetFile(pa.BufferReader(get(url))).read(use_threads=False)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ProtocolError(f"a parquet history file could not be read: {exc}", operation="RunParquetHistory") from exc
 
