@@ -24,6 +24,11 @@ Usage::
     .venv/bin/python benchmarks/network.py                      # 0/50/200 ms, 5,000-run table, 300 x 500 histories
     .venv/bin/python benchmarks/network.py --latencies-ms 50 --contenders "table: wandb_frames"
     .venv/bin/python benchmarks/network.py --quick              # seconds: tiny sizes, 0 and 20 ms
+    .venv/bin/python benchmarks/network.py --latencies-ms 50 --rate-limit 20 --contenders "histories: wandb_frames"
+
+``--rate-limit RPS`` adds the local server's W&B-like token bucket on ``/graphql`` (``graphql``
+and ``429s`` columns: requests and rate-limited answers; parquet downloads are not limited, as
+on W&B, where they come from cloud storage).
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ def serve(args: argparse.Namespace) -> None:
     """Seed both projects, print URL/KEY, then obey stdin: ``latency S`` / ``stats`` / EOF."""
     import requests
 
-    from wandb_frames.testing import LocalServer, Network
+    from wandb_frames.testing import LocalServer, Network, RateLimit
     from wandb_frames.testing.synthetic import iter_synthetic_runs, synthetic_project
 
     server = LocalServer(api_key=KEY, entity=ENTITY).start()
@@ -70,7 +75,9 @@ def serve(args: argparse.Namespace) -> None:
     for line in sys.stdin:
         command, _, value = line.strip().partition(" ")
         if command == "latency":
-            server.set_network(Network(latency=float(value)) if float(value) > 0 else None)
+            limit = RateLimit(rate=args.rate_limit, burst=args.burst) if args.rate_limit else None
+            shaped = float(value) > 0 or limit is not None
+            server.set_network(Network(latency=float(value), rate_limit=limit) if shaped else None)
             server.reset_traffic()
             sys.stdout.write("OK\n")
         elif command == "stats":
@@ -132,7 +139,8 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", "--table-runs", str(args.table_runs), "--config-keys",
              str(args.config_keys), "--summary-keys", str(args.summary_keys), "--history-runs",
-             str(args.history_runs), "--history-steps", str(args.history_steps)],
+             str(args.history_runs), "--history-steps", str(args.history_steps),
+             "--rate-limit", str(args.rate_limit), *(["--burst", str(args.burst)] if args.burst else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         self.url = self._line().split(" ", 1)[1]
@@ -176,7 +184,7 @@ def run_child(name: str, url: str) -> dict[str, Any]:
 
 def print_table(results: list[dict[str, Any]]) -> None:
     print(f"{'latency':>8}  {'contender':<28}{'rows':>9}{'cols':>6}{'wall s':>9}{'cpu s':>8}{'peak MB':>9}"
-          f"{'requests':>10}{'in flight':>10}{'official/ours':>15}")
+          f"{'requests':>10}{'graphql':>9}{'429s':>6}{'in flight':>10}{'official/ours':>15}")
     by = {(r["latency_ms"], r["contender"]): r for r in results}
     for r in results:
         ratio = ""
@@ -187,7 +195,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
             if other is not None:
                 ratio = f"{other['wall_s'] / r['wall_s']:.1f}x"
         print(f"{r['latency_ms']:>6g}ms  {r['contender']:<28}{r['rows']:>9}{r['columns']:>6}{r['wall_s']:>9.2f}"
-              f"{r['cpu_s']:>8.2f}{r['peak_rss_mb']:>9.0f}{r['requests']:>10}{r['max_in_flight']:>10}{ratio:>15}")
+              f"{r['cpu_s']:>8.2f}{r['peak_rss_mb']:>9.0f}{r['requests']:>10}{r['graphql']:>9}{r['rate_limited']:>6}"
+              f"{r['max_in_flight']:>10}{ratio:>15}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-runs", type=int, default=300)
     parser.add_argument("--history-steps", type=int, default=500)
     parser.add_argument("--contenders", default=",".join(ALL), help=f"comma-separated subset of {ALL}")
+    parser.add_argument("--rate-limit", type=float, default=0.0, metavar="RPS",
+                        help="W&B-like rate limit on /graphql: requests per second (429 + Retry-After); 0: none")
+    parser.add_argument("--burst", type=int, default=None, help="token bucket size of --rate-limit (default: RPS)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes for a smoke run: 60-run table, 6 x 30 histories, 0 and 20 ms")
     parser.add_argument("--json", default=None, help="also write the results to this file")
@@ -233,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                 measured = run_child(name, server.url)
                 stats = json.loads(server.ask("stats"))
                 results.append({"latency_ms": latency_ms, "contender": name, **measured, **stats})
-                print(f"  {latency_ms:g} ms  {name}: {measured['wall_s']:.2f}s, {stats['requests']} requests",
-                      flush=True)
+                print(f"  {latency_ms:g} ms  {name}: {measured['wall_s']:.2f}s, {stats['requests']} requests "
+                      f"({stats['graphql']} graphql, {stats['rate_limited']} answered 429)", flush=True)
     finally:
         server.stop()
     print()
