@@ -19,7 +19,7 @@ from history_support import RECORDS, RequestsExecutor
 import wandb_frames as wf
 from wandb_frames.errors import ConfigurationError, HTTPStatusError
 from wandb_frames.history import fetch_histories, fetch_run_long
-from wandb_frames.history.batches import EXPORT_BATCH
+from wandb_frames.history.batches import EVENTS_BATCH, EXPORT_BATCH
 from wandb_frames.testing import Faults, LocalServer, Network, RateLimit
 
 ENTITY, PROJECT = "local", "net"
@@ -36,7 +36,11 @@ def _many() -> list[dict[str, Any]]:
         rows = [{"_step": s, "_runtime": float(k), "_timestamp": 1.7e9 + k, "loss": 1.0 / (k + i + 1),
                  f"m{i % 3}": float(i * k)} for k, s in enumerate(steps)]
         state = "running" if i % 7 == 0 else "finished"
-        records.append({"id": f"n{i:03d}", "state": state, "history": rows if i % 11 else []})
+        record: dict[str, Any] = {"id": f"n{i:03d}", "state": state, "history": rows if i % 11 else []}
+        if i % 4 == 0:
+            record["system_history"] = [{"_runtime": 10.0 * k, "_timestamp": 1.7e9 + 10 * k, "system.cpu": i + k}
+                                        for k in range(3 + i % 6)]
+        records.append(record)
     return records
 
 
@@ -84,6 +88,17 @@ def test_batched_histories_equal_run_by_run_in_fewer_requests(server: LocalServe
     assert after == Counter({"RunsParquetHistory": 2, "HistoryPage": RUNNING})
     assert server.traffic.downloads == before_downloads  # one download per exported run, as before
     assert sum(after.values()) < sum(before.values()) / 4
+
+
+def test_system_rows_of_many_runs_come_in_batches(server: LocalServer) -> None:
+    executor = RequestsExecutor(server.url, server.api_key)
+    parts = [fetch_run_long(executor, executor.get, entity=ENTITY, project=PROJECT, run_id=r, stream="system").table
+             for r in RUN_IDS]
+    server.clear_requests()
+    table = fetch_histories(executor, executor.get, entity=ENTITY, project=PROJECT, run_ids=RUN_IDS,
+                            stream="system").to_arrow()
+    assert _identical(table, pa.concat_tables(parts)) and table.num_rows > 100
+    assert _ops(server) == Counter({"RunsEvents": -(-len(RUN_IDS) // EVENTS_BATCH)})
 
 
 def test_runs_histories_over_latency_asks_for_ids_not_the_table(server: LocalServer) -> None:
