@@ -98,3 +98,19 @@ def test_a_server_never_reached_fails_within_seconds_naming_the_url(caplog: pyte
     assert "\n" not in message and f"http://127.0.0.1:{port}/graphql" in message
     assert "k" * 40 not in message
     assert any("retrying in" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+
+
+def test_slow_start_grows_one_per_answer_until_the_first_push_back() -> None:
+    now = [0.0]
+    limit = AdaptiveLimit(4, maximum=32, slow_start=True, clock=lambda: now[0])
+    for _ in range(4):
+        limit.healthy()
+    assert limit.limit == 8  # one round trip of 4 answers: doubled
+    for _ in range(8):
+        limit.healthy()
+    assert limit.limit == 16
+    limit.pushed_back("HTTP 429")
+    assert limit.limit == 8
+    for _ in range(8):
+        limit.healthy()
+    assert limit.limit == 9  # after a push-back: one per window again

@@ -2,7 +2,9 @@
 healthy, halved when the server pushes back.
 
 The rule is TCP's (additive increase, multiplicative decrease): every ``limit`` healthy answers
-in a row raise the limit by one, up to ``maximum``; a 429 or 5xx answer (or a connection that
+in a row raise the limit by one, up to ``maximum``; with ``slow_start``, until the server first
+pushes back, every healthy answer raises it by one (the limit doubles per round trip, as in
+TCP's slow start, so a link with long round trips is filled in a few of them); a 429 or 5xx answer (or a connection that
 fails) halves it, at most once per ``cooldown`` seconds (the answers to requests already in
 flight say nothing new), down to ``minimum``. A rate-limited request is retried by the transport
 after the server's ``Retry-After``: the limit only decides how many others are sent meanwhile,
@@ -34,6 +36,7 @@ class AdaptiveLimit:
         minimum: The limit never drops below this.
         maximum: The limit never grows above this.
         cooldown: Seconds after a decrease during which further push-back is not counted again.
+        slow_start: Grow by one per healthy answer until the first push-back (see above).
         clock: Monotonic seconds (injectable for tests).
 
     Raises:
@@ -47,6 +50,7 @@ class AdaptiveLimit:
         minimum: int = 1,
         maximum: int = 16,
         cooldown: float = 1.0,
+        slow_start: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= initial <= maximum:
@@ -54,6 +58,7 @@ class AdaptiveLimit:
         self.minimum = minimum
         self.maximum = maximum
         self.cooldown = cooldown
+        self.slow_start = slow_start
         self._clock = clock
         self._limit = initial
         self._in_flight = 0
@@ -104,7 +109,8 @@ class AdaptiveLimit:
         """An answer came back well: after ``limit`` of them in a row, allow one more in flight."""
         with self._changed:
             self._healthy_run += 1
-            if self._healthy_run >= self._limit and self._limit < self.maximum:
+            window = 1 if self.slow_start and self.decreases == 0 else self._limit
+            if self._healthy_run >= window and self._limit < self.maximum:
                 self._limit += 1
                 self.peak = max(self.peak, self._limit)
                 self._healthy_run = 0

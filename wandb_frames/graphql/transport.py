@@ -145,7 +145,7 @@ class HttpTransport(Transport):
         self._auth = ApiKeyAuth(settings.base_url, settings.api_key)
         self.sleep: Callable[[float], None] = time.sleep
         self.request_count = 0
-        self.limiter = AdaptiveLimit(initial=4, maximum=max(4, pool_size))
+        self.limiter = AdaptiveLimit(initial=4, maximum=max(4, pool_size), slow_start=True)
         """Requests this client keeps in flight to the server (see :mod:`.concurrency`)."""
         self._reached = False  # any answer from the server yet (see RetryPolicy.connect_deadline)
 
