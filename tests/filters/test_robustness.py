@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 import wandb_frames.filters.accessor  # noqa: F401 - registers df.wb
 from filters.hostile import deep_filters, expressions, hostile_filters, hostile_values, near_valid_filters
-from filters.support import table_of
+from filters.support import oracle_ids, table_of
 from wandb_frames import Api
 from wandb_frames.errors import FilterError, WandbFramesError
 from wandb_frames.export import read_parquet, write_parquet
@@ -254,3 +254,26 @@ def test_order_answers_or_raises_a_project_error(spec: Any) -> None:
     assert sorted_name == name or (name == "ok" and sorted_name != "ok")
     if name == "ok":
         outcome("order_to_server", lambda: order_to_server(parsed))
+
+
+ABSENT_KEY_FILTERS: list[dict[str, Any]] = [
+    {"config.nope": 1}, {"config.nope": None}, {"config.nope": {"$eq": "a"}}, {"config.nope": {"$ne": 1}},
+    {"config.nope": {"$ne": None}}, {"config.nope": {"$gt": 1}}, {"config.nope": {"$gte": "a"}},
+    {"config.nope": {"$lt": 1}}, {"config.nope": {"$lte": 1}}, {"config.nope": {"$in": [1, None]}},
+    {"config.nope": {"$in": [1]}}, {"config.nope": {"$nin": [1]}}, {"config.nope": {"$nin": [None]}},
+    {"config.nope": {"$exists": True}}, {"config.nope": {"$exists": False}}, {"config.nope": {"$regex": ""}},
+    {"config.nope": {"$all": ["a"]}}, {"config.nope": {"$all": [None]}}, {"config.nope": {"$size": 0}},
+    {"config.nope": {"$not": {"$gt": 1}}}, {"$not": {"config.nope": 1}}, {"$nor": [{"config.nope": 1}]},
+    {"summary.nope.deep": {"$exists": False}}, {"summary.nope.deep": {"$ne": 2}},
+]
+
+
+@pytest.mark.parametrize("spec", ABSENT_KEY_FILTERS, ids=[json.dumps(s) for s in ABSENT_KEY_FILTERS])
+def test_keys_no_column_reaches_behave_as_on_the_server(spec: dict[str, Any]) -> None:
+    """Every operator on a key the frame has no column for: the local server's engine
+    (mongomock over the W&B documents) is the oracle, for tables and frames alike."""
+    expected = oracle_ids(RECORDS, spec)
+    assert [str(i) for i in apply(TABLE, spec).column("id").to_pylist()] == expected
+    assert list(FRAME.wb.where(spec)["id"]) == expected
+    bare = pd.DataFrame({"id": ["a", "b", "c"]})
+    assert list(bare.wb.where(spec)["id"]) == expected
