@@ -277,3 +277,30 @@ def test_keys_no_column_reaches_behave_as_on_the_server(spec: dict[str, Any]) ->
     assert list(FRAME.wb.where(spec)["id"]) == expected
     bare = pd.DataFrame({"id": ["a", "b", "c"]})
     assert list(bare.wb.where(spec)["id"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"config.seed": 0.0}, []),
+        ({"config.seed": 1.0}, ["b"]),
+        ({"config.seed": {"$gt": 1.5}}, ["a", "c"]),
+        ({"config.seed": {"$gte": 1.5}}, ["a", "c"]),
+        ({"config.seed": {"$lt": 1.5}}, ["b"]),
+        ({"config.seed": {"$lte": 2.0}}, ["b", "c"]),
+        ({"config.seed": {"$lt": 1e300}}, ["a", "b", "c"]),
+        ({"config.seed": {"$gt": float("inf")}}, []),
+        ({"config.seed": {"$gt": -1e300}}, ["a", "b", "c"]),
+        ({"config.seed": {"$ne": 1.5}}, ["a", "b", "c", "d"]),
+        ({"config.seed": {"$in": [1.0, 2**62]}}, ["a", "b"]),
+        ({"config.f": 2**62}, ["a"]),
+        ({"config.f": {"$gt": 2**62 + 1}}, []),
+    ],
+)
+def test_integers_beyond_a_double_compare_exactly_with_floats(spec: dict[str, Any], expected: list[str]) -> None:
+    """Arrow refuses int64 beyond 2**53 against a double; the comparison is rewritten, not refused."""
+    t = pa.table({"id": list("abcd"), "config.seed": pa.array([2**62, 1, 2, None]), "config.f": [2.0**62, 1.0, 2.5, None]})
+    assert apply(t, spec).column("id").to_pylist() == expected
+    expression = to_arrow_expression(spec, t.schema)
+    assert expression is not None
+    assert t.filter(expression).column("id").to_pylist() == expected
