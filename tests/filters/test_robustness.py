@@ -247,7 +247,11 @@ def test_unreadable_frame_column_is_a_schema_error() -> None:
 
 
 @settings(max_examples=min(300, settings().max_examples))
-@given(st.one_of(hostile_values, st.text(st.one_of(st.characters(), st.sampled_from(["\ud800", "-", "+", "."])))))
+@given(st.one_of(
+    hostile_values,
+    st.text(st.one_of(st.characters(), st.sampled_from(["\ud800", "-", "+", "."]))),
+    st.sampled_from(["-created_at", "+config.lr", "summary.loss", "-summary.img.path", " -state ", "notes"]),
+))
 def test_order_answers_or_raises_a_project_error(spec: Any) -> None:
     name, parsed = outcome("parse_order", lambda: parse_order(spec))
     sorted_name, _ = outcome("df.wb.sort", lambda: FRAME.wb.sort(spec))
