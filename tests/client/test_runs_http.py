@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
+import requests
 from graphql import parse
 
 from tests.client.conftest import ENTITY, START, simple_runs
