@@ -135,3 +135,19 @@ def test_a_chain_of_redirects_through_another_origin_and_back(
     assert api.run(RUN).file("out.txt").read_bytes() == b"{}"
     assert [s.path for s in foreign.seen] == ["/bounce"]
     assert foreign.credentials_received() == []
+
+
+def test_proxies_from_the_environment_still_apply(api_server: LocalServer, foreign: ForeignServer,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """``trust_env`` stays on for what it is good for: ``HTTP_PROXY`` routes a download through
+    the proxy (here the foreign server), which sees no credentials for another origin."""
+    elsewhere = "http://files.example.invalid/file.bin"
+    foreign.files[elsewhere] = b"via proxy\n"  # a proxy receives the absolute URL
+    monkeypatch.setenv("HTTP_PROXY", foreign.url)
+    monkeypatch.setenv("NO_PROXY", "")
+    api = netrc_api(api_server)
+    assert api.transport.get_bytes(elsewhere) == b"via proxy\n"
+    assert [s.path for s in foreign.seen] == [elsewhere]
+    assert foreign.credentials_received() == []
+    assert any(r.name.startswith("urllib3") for r in caplog.records)  # the log check saw traffic
