@@ -48,7 +48,7 @@ def test_a_file_url_on_another_port_gets_no_credentials(
 @pytest.mark.parametrize("status", REDIRECTS)
 @pytest.mark.parametrize("source", APIS)
 def test_a_download_redirected_to_another_port_arrives_without_credentials(
-    api_server: LocalServer, foreign: ForeignServer, status: int, source: str, tmp_path: object
+    api_server: LocalServer, foreign: ForeignServer, status: int, source: str
 ) -> None:
     api = APIS[source](api_server)
     api_server.route(file_path(api, "out.txt"), Redirect(status, f"{foreign.url}/file.bin"))
