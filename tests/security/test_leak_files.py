@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ENTITY, PROJECT, netrc_api
-from leak_support import leaks_in
+from leak_support import ENTITY, PROJECT, leaks_in, netrc_api
 
 from wandb_frames.cli import main
 from wandb_frames.export import read_provenance

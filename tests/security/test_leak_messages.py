@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ENTITY, FAST, PROJECT, netrc_api
 from hypothesis import given
 from hypothesis import strategies as st
-from leak_support import FORMS, KEY, encodings, leaks_from, leaks_in
+from leak_support import (
+    ENTITY, FAST, FORMS, KEY, PROJECT, encodings, leaks_from, leaks_in, netrc_api,
+)
 
 from wandb_frames.api import Api
 from wandb_frames.cli import main

@@ -10,8 +10,7 @@ import io
 import pyarrow.parquet as pq
 import pytest
 import requests
-from conftest import ENTITY, FAST, PROJECT, netrc_api
-from leak_support import KEY, ForeignServer, leaks_from
+from leak_support import ENTITY, FAST, KEY, PROJECT, ForeignServer, leaks_from, netrc_api
 
 from wandb_frames.api import Api
 from wandb_frames.errors import HTTPStatusError
@@ -42,6 +41,15 @@ def test_a_file_url_on_another_port_gets_no_credentials(
     api = APIS[source](api_server)
     assert api.transport.get_bytes(f"{foreign.url}/file.bin") == b"foreign bytes\n"
     assert len(foreign.seen) == 1
+    assert foreign.credentials_received() == []
+
+
+@pytest.mark.parametrize("source", APIS)
+def test_the_transport_session_used_directly_sends_no_netrc_credentials_elsewhere(
+    api_server: LocalServer, foreign: ForeignServer, source: str
+) -> None:
+    api = APIS[source](api_server)
+    assert api.transport.session.get(f"{foreign.url}/file.bin", timeout=10).content == b"foreign bytes\n"
     assert foreign.credentials_received() == []
 
 

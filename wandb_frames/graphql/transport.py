@@ -186,8 +186,10 @@ class HttpTransport(Transport):
 
     def _new_session(self) -> requests.Session:
         # ``trust_env`` stays on (proxies and CA bundles from the environment keep working);
-        # every request carries ``self._auth``, so requests never adds a ~/.netrc entry.
+        # every request carries ``self._auth``, so requests never adds a ~/.netrc entry. It is
+        # also the session's own auth, for code that uses ``transport.session`` directly.
         session = requests.Session()
+        session.auth = self._auth
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
