@@ -29,6 +29,7 @@ from requests.auth import AuthBase
 __all__ = [
     "CREDENTIAL_HEADERS",
     "ApiKeyAuth",
+    "OriginSession",
     "basic_token",
     "forget_credentials",
     "key_forms",
@@ -172,3 +173,19 @@ class ApiKeyAuth(AuthBase):
         else:
             request.headers.pop("Authorization", None)
         return request
+
+
+class OriginSession(requests.Session):
+    """A ``requests.Session`` whose redirects re-decide credentials by its :class:`ApiKeyAuth`.
+
+    ``requests`` follows redirects itself for code that uses the session directly (the
+    transport follows them by hand), and on each hop re-adds the ``~/.netrc`` entry of the
+    new URL's host, whatever the port. Here each hop gets what the session's auth gives it:
+    the key on the API's origin, no ``Authorization`` anywhere else.
+    """
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        """Drop the previous hop's ``Authorization``; apply the session's auth to the new URL."""
+        prepared_request.headers.pop("Authorization", None)
+        if isinstance(self.auth, ApiKeyAuth):
+            self.auth(prepared_request)

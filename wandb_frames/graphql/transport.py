@@ -43,6 +43,7 @@ from wandb_frames.graphql.answers import RETRYABLE_ERRORS as _RETRYABLE_ERRORS
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer, read_body
 from wandb_frames.graphql.credentials import (
     ApiKeyAuth,
+    OriginSession,
     forget_credentials,
     origin,
     same_origin,
@@ -188,7 +189,7 @@ class HttpTransport(Transport):
         # ``trust_env`` stays on (proxies and CA bundles from the environment keep working);
         # every request carries ``self._auth``, so requests never adds a ~/.netrc entry. It is
         # also the session's own auth, for code that uses ``transport.session`` directly.
-        session = requests.Session()
+        session = OriginSession()
         session.auth = self._auth
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
         session.mount("http://", adapter)
