@@ -284,7 +284,11 @@ class HttpTransport(Transport):
             try:
                 response = self._follow(method, url, operation, body, headers, timeout)
                 status = response.status_code
-                content = read_body(response, head) if 200 <= status < 300 else b""
+                content = b""
+                if 200 <= status < 300:
+                    content = read_body(response, head)
+                else:  # read the error body (it frees the connection); kept in the response only
+                    response.content  # noqa: B018
             except _RETRYABLE_ERRORS as exc:
                 forget_credentials(exc)
                 failure = self._scrub(f"{type(exc).__name__}: {exc}")
