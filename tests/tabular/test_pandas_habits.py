@@ -25,6 +25,7 @@ import pytest
 import wandb_frames as wf
 from wandb_frames.errors import LossyConversionWarning
 from wandb_frames.runs import Runs
+from wandb_frames.tabular import table_to_pandas
 from wandb_frames.testing import LocalServer
 
 from . import habits_support as seed
@@ -181,7 +182,8 @@ def test_seaborn_hue_size_and_heatmap(df: pd.DataFrame) -> None:
     import seaborn as sns
 
     try:
-        ax = sns.scatterplot(data=df, x="config.lr", y="summary.acc", hue="summary.reward", size="config.batch_size")
+        _, ax = plt.subplots()  # a fresh figure: pyplot's current axes may hold another test's plot
+        sns.scatterplot(data=df, x="config.lr", y="summary.acc", hue="summary.reward", size="config.batch_size", ax=ax)
         drawn = ax.collections[0].get_offsets()
         # seaborn leaves out rows where an assigned variable is missing (here NaN reward or no batch size).
         expected = [i for i in range(N) if not is_missing_in_pandas(REWARD[i]) and seed.BATCH[i] is not MISSING]
@@ -190,7 +192,8 @@ def test_seaborn_hue_size_and_heatmap(df: pd.DataFrame) -> None:
         plt.close("all")
 
         pivot = df.pivot_table(index="config.optimizer", columns="group", values="summary.eval/loss")
-        heat = sns.heatmap(pivot.replace([np.inf, -np.inf], np.nan), annot=True)
+        _, heat = plt.subplots()
+        sns.heatmap(pivot.replace([np.inf, -np.inf], np.nan), annot=True, ax=heat)
         sgd_g0 = statistics.fmean(_present([LOSS[i] for i in range(3) if i % 2 == 0]))
         assert pivot.loc["sgd", "g0"] == sgd_g0  # r0 and r2; r1 (adam) diverged anyway
         assert np.ma.getdata(heat.collections[0].get_array()).size == pivot.size
@@ -289,6 +292,9 @@ def test_read_parquet_to_pandas_keeps_json_markers_for_where(runs: Runs, tmp_pat
         seed.run_id(i) for i, w in enumerate(seed.WARMUP) if w == "auto"
     ]
     assert frame.wb.where({"config.warmup": {"$gt": 1000}})["id"].tolist() == expected  # numbers only
+    same = table_to_pandas(wf.read_parquet(path))  # what Runs.to_pandas() gives
+    pd.testing.assert_frame_equal(same, runs.to_pandas())
+    assert same.attrs == runs.to_pandas().attrs
     selected = wf.read_parquet(path, columns=["id", "config.warmup"]).to_pandas()
     assert selected.wb.where({"config.warmup": 4000})["id"].tolist() == expected
     with warnings.catch_warnings():
