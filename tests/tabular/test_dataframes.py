@@ -200,3 +200,13 @@ def test_numpy_arrays_are_not_left_in_object_columns() -> None:
     df = table_to_pandas(_table())
     assert not any(isinstance(v, np.ndarray) for v in df["tags"])
     assert all(isinstance(x, str) for v in df["tags"].dropna() for x in v)
+
+
+def test_a_tables_pandas_index_is_restored_and_columns_still_fixed() -> None:
+    source = pd.DataFrame({"seed": pd.array([2**60 + 1, None], dtype="Int64"), "tags": [["a"], []]},
+                          index=pd.Index(["r0", "r1"], name="run"))
+    table = pa.Table.from_pandas(source)
+    assert table.column_names == ["seed", "tags", "run"]
+    df = table_to_pandas(table)
+    assert df.index.tolist() == ["r0", "r1"] and df.index.name == "run"
+    assert df["seed"].tolist() == [2**60 + 1, pd.NA] and df["tags"].tolist() == [("a",), ()]

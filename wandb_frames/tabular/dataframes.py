@@ -144,10 +144,8 @@ def table_to_pandas(table: pa.Table, *, dtype_backend: DtypeBackend | None = Non
         'double[pyarrow]'
     """
     mapper = _mapper(dtype_backend)
-    if dtype_backend == "pyarrow":
-        frame: pd.DataFrame = nan_as_null(table).to_pandas(types_mapper=mapper)
-    else:
-        frame = (table if dtype_backend is None else nan_as_null(table)).to_pandas(types_mapper=mapper)
+    frame: pd.DataFrame = (table if dtype_backend is None else nan_as_null(table)).to_pandas(types_mapper=mapper)
+    if dtype_backend != "pyarrow":
         _fix_object_columns(frame, table, nullable=dtype_backend is None)
     frame.attrs[ATTRS_KEY] = {"json_columns": json_columns(table)}
     return frame
@@ -168,7 +166,15 @@ def _fix_object_columns(frame: pd.DataFrame, table: pa.Table, *, nullable: bool)
     column with a null becomes pandas' nullable ``Int64`` / ``boolean`` (float64 would round
     integers beyond ±2**53).
     """
-    for position, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
+    names = list(frame.columns)
+    aligned = names == table.column_names  # else pandas metadata moved columns into the index
+    for index, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
+        if aligned:
+            position = index
+        elif names.count(field.name) == 1:
+            position = names.index(field.name)
+        else:
+            continue
         arrow_type = field.type
         if _is_list(arrow_type):
             tuples = [None if value is None else tuple(value) for value in column.to_pylist()]
