@@ -272,10 +272,12 @@ class Api:
     # -- runs ------------------------------------------------------------------------------
     def runs(
         self,
-        path: str = "",
+        path: str | None = None,
         filters: Mapping[str, Any] | str | None = None,
         order: str = "+created_at",
         per_page: int = 50,
+        include_sweeps: bool = False,
+        lazy: bool = True,
         *,
         limit: int | None = None,
         columns: Sequence[str] | None = None,
@@ -292,6 +294,10 @@ class Api:
             filters: A MongoDB-style dict or a Python-expression string; validated now.
             order: ``"+created_at"``, ``"-summary_metrics.loss"``, ``"+config.lr"``, …
             per_page: Runs per request.
+            include_sweeps: Accepted as ``wandb``'s: ``run.sweep`` works either way (loaded on
+                first access, one request per sweep).
+            lazy: Accepted as ``wandb``'s: iterated runs load ``config``/``summary`` with the
+                listing unless ``columns=`` leaves them out.
             limit: Stop after this many runs (None: all).
             columns: Keep only these frame columns; globs allowed (``"summary.*"``). Exact
                 ``config.``/``summary.`` names are projected server-side.
@@ -309,6 +315,7 @@ class Api:
             FilterError: ``filters`` or ``order`` is invalid (before any request).
             ConfigurationError: Malformed path or arguments.
         """
+        path = path or ""
         entity, project = split_project_path(path)
         project = self._project_or_default(project, path)
         key = (
@@ -341,6 +348,8 @@ class Api:
             progress=self.progress if progress is None else progress,
             concurrency=self.concurrency if concurrency is None else concurrency,
             offline=offline,
+            include_sweeps=include_sweeps,
+            lazy=lazy,
         )
         with self._lock:
             return self._runs_cache.setdefault(key, runs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pyarrow as pa
 
@@ -28,7 +28,9 @@ from wandb_frames.graphql.arrow_page import ArrowNodes
 from wandb_frames.progress import make_progress
 from wandb_frames.graphql.plan import Projection, QueryPlan, plan_query
 from wandb_frames.graphql.records import decode_nodes
-from wandb_frames.resources.run import Run
+from wandb_frames.resources.compat import INTERNAL, Unsupported
+from wandb_frames.resources.run import Run, wire_fields
+from wandb_frames.resources.run_history import wandb_histories
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
 if TYPE_CHECKING:
@@ -89,6 +91,8 @@ class Runs:
         progress: bool | None = None,
         concurrency: int | None = None,
         offline: bool = False,
+        include_sweeps: bool = False,
+        lazy: bool = True,
     ) -> None:
         if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
             raise ConfigurationError(f"per_page must be a positive integer, got {per_page!r}")
@@ -111,9 +115,20 @@ class Runs:
         self.projection = Projection.from_columns(
             columns, sep=sep, everything=self._plan.local is not None
         )
+        self.include_sweeps = include_sweeps
+        self.lazy = lazy
+        self._objects: list[Run] | None = None
         self._count: int | None = None
         self._table: pa.Table | None = None
         self._full: pa.Table | None = None
+
+    convert_objects = Unsupported(INTERNAL)
+    cursor = Unsupported(INTERNAL)
+    more = Unsupported(INTERNAL)
+    next = Unsupported(INTERNAL)
+    update_variables = Unsupported(INTERNAL)
+    last_response = Unsupported(INTERNAL)
+    QUERY = Unsupported(INTERNAL)
 
     def __repr__(self) -> str:
         return f"<Runs {self._entity or '?'}/{self.project}>"
@@ -213,12 +228,16 @@ class Runs:
             )
         )
 
-    def iter_records(self) -> Iterator[list[dict[str, Any]]]:
+    def iter_records(self, wire: dict[str, dict[str, Any]] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield decoded runs page by page: de-duplicated by ID, capped by ``limit``.
 
-        The local part of the filter is not applied here (see :meth:`to_arrow`).
+        The local part of the filter is not applied here (see :meth:`to_arrow`). ``wire``,
+        when given, receives each run's fields as sent (``Run``'s ISO timestamps), by run ID.
         """
         for nodes in self._iter_fresh_nodes():
+            if wire is not None:
+                for node in nodes:
+                    wire[node["name"]] = wire_fields(node)
             yield decode_nodes(self._api, nodes, self.entity, self.project)
 
     def _iter_fresh_nodes(self, *, for_table: bool = False) -> Iterator[list[dict[str, Any]]]:
@@ -287,9 +306,34 @@ class Runs:
 
     def __iter__(self) -> Iterator[Run]:
         """Yield :class:`Run` objects (each call fetches afresh)."""
-        for records in self._iter_kept():
+        wire: dict[str, dict[str, Any]] = {}
+        for records in self._iter_kept(wire):
             for record in records:
-                yield Run(self._api, record, full=self.projection.columns is None)
+                yield Run(self._api, record, full=self.projection.columns is None, wire=wire.pop(record["id"], None))
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Run]: ...
+
+    def __getitem__(self, index: int | slice) -> Run | list[Run]:
+        """``runs[0]``, ``runs[-1]``, ``runs[2:5]``: the runs in order (fetched once, then kept).
+
+        Raises:
+            IndexError: No run at ``index``.
+        """
+        if self._objects is None:
+            self._objects = list(self)
+        return self._objects[index]
+
+    @property
+    def objects(self) -> list[Run]:
+        """The runs loaded so far by indexing (``wandb``'s ``Runs.objects``)."""
+        return list(self._objects or [])
+
+    def upgrade_to_full(self) -> None:
+        """Kept for ``wandb`` parity: runs already load every field when first read."""
+        self.lazy = False
 
     def _flat_table(self, records: Sequence[Mapping[str, Any]], sep: str) -> pa.Table:
         assembler = TableAssembler(sep=sep)
@@ -314,23 +358,23 @@ class Runs:
         assert self._plan.order is not None  # sort_locally implies a parsed order
         return wff.sort_table(indexed, self._plan.order).column(position).combine_chunks()
 
-    def _iter_kept(self) -> Iterator[list[dict[str, Any]]]:
+    def _iter_kept(self, wire: dict[str, dict[str, Any]] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Decoded pages with the local filter part, a local order and ``limit`` applied.
 
         With an order the server cannot apply, every matching run is collected, sorted and
         yielded as one page; otherwise pages stream and stop once ``limit`` is reached.
         """
         if self._plan.exact_on_server:
-            yield from self.iter_records()
+            yield from self.iter_records(wire)
             return
         if self._plan.sort_locally:
-            kept = [r for records in self.iter_records() for r in self._select_local(records)]
+            kept = [r for records in self.iter_records(wire) for r in self._select_local(records)]
             order = self._sort_permutation(self._flat_table(kept, ".")).to_pylist()
             chosen = [kept[i] for i in order]
             yield chosen if self.limit is None else chosen[: self.limit]
             return
         count = 0
-        for records in self.iter_records():
+        for records in self.iter_records(wire):
             chosen = self._select_local(records)
             if self.limit is not None:
                 chosen = chosen[: self.limit - count]
@@ -434,19 +478,41 @@ class Runs:
         """
         return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
 
+    @overload
+    def histories(
+        self, keys: Sequence[str] | None = None, samples: int | None = None, *, x_axis: str = "_step",
+        format: None = None, stream: run_history.Stream = "default",
+        with_config: Sequence[str] | None = None, with_columns: Sequence[str] | None = None,
+        min_step: int | None = None, max_step: int | None = None, max_workers: int = 8,
+    ) -> run_history.Histories: ...
+    @overload
+    def histories(
+        self, keys: Sequence[str] | None = None, samples: int | None = None, *, x_axis: str = "_step",
+        format: Literal["default", "pandas", "polars"], stream: run_history.Stream = "default",
+        with_config: Sequence[str] | None = None, with_columns: Sequence[str] | None = None,
+        min_step: int | None = None, max_step: int | None = None, max_workers: int = 8,
+    ) -> Any: ...
+
     def histories(
         self,
         keys: Sequence[str] | None = None,
         samples: int | None = None,
         *,
+        x_axis: str = "_step",
+        format: Literal["default", "pandas", "polars"] | None = None,
         stream: run_history.Stream = "default",
         with_config: Sequence[str] | None = None,
         with_columns: Sequence[str] | None = None,
         min_step: int | None = None,
         max_step: int | None = None,
         max_workers: int = 8,
-    ) -> run_history.Histories:
+    ) -> Any:
         """The metric histories of these runs as one long table, fetched lazily.
+
+        With ``format="default"|"pandas"|"polars"`` it answers as ``wandb``'s
+        ``Runs.histories`` instead: ``run.history(samples, keys, x_axis, pandas=False,
+        stream)`` of every run (``samples`` default 500), each row tagged with ``run_id``, as a
+        list of dicts or one frame with sorted columns.
 
         Columns: ``run_id, _step, metric, value, _timestamp, _runtime``, then any run
         columns asked for, ready for ``seaborn.relplot(x="_step", y="value", hue=...)``.
@@ -461,9 +527,14 @@ class Runs:
             min_step: First step, inclusive.
             max_step: Last step, exclusive.
             max_workers: Runs fetched concurrently.
+            x_axis: With ``format=``: the x axis of ``wandb``'s sampled history.
+            format: ``wandb``'s formats (see above); None: the typed long ``Histories``.
         """
         if isinstance(keys, str):
             raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
+        if format is not None:
+            return wandb_histories(iter(self), 500 if samples is None else samples,
+                                   list(keys) if keys is not None else None, x_axis, format, stream)
         table = self._full_table()
         wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
         wanted += list(with_columns or ())
@@ -506,7 +577,8 @@ class Runs:
         )
 
     def refresh(self) -> None:
-        """Forget the cached table and count; the next call fetches again."""
+        """Forget the cached table, runs and count; the next call fetches again."""
+        self._objects = None
         self._table = None
         self._full = None
         self._count = None
