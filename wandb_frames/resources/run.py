@@ -494,7 +494,7 @@ class Run(RunHistory, NotebookDisplay):
             raise ConfigurationError(f"names must be a list of file names, got the string {names!r}")
         return run_files.list_files(
             self._api, self.entity, self.project, self.id,
-            names=list(names) if names is not None else None, pattern=pattern, per_page=per_page,
+            names=list(names) if names is not None else None, pattern=pattern, per_page=per_page, run=self,
         )
 
     def file(self, name: str) -> run_files.File:
@@ -503,7 +503,7 @@ class Run(RunHistory, NotebookDisplay):
         Raises:
             NotFoundError: The run has no such file.
         """
-        return run_files.get_file(self._api, self.entity, self.project, self.id, name)
+        return run_files.get_file(self._api, self.entity, self.project, self.id, name, run=self)
 
     def logged_artifacts(self, per_page: int = 100) -> artifacts.Artifacts:
         """The artifacts this run logged (its outputs), lazily."""

@@ -103,7 +103,7 @@ class Runs:
         self._api = api
         self._entity = entity
         self.project = project
-        self.filters = filters
+        self.filters: Mapping[str, Any] | str = filters if filters is not None else {}
         self.order = order
         self.per_page = per_page
         self.limit = limit
@@ -129,6 +129,9 @@ class Runs:
     update_variables = Unsupported(INTERNAL)
     last_response = Unsupported(INTERNAL)
     QUERY = Unsupported(INTERNAL)
+    index = Unsupported(INTERNAL)
+    variables = Unsupported(INTERNAL)
+    objects = Unsupported(INTERNAL)
 
     def __repr__(self) -> str:
         return f"<Runs {self._entity or '?'}/{self.project}>"
@@ -325,11 +328,6 @@ class Runs:
         if self._objects is None:
             self._objects = list(self)
         return self._objects[index]
-
-    @property
-    def objects(self) -> list[Run]:
-        """The runs loaded so far by indexing (``wandb``'s ``Runs.objects``)."""
-        return list(self._objects or [])
 
     def upgrade_to_full(self) -> None:
         """Kept for ``wandb`` parity: runs already load every field when first read."""

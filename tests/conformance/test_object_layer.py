@@ -1,0 +1,182 @@
+"""Differential suite: every public member of wandb 0.31.0's objects, on ours and on wandb's.
+
+Generated from introspection (see ``object_layer.py``): one test per class × member of the
+wandb class, one test per class for the attributes a live wandb instance carries, and one test
+that docs/api.md's compatibility table is the one these data render
+(``WANDB_FRAMES_WRITE_COMPAT=1`` rewrites it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conformance_support import ENTITY, PROJECT, same
+from object_layer import (
+    CALLS,
+    CLASSES,
+    DIFFERENT,
+    READS,
+    WRITES,
+    Observed,
+    class_members,
+    instance_members,
+    is_method,
+    observe,
+    signature_problems,
+    status,
+    table,
+    unsupported_reason,
+)
+
+from wandb_frames.errors import UnsupportedFeatureError
+from wandb_frames.testing import LocalServer, RunRecord
+
+PATH = f"{ENTITY}/{PROJECT}"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+START, END = "<!-- compat-table:start -->", "<!-- compat-table:end -->"
+
+Pair = tuple[Any, Any]
+
+
+@pytest.fixture(scope="session")
+def ours_api(server: LocalServer) -> Any:
+    import wandb_frames
+
+    return wandb_frames.Api(overrides={"base_url": server.url}, api_key=server.api_key, progress=False)
+
+
+def _run_id(records: list[RunRecord]) -> str:
+    """A finished run of a sweep, with history, metadata and an output log."""
+    return next(r["id"] for r in records if r.get("state") == "finished" and r.get("sweep")
+                and len(r.get("history", [])) >= 30)
+
+
+_MAKERS: dict[str, Callable[[Any, str], Any]] = {
+    "Run": lambda api, rid: api.run(f"{PATH}/{rid}"),
+    "Runs": lambda api, rid: api.runs(PATH),
+    "Project": lambda api, rid: api.project(PROJECT, ENTITY),
+    "Projects": lambda api, rid: api.projects(ENTITY),
+    "Sweep": lambda api, rid: api.run(f"{PATH}/{rid}").sweep,
+    "Sweeps": lambda api, rid: (api.sweeps(PATH) if hasattr(api, "cache") else api.project(PROJECT, ENTITY).sweeps()),
+    "Artifact": lambda api, rid: api.artifact(f"{PATH}/train-data:latest"),
+    "Artifacts": lambda api, rid: api.artifact_versions("dataset", f"{PATH}/train-data"),
+    "ArtifactType": lambda api, rid: api.artifact_type("dataset", PATH),
+    "ArtifactTypes": lambda api, rid: api.artifact_types(PATH),
+    "File": lambda api, rid: api.run(f"{PATH}/{rid}").file("wandb-metadata.json"),
+    "Files": lambda api, rid: api.run(f"{PATH}/{rid}").files(),
+    "Reports": lambda api, rid: api.reports(PATH),
+    "BetaReport": lambda api, rid: api.reports(PATH)[0],
+    "User": lambda api, rid: api.run(f"{PATH}/{rid}").user,
+}
+
+
+@pytest.fixture(scope="session")
+def pairs(session_api: Any, ours_api: Any, records: list[RunRecord]) -> dict[str, Pair]:
+    """One (wandb object, our object) pair per class, read from the same seeded server."""
+    rid = _run_id(records)
+    return {name: (make(session_api, rid), make(ours_api, rid)) for name, make in _MAKERS.items()}
+
+
+def _filler(tmp: Path) -> Callable[[Any], Any]:
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("{tmp}", str(tmp)).replace("{collection}", "train-data")
+        return value
+    return fill
+
+
+def _check(name: str, member: str, pair: Pair, tmp: Path) -> list[str]:
+    """Problems of one member (empty: conforms to its status)."""
+    theirs, ours = pair
+    st = status(name, member)
+    if st == "unsupported":
+        try:
+            getattr(ours, member)
+        except UnsupportedFeatureError as exc:
+            return [] if exc.feature.endswith(f".{member}") else [f"error names {exc.feature!r}"]
+        return ["declared unsupported but readable"]
+    if st == "different":
+        try:
+            getattr(ours, member)
+        except AttributeError as exc:
+            return [f"AttributeError: {exc}"]
+        return []
+    problems = [f"signature: {p}" for p in signature_problems(name, member)] if hasattr(type(theirs), member) else []
+    if st == "write":
+        return problems
+    key = f"{name}.{member}"
+    if is_method(name, member) and key not in CALLS and key not in READS:
+        return problems + ["a method in none of CALLS, READS, WRITES, DIFFERENT: classify it (object_layer.py)"]
+    calls = CALLS.get(key, [((), {})]) if is_method(name, member) else [None]
+    for n, call in enumerate(calls):
+        official = observe(theirs, member, call, _filler(tmp / f"wandb-{member}-{n}"))
+        mine = observe(ours, member, call, _filler(tmp / f"ours-{member}-{n}"))
+        problems += _compare(official, mine, f"call {call}" if call else "value")
+    return problems
+
+
+def _compare(official: Observed, mine: Observed, what: str) -> list[str]:
+    if official.kind == "error":
+        return [] if mine.kind == "error" else [f"{what}: wandb raised {official.error}, ours gave {mine.value!r}"[:400]]
+    if mine.kind == "error":
+        return [f"{what}: ours raised {mine.error}"]
+    if official.kind != mine.kind:
+        return [f"{what}: kind {mine.kind} (ours) != {official.kind} (wandb): {mine.value!r:.120} vs {official.value!r:.120}"]
+    diffs = same(mine.value, official.value)
+    return [f"{what}: {d}"[:300] for d in diffs[:5]]
+
+
+@pytest.mark.parametrize(("name", "member"), [(c, m) for c in CLASSES for m in class_members(c)],
+                         ids=[f"{c}.{m}" for c in CLASSES for m in class_members(c)])
+def test_member(name: str, member: str, pairs: dict[str, Pair], tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member of wandb's class: same signature and value on ours, or documented (see ``status``)."""
+    monkeypatch.chdir(tmp_path)  # wandb writes some downloads relative to the working directory
+    problems = _check(name, member, pairs[name], tmp_path)
+    assert not problems, f"{name}.{member}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_instance_attributes(name: str, pairs: dict[str, Pair], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attributes a live wandb object carries beyond its class (``Attrs`` fields, instance variables)."""
+    monkeypatch.chdir(tmp_path)
+    theirs, _ = pairs[name]
+    failures = {}
+    for member in instance_members(name, theirs):
+        problems = _check(name, member, pairs[name], tmp_path)
+        if problems:
+            failures[member] = problems
+    assert not failures, f"{name}: {failures}"
+
+
+def _rows(pairs: dict[str, Pair]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name in CLASSES:
+        members = sorted(set(class_members(name)) | set(instance_members(name, pairs[name][0])))
+        for member in members:
+            st = status(name, member)
+            note = {"different": DIFFERENT.get(f"{name}.{member}", ""),
+                    "unsupported": unsupported_reason(name, member) or "",
+                    "write": WRITES.get(f"{name}.{member}", "")}.get(st, "")
+            rows.append((name, member, st, note))
+    return rows
+
+
+def test_compat_table_in_docs_is_current(pairs: dict[str, Pair]) -> None:
+    """docs/api.md holds the table these data render (``WANDB_FRAMES_WRITE_COMPAT=1`` rewrites it)."""
+    rendered = table(_rows(pairs))
+    text = DOC.read_text("utf-8")
+    assert START in text and END in text, f"docs/api.md lacks the {START} … {END} markers"
+    head, rest = text.split(START, 1)
+    current, tail = rest.split(END, 1)
+    if os.environ.get("WANDB_FRAMES_WRITE_COMPAT") == "1":
+        DOC.write_text(f"{head}{START}\n{rendered}{END}{tail}", "utf-8")
+        return
+    assert current.strip() == rendered.strip(), (
+        "docs/api.md's compatibility table is stale: run "
+        "WANDB_FRAMES_WRITE_COMPAT=1 pytest tests/conformance/test_object_layer.py -k compat_table")
