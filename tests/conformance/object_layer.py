@@ -117,16 +117,27 @@ READS: set[str] = {
     "File.display", "File.to_html", "BetaReport.display", "BetaReport.to_html", "User.display", "User.to_html",
     "ArtifactType.collections", "ArtifactType.load",
     "Artifact.files", "Artifact.used_by", "Artifact.logged_by", "Artifact.json_encode", "Artifact.is_draft",
+    "Artifact.file", "Artifact.wait", "Runs.upgrade_to_full",
 }
 
 #: Methods compared by signature only: writes, and calls that wait.
 WRITES: dict[str, str] = {
     "Run.update": "writes the run", "Run.save": "writes the run", "Run.create": "creates a run",
     "Run.wait_until_finished": "polls until the run ends",
+    "Sweep.get": "takes each client's own Api object",
 }
 
 #: Documented differences: present on ours (no ``AttributeError``), value or signature differ.
-DIFFERENT: dict[str, str] = {}
+DIFFERENT: dict[str, str] = {
+    "Runs.histories": "positional order `(keys, samples)` and `samples=None`: without `format=` it returns the "
+                      "typed, complete `Histories` (long table); with `format=\"default\"|\"pandas\"|\"polars\"` it "
+                      "answers as wandb's (rows sampled by the server, tagged with `run_id`)",
+    "Reports.project": "the project's name (wandb: a `Project` object)",
+    "Projects.length": "the number of projects (wandb: `None` until a page was fetched)",
+    "Artifact.collection": "the collection's name (wandb: an `ArtifactCollection`; "
+                           "`api.artifact_type(a.type, project).collection(a.collection)` gives ours)",
+    "Artifact.source_collection": "the collection's name, as `Artifact.collection`",
+}
 
 
 def unsupported_reason(name: str, member: str) -> str | None:
@@ -196,6 +207,8 @@ def normalise(value: Any, depth: int = 0) -> Any:
         return ident
     if hasattr(value, "_json_dict"):
         value = value._json_dict
+    if hasattr(value, "model_dump"):  # wandb's pydantic fragments
+        value = {k: v for k, v in value.model_dump(by_alias=True).items() if not k.startswith("__")}
     if isinstance(value, Mapping):
         return {str(k): normalise(v, depth + 1) for k, v in value.items()}
     if type(value).__name__ == "DataFrame" and hasattr(value, "columns"):
@@ -228,7 +241,7 @@ def kind(value: Any) -> str:
     ident = _identity(value)
     if ident is not None:
         return ident[0]
-    if hasattr(value, "_json_dict") or isinstance(value, Mapping):
+    if hasattr(value, "_json_dict") or hasattr(value, "model_dump") or isinstance(value, Mapping):
         return "dict"
     if type(value).__name__ == "DataFrame":
         return "frame"

@@ -55,10 +55,16 @@ def _run_id(records: list[RunRecord]) -> str:
                 and len(r.get("history", [])) >= 30)
 
 
+def _loaded(project: Any) -> Any:
+    """wandb loads a project's fields on first use: touch ``id`` so its attributes are known."""
+    assert project.id
+    return project
+
+
 _MAKERS: dict[str, Callable[[Any, str], Any]] = {
     "Run": lambda api, rid: api.run(f"{PATH}/{rid}"),
     "Runs": lambda api, rid: api.runs(PATH),
-    "Project": lambda api, rid: api.project(PROJECT, ENTITY),
+    "Project": lambda api, rid: _loaded(api.project(PROJECT, ENTITY)),
     "Projects": lambda api, rid: api.projects(ENTITY),
     "Sweep": lambda api, rid: api.run(f"{PATH}/{rid}").sweep,
     "Sweeps": lambda api, rid: (api.sweeps(PATH) if hasattr(api, "cache") else api.project(PROJECT, ENTITY).sweeps()),
@@ -74,11 +80,24 @@ _MAKERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+class Pairs:
+    """(wandb object, our object) pairs read from the same seeded server, fresh for each test.
+
+    Fresh, because wandb's objects change as they are used (``Artifact.download()`` rewrites
+    the artifact's manifest and size).
+    """
+
+    def __init__(self, official: Any, ours: Any, run_id: str) -> None:
+        self.official, self.ours, self.run_id = official, ours, run_id
+
+    def __getitem__(self, name: str) -> Pair:
+        make = _MAKERS[name]
+        return make(self.official, self.run_id), make(self.ours, self.run_id)
+
+
 @pytest.fixture(scope="session")
-def pairs(session_api: Any, ours_api: Any, records: list[RunRecord]) -> dict[str, Pair]:
-    """One (wandb object, our object) pair per class, read from the same seeded server."""
-    rid = _run_id(records)
-    return {name: (make(session_api, rid), make(ours_api, rid)) for name, make in _MAKERS.items()}
+def pairs(session_api: Any, ours_api: Any, records: list[RunRecord]) -> Pairs:
+    return Pairs(session_api, ours_api, _run_id(records))
 
 
 def _filler(tmp: Path) -> Callable[[Any], Any]:
@@ -113,10 +132,25 @@ def _check(name: str, member: str, pair: Pair, tmp: Path) -> list[str]:
         return problems + ["a method in none of CALLS, READS, WRITES, DIFFERENT: classify it (object_layer.py)"]
     calls = CALLS.get(key, [((), {})]) if is_method(name, member) else [None]
     for n, call in enumerate(calls):
-        official = observe(theirs, member, call, _filler(tmp / f"wandb-{member}-{n}"))
-        mine = observe(ours, member, call, _filler(tmp / f"ours-{member}-{n}"))
+        official = observe(theirs, member, call, _filler(tmp / f"wandb-{n}"))
+        mine = observe(ours, member, call, _filler(tmp / f"ours-{n}"))
+        official.value = _untmp(official.value, str(tmp / f"wandb-{n}"))
+        mine.value = _untmp(mine.value, str(tmp / f"ours-{n}"))
         problems += _compare(official, mine, f"call {call}" if call else "value")
     return problems
+
+
+def _untmp(value: Any, folder: str) -> Any:
+    """``value`` with the per-client download folder written as ``{tmp}``."""
+    if isinstance(value, str):
+        return value.replace(folder, "{tmp}")
+    if isinstance(value, list):
+        return [_untmp(v, folder) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_untmp(v, folder) for v in value)
+    if isinstance(value, dict):
+        return {k: _untmp(v, folder) for k, v in value.items()}
+    return value
 
 
 def _compare(official: Observed, mine: Observed, what: str) -> list[str]:
@@ -132,7 +166,7 @@ def _compare(official: Observed, mine: Observed, what: str) -> list[str]:
 
 @pytest.mark.parametrize(("name", "member"), [(c, m) for c in CLASSES for m in class_members(c)],
                          ids=[f"{c}.{m}" for c in CLASSES for m in class_members(c)])
-def test_member(name: str, member: str, pairs: dict[str, Pair], tmp_path: Path,
+def test_member(name: str, member: str, pairs: Pairs, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A member of wandb's class: same signature and value on ours, or documented (see ``status``)."""
     monkeypatch.chdir(tmp_path)  # wandb writes some downloads relative to the working directory
@@ -141,20 +175,20 @@ def test_member(name: str, member: str, pairs: dict[str, Pair], tmp_path: Path,
 
 
 @pytest.mark.parametrize("name", CLASSES)
-def test_instance_attributes(name: str, pairs: dict[str, Pair], tmp_path: Path,
+def test_instance_attributes(name: str, pairs: Pairs, tmp_path: Path,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The attributes a live wandb object carries beyond its class (``Attrs`` fields, instance variables)."""
     monkeypatch.chdir(tmp_path)
-    theirs, _ = pairs[name]
+    pair = pairs[name]
     failures = {}
-    for member in instance_members(name, theirs):
-        problems = _check(name, member, pairs[name], tmp_path)
+    for member in instance_members(name, pair[0]):
+        problems = _check(name, member, pair, tmp_path)
         if problems:
             failures[member] = problems
     assert not failures, f"{name}: {failures}"
 
 
-def _rows(pairs: dict[str, Pair]) -> list[tuple[str, str, str, str]]:
+def _rows(pairs: Pairs) -> list[tuple[str, str, str, str]]:
     rows = []
     for name in CLASSES:
         members = sorted(set(class_members(name)) | set(instance_members(name, pairs[name][0])))
@@ -167,7 +201,7 @@ def _rows(pairs: dict[str, Pair]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def test_compat_table_in_docs_is_current(pairs: dict[str, Pair]) -> None:
+def test_compat_table_in_docs_is_current(pairs: Pairs) -> None:
     """docs/api.md holds the table these data render (``WANDB_FRAMES_WRITE_COMPAT=1`` rewrites it)."""
     rendered = table(_rows(pairs))
     text = DOC.read_text("utf-8")

@@ -21,7 +21,7 @@ from wandb_frames.errors import UnsupportedFeatureError
 __all__ = ["CLOUD_ONLY", "INTERNAL", "NotebookDisplay", "Summary", "Unsupported", "User", "WRITE"]
 
 #: Reasons shared by many :class:`Unsupported` members.
-CLOUD_ONLY = "it needs W&B's cloud services (not part of the public GraphQL read API)"
+CLOUD_ONLY = "W&B's cloud services (not part of the public GraphQL read API)"
 WRITE = "wandb-frames is a read client: this write is not offered (see docs/migrating.md)"
 INTERNAL = ("it is wandb's pagination plumbing; iterate, index or call len() on the collection, "
             "or use to_pandas()")
@@ -104,12 +104,12 @@ class User(NotebookDisplay):
         attrs: The GraphQL ``user`` object (``{"name": …, "username": …}``).
     """
 
-    api_keys = Unsupported("API keys are account administration, " + CLOUD_ONLY)
-    teams = Unsupported("team membership is account administration, " + CLOUD_ONLY)
-    user_api = Unsupported("acting as another user is account administration, " + CLOUD_ONLY)
-    create = Unsupported("creating users is account administration, " + CLOUD_ONLY)
-    delete_api_key = Unsupported("API keys are account administration, " + CLOUD_ONLY)
-    generate_api_key = Unsupported("API keys are account administration, " + CLOUD_ONLY)
+    api_keys = Unsupported("API keys are account administration, served by " + CLOUD_ONLY)
+    teams = Unsupported("team membership is account administration, served by " + CLOUD_ONLY)
+    user_api = Unsupported("acting as another user is account administration, served by " + CLOUD_ONLY)
+    create = Unsupported("creating users is account administration, served by " + CLOUD_ONLY)
+    delete_api_key = Unsupported("API keys are account administration, served by " + CLOUD_ONLY)
+    generate_api_key = Unsupported("API keys are account administration, served by " + CLOUD_ONLY)
 
     def __init__(self, attrs: Mapping[str, Any]) -> None:
         self._attrs = dict(attrs)
@@ -129,11 +129,20 @@ class User(NotebookDisplay):
     def __repr__(self) -> str:
         return f"<User {self.username or self.name}>"
 
+    def to_html(self, *args: Any, **kwargs: Any) -> None:
+        """None: a user has no page to embed (as ``wandb``)."""
+        return None
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, User) and other._attrs == self._attrs
 
     def __hash__(self) -> int:
         return hash((self.name, self.username))
+
+
+class MissingSummaryKey(KeyError, AttributeError):
+    """``run.summary.<name>`` for a key the summary lacks: a ``KeyError`` (as ``wandb``) that
+    ``hasattr``/``getattr(..., default)`` also understand."""
 
 
 class Summary(dict[str, Any]):
@@ -149,8 +158,8 @@ class Summary(dict[str, Any]):
         return self
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("_"):
-            raise AttributeError(key)
+        if key.startswith("_") or key not in self:
+            raise MissingSummaryKey(key)
         return self[key]
 
     def load(self) -> None:

@@ -32,7 +32,7 @@ from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages
 
-__all__ = ["File", "Files", "get_file", "list_files"]
+__all__ = ["FILE_SCHEMA", "File", "Files", "get_file", "list_files"]
 
 _S3_URL = re.compile(r"^https?://([^./]+)\.s3(?:[.-][^/]*)?\.amazonaws\.com/([^?]+)")
 
@@ -160,6 +160,9 @@ class File(NotebookDisplay):
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+
+FILE_SCHEMA = _FRAME_SCHEMA
 
 
 class Files(Collection[File]):

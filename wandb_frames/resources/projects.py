@@ -153,7 +153,7 @@ class Project(NotebookDisplay):
 def _cloud_filter(feature: str) -> None:
     raise UnsupportedFeatureError(
         f"{feature}(filters=..., order=...) (a wandb.Api feature) is not supported by wandb-frames: "
-        f"server-side filtering here {CLOUD_ONLY}; filter the result (e.g. its to_pandas()) instead",
+        f"server-side filtering is served by {CLOUD_ONLY}; filter the result (e.g. its to_pandas()) instead",
         feature=feature)
 
 
