@@ -33,6 +33,9 @@ any message, attribute or repr of these classes.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -235,3 +238,20 @@ class UnknownKeyWarning(WandbFramesWarning):
         super().__init__(message)
         self.key = key
         self.suggestions = list(suggestions)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_at_user(message: str | Warning, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the first frame outside wandb-frames (the user's line).
+
+    So ``python -W error`` or a filter on the user's module applies, and the warning shows
+    the line of the user's script (``runs.to_pandas()``), not one of ours.
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

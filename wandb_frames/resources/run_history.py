@@ -10,7 +10,7 @@ them. The typed, complete histories are ``history(format="wide"|"long")``,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,6 +20,7 @@ from wandb_frames import history as run_history
 from wandb_frames.cache.histories import history_cache_wrap, history_token
 from wandb_frames.errors import ConfigurationError, NotFoundError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
+from wandb_frames.resources.typos import check_history_keys
 from wandb_frames.tabular import loads_wandb_json, table_to_pandas
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ class RunHistory:
             node = self._run_node(_SAMPLED_HISTORY, specs=[spec])
             answers = node.get("sampledHistory") or [[]]
             lines = [dict(row) for row in (answers[0] or [])]
+            if not lines:
+                check_history_keys(keys, (), self._history_key_names, f"the history of run {self.id}")
         else:
             document, field = (_FULL_HISTORY, "history") if stream == "default" else (_FULL_EVENTS, "events")
             node = self._run_node(document, samples=samples)
@@ -182,6 +185,9 @@ class RunHistory:
             stream=stream, keys=keys, min_step=min_step, max_step=max_step,
         )
         table = (fetch_one if wrap is None else wrap(fetch_one))(self.id).table
+        if keys:
+            seen = table.column("metric").unique().to_pylist() if table.num_rows else []
+            check_history_keys(keys, seen, self._history_key_names, f"the history of run {self.id}")
         if samples is not None:
             table = run_history.downsample_long(table, samples)
         return table
@@ -224,6 +230,10 @@ class RunHistory:
     ) -> Iterator[dict[str, Any]]:
         """``wandb``'s parquet-based scan: the same rows as :meth:`scan_history`."""
         return self.scan_history(keys, page_size, min_step, max_step, use_cache)
+
+    def _history_key_names(self) -> list[str]:
+        keys = self.history_keys.get("keys")
+        return list(keys) if isinstance(keys, Mapping) else []
 
     @property
     def history_keys(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.resources.compat import INTERNAL, Unsupported
 from wandb_frames.resources.run import Run, wire_fields
 from wandb_frames.resources.run_history import wandb_histories
+from wandb_frames.resources.typos import check_listing_names
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
 if TYPE_CHECKING:
@@ -398,8 +399,17 @@ class Runs:
             IncompleteResultError: A later page failed; ``.partial`` holds the rows received.
         """
         if self._table is None:
-            self._table = self.projection.select(self._full_table())
+            full = self._full_table()
+            self._table = self.projection.select(full)
+            if not self.offline:
+                check_listing_names(self.filters, self.projection.columns, self.sep, full.column_names,
+                                    self._sample_columns, f"the runs of {self.path}")
         return self._table
+
+    def _sample_columns(self) -> list[str]:
+        """The columns of one unfiltered page of the project (names to suggest for a typo)."""
+        sample = Runs(self._api, self.entity, self.project, limit=self.per_page, sep=self.sep, progress=False)
+        return list(sample._full_table().column_names)
 
     def _full_table(self) -> pa.Table:
         """Every matching run with every fetched column (before the ``columns=`` selection)."""
@@ -571,6 +581,9 @@ class Runs:
             filters_sent=self._plan.server_filters,
             order=self.order,
             order_sent=self._plan.server_order,
+            limit=self.limit,
+            columns=list(self.projection.columns) if self.projection.columns is not None else None,
+            sep=self.sep,
             **extra,
         )
 
