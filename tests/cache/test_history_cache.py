@@ -130,11 +130,12 @@ def test_clear_removes_the_projects_histories(hserver: LocalServer, tmp_path: Pa
 
 
 def test_a_single_runs_history_uses_the_same_cache(hserver: LocalServer, tmp_path: Path) -> None:
-    first = make_api(hserver, RunsCache(tmp_path)).run(f"{ENTITY}/{PROJECT}/h0").history(keys=["loss"])
+    first = make_api(hserver, RunsCache(tmp_path)).run(f"{ENTITY}/{PROJECT}/h0").history(keys=["loss"], samples=None,
+                                                                                   format="wide")
     hserver.clear_requests()
     api = make_api(hserver, RunsCache(tmp_path))
     run = api.run(f"{ENTITY}/{PROJECT}/h0")
-    again = run.history(keys=["loss"])
+    again = run.history(keys=["loss"], samples=None, format="wide")
     assert again.equals(first) and len(again) == 20
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS] == []
     # the listing's histories() finds the same file: same query, same stamp
@@ -143,5 +144,5 @@ def test_a_single_runs_history_uses_the_same_cache(hserver: LocalServer, tmp_pat
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS] == []
     running = api.run(f"{ENTITY}/{PROJECT}/h2")
     hserver.clear_requests()
-    running.history(keys=["loss"])
+    running.history(keys=["loss"], samples=None, format="wide")
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS]  # never cached

@@ -95,9 +95,17 @@ class Pairs:
         return make(self.official, self.run_id), make(self.ours, self.run_id)
 
 
-@pytest.fixture(scope="session")
-def pairs(session_api: Any, ours_api: Any, records: list[RunRecord]) -> Pairs:
-    return Pairs(session_api, ours_api, _run_id(records))
+@pytest.fixture(scope="module")
+def official_api(wandb_env: Path, server: LocalServer) -> Any:
+    """A ``wandb.Api`` of this module's own (the suite's request-log tests need a fresh session one)."""
+    import wandb
+
+    return wandb.Api(api_key=server.api_key, overrides={"base_url": server.url})
+
+
+@pytest.fixture(scope="module")
+def pairs(official_api: Any, ours_api: Any, records: list[RunRecord]) -> Pairs:
+    return Pairs(official_api, ours_api, _run_id(records))
 
 
 def _filler(tmp: Path) -> Callable[[Any], Any]:

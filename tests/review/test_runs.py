@@ -70,7 +70,7 @@ def test_history_x_axis_validated_before_any_request(api: Api, server: LocalServ
     run = api.run(f"{PATH}/r0001")
     server.clear_requests()
     with pytest.raises(ConfigurationError):
-        run.history(x_axis="bogus")
+        run.history(x_axis="bogus", format="wide")  # the typed history is keyed by _step or _timestamp
     assert server.requests == []
 
 

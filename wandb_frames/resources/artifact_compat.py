@@ -192,15 +192,16 @@ class ArtifactCompat:
             raise ConfigurationError(f"names must be a list of file names, got the string {names!r}")
         size = check_per_page(per_page, default=50)
         session = self._session()
-        variables = {"entity": self.entity, "project": self.project, "name": self.source_name,
-                     "names": list(names) if names is not None else None}
+        variables = {"entity": self.entity, "project": self.project, "collection": self.collection,
+                     "alias": self.version, "names": list(names) if names is not None else None}
 
         def fetch() -> Iterator[File]:
             getter = _getter(session)
             for page in iter_pages(
                 session.execute, _FILES, variables,
-                connection_path=("project", "artifactCollectionMembership", "files"),
-                what=[f"project {self.entity + '/' + self.project!r}", f"artifact {self.qualified_name!r}", "files"],
+                connection_path=("project", "artifactCollection", "artifactMembership", "files"),
+                what=[f"project {self.entity + '/' + self.project!r}", f"artifact collection {self.collection!r}",
+                      f"artifact {self.qualified_name!r}", "files"],
                 page_size=size, size_variable="perPage", cursor_variable="cursor", cursor=start,
             ):
                 for node in page.nodes:
