@@ -55,6 +55,7 @@ WIRE_SELECTIONS = {
     "graphql/artifact_collections.graphql": "88f6bb387f04ffeb",
     "graphql/artifact_created_by.graphql": "a5c6c9d18460b9be",
     "graphql/artifact_files.graphql": "9f40ce470fd4d2e8",
+    "graphql/artifact_manifest.graphql": "b729efc8ff0cc667",
     "graphql/artifact_membership.graphql": "f4ae3ac4c5dbff4e",
     "graphql/artifact_run_input.graphql": "011e69ba7da53473",
     "graphql/artifact_run_output.graphql": "2150e58d473fa0ba",
@@ -97,6 +98,8 @@ WIRE_SELECTIONS = {
 DERIVED_GAPS = {
     "graphql/artifact_files.graphql": "the derived subset has no artifact file listing "
                                       "(wandb's ArtifactMembershipFiles was not captured); the server SDL checks it",
+    "graphql/artifact_manifest.graphql": "the derived subset has no artifact manifest "
+                                         "(wandb's FetchArtifactManifest was not captured); the server SDL checks it",
 }
 
 

@@ -107,6 +107,8 @@ CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "File.download": [((), {"root": "{tmp}", "replace": True})],
     "Artifact.download": [((), {"root": "{tmp}"})],
     "ArtifactType.collection": [(("{collection}",), {})],
+    "Artifact.get_entry": [(("no-such-file.txt",), {})],
+    "Artifact.get_path": [(("no-such-file.txt",), {})],
 }
 
 #: Methods that only read, called with no argument on both clients (besides those of CALLS).
@@ -192,6 +194,14 @@ def _identity(value: Any) -> tuple[str, str] | None:
     return kind, str(value.id)
 
 
+def _attr(value: Any, name: str) -> Any:
+    """``getattr(value, name, None)``, also when reading raises (wandb's summary raises ``KeyError``)."""
+    try:
+        return getattr(value, name, None)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def normalise(value: Any, depth: int = 0) -> Any:
     """A comparable form: JSON-like values, frames as columns + rows, objects as (kind, identity)."""
     if depth > 6:
@@ -205,6 +215,11 @@ def normalise(value: Any, depth: int = 0) -> Any:
     ident = _identity(value)
     if ident is not None:
         return ident
+    if isinstance(_attr(value, "entries"), Mapping):  # an artifact manifest
+        return {"__manifest__": {str(k): normalise(v, depth + 1) for k, v in value.entries.items()}}
+    if not isinstance(value, Mapping) and isinstance(_attr(value, "path"), str) \
+            and isinstance(_attr(value, "digest"), str):  # a manifest entry
+        return {k: getattr(value, k) for k in ("path", "digest", "size", "ref")}
     if hasattr(value, "_json_dict"):
         value = value._json_dict
     if hasattr(value, "model_dump"):  # wandb's pydantic fragments
@@ -241,6 +256,8 @@ def kind(value: Any) -> str:
     ident = _identity(value)
     if ident is not None:
         return ident[0]
+    if isinstance(_attr(value, "entries"), Mapping):
+        return "manifest"
     if hasattr(value, "_json_dict") or hasattr(value, "model_dump") or isinstance(value, Mapping):
         return "dict"
     if type(value).__name__ == "DataFrame":

@@ -68,8 +68,8 @@ _MAKERS: dict[str, Callable[[Any, str], Any]] = {
     "Projects": lambda api, rid: api.projects(ENTITY),
     "Sweep": lambda api, rid: api.run(f"{PATH}/{rid}").sweep,
     "Sweeps": lambda api, rid: (api.sweeps(PATH) if hasattr(api, "cache") else api.project(PROJECT, ENTITY).sweeps()),
-    "Artifact": lambda api, rid: api.artifact(f"{PATH}/train-data:latest"),
-    "Artifacts": lambda api, rid: api.artifact_versions("dataset", f"{PATH}/train-data"),
+    "Artifact": lambda api, rid: api.artifact(f"{PATH}/classifier:latest"),  # one file, logged by a run
+    "Artifacts": lambda api, rid: api.artifact_versions("model", f"{PATH}/classifier"),
     "ArtifactType": lambda api, rid: api.artifact_type("dataset", PATH),
     "ArtifactTypes": lambda api, rid: api.artifact_types(PATH),
     "File": lambda api, rid: api.run(f"{PATH}/{rid}").file("wandb-metadata.json"),

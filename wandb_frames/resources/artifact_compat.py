@@ -7,8 +7,10 @@ answer as wandb 0.31.0's do; writes and the SDK-only features are
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,11 @@ from wandb_frames.resources.compat import WRITE, Unsupported
 from wandb_frames.resources.files import FILE_SCHEMA, File, _file, _getter
 from wandb_frames.settings import app_url
 
-__all__ = ["ArtifactCompat", "ArtifactFiles"]
+__all__ = ["ArtifactCompat", "ArtifactFiles", "ArtifactManifest", "ManifestEntry"]
 
 _FILES = DOCUMENTS["artifact_files.graphql"]
 _USED_BY = DOCUMENTS["artifact_used_by.graphql"]
+_MANIFEST = DOCUMENTS["artifact_manifest.graphql"]
 _SDK_ONLY = "it needs the wandb SDK's media types and local artifact cache"
 
 
@@ -33,6 +36,54 @@ class ArtifactFiles(Collection[File]):
     """The files of one artifact version (``Artifact.files()``): iterable, ``len()``, ``to_pandas()``."""
 
     schema = FILE_SCHEMA
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One file of an artifact manifest, as ``wandb``'s ``ArtifactManifestEntry``.
+
+    Attributes:
+        path: The file's path in the artifact. digest: Its base64 MD5 (or the reference's
+        checksum). size: Bytes. ref: The reference URI of a reference file, else None.
+        birth_artifact_id: The artifact that first stored the file, if the manifest says.
+        extra: Any other fields of the manifest entry.
+    """
+
+    path: str
+    digest: str
+    size: int | None = None
+    ref: str | None = None
+    birth_artifact_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArtifactManifest:
+    """An artifact's manifest (W&B's version-1 JSON): ``entries`` maps each path to its entry."""
+
+    entries: dict[str, ManifestEntry]
+    storage_policy: str = "wandb-storage-policy-v1"
+    version: int = 1
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ArtifactManifest:
+        """Read the manifest JSON (``{"version": 1, "storagePolicy", "contents": {path: {...}}}``).
+
+        Raises:
+            ProtocolError: not a version-1 manifest.
+        """
+        contents = data.get("contents")
+        if data.get("version") != 1 or not isinstance(contents, Mapping):
+            raise ProtocolError("the artifact manifest is not W&B's version-1 JSON")
+        entries = {}
+        for path, entry in contents.items():
+            known = {"digest", "size", "ref", "birthArtifactID"}
+            entries[str(path)] = ManifestEntry(
+                path=str(path), digest=str(entry.get("digest", "")), size=entry.get("size"),
+                ref=entry.get("ref"), birth_artifact_id=entry.get("birthArtifactID"),
+                extra={k: v for k, v in entry.items() if k not in known},
+            )
+        return cls(entries, str(data.get("storagePolicy") or "wandb-storage-policy-v1"))
 
 
 class ArtifactCompat:
@@ -66,13 +117,14 @@ class ArtifactCompat:
     get = Unsupported(_SDK_ONLY)
     checkout = Unsupported("it deletes files under root; use download(root)")
     verify = Unsupported(_SDK_ONLY)
-    get_entry = Unsupported(_SDK_ONLY + "; list files() instead")
-    get_path = Unsupported(_SDK_ONLY + "; list files() instead")
-    manifest = Unsupported(_SDK_ONLY + "; list files() (name, size, md5) instead")
     linked_artifacts = Unsupported("registry links are served by W&B's cloud")
 
     @property
     def version(self) -> str:  # provided by Artifact
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:  # provided by Artifact
         raise NotImplementedError
 
     @property
@@ -227,16 +279,49 @@ class ArtifactCompat:
         return str(target)
 
     def file(self, root: str | None = None) -> str:
-        """Download the artifact's only file and return its path (as ``wandb``).
+        """Download the artifact's only file; returns its path (under ``./artifacts/<name>`` by default), as ``wandb``.
 
         Raises:
-            ConfigurationError: the artifact does not hold exactly one file.
+            ConfigurationError: the artifact holds more than one file (or none).
         """
         listed = list(self.files())
         if len(listed) != 1:
-            raise ConfigurationError("Artifact.file() can only be used on an artifact with exactly one file")
-        folder = root if root is not None else self.download()
-        return str(listed[0].download_to(folder, replace=True))
+            raise ConfigurationError("Artifact.file() is for an artifact with exactly one file; "
+                                     "use download() for the others")
+        folder = root if root is not None else os.path.join(".", "artifacts", self.name)
+        listed[0].download_to(folder, replace=True)
+        return os.path.join(folder, listed[0].name)
+
+    @property
+    def manifest(self) -> ArtifactManifest:
+        """The artifact's manifest: ``entries`` maps each file path to its digest and size (one
+        request and one download, then kept), as ``wandb``'s ``artifact.manifest``."""
+        cached = self.__dict__.get("_manifest_cache")
+        if isinstance(cached, ArtifactManifest):
+            return cached
+        session = self._session()
+        url = dig(session.execute(_MANIFEST, {"id": self.id}), "artifact", "currentManifest", "file", "directUrl")
+        if not isinstance(url, str) or not url:
+            manifest = ArtifactManifest({})
+        else:
+            get = _getter(session)
+            if get is None:
+                raise ProtocolError("this artifact was built without a connection that can download files")
+            manifest = ArtifactManifest.from_json(json.loads(get(url)))
+        self.__dict__["_manifest_cache"] = manifest
+        return manifest
+
+    def get_entry(self, name: str | os.PathLike[str]) -> ManifestEntry:
+        """The manifest entry of one file, as ``wandb``.
+
+        Raises:
+            KeyError: the artifact has no such file.
+        """
+        return self.manifest.entries[str(name)]
+
+    def get_path(self, name: str | os.PathLike[str]) -> ManifestEntry:
+        """Same as :meth:`get_entry` (``wandb``'s older name)."""
+        return self.get_entry(name)
 
     def used_by(self) -> list[Any]:
         """The runs that used this artifact (each fetched as a ``Run``), as ``wandb``."""
