@@ -114,7 +114,7 @@ def test_cache_files_over_http(server: LocalServer, tmp_path: Path, umask: int) 
 
 def test_file_download_over_http(server: LocalServer, tmp_path: Path, umask: int) -> None:
     api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
-    target = api.run("local/modes/m0").file("media/out.txt").download(tmp_path)
+    target = api.run("local/modes/m0").file("media/out.txt").download_to(tmp_path)
     assert target.read_text() == "hello\n"
     assert mode(target) == file_mode(umask)
     no_leftovers(target.parent)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -82,7 +81,8 @@ class NotebookDisplay:
         if not isinstance(url, str):
             return None
         style = f"border:none;width:100%;height:{height}px;" + ("display:none;" if hidden else "")
-        return f"<iframe src={html.escape(url + '?jupyter=true')!r} style={style!r}></iframe>"
+        src = url + "?jupyter=true"
+        return f"<iframe src={src!r} style={style!r}></iframe>"
 
     def display(self, height: int = 420, hidden: bool = False) -> bool:
         """Show :meth:`to_html` in Jupyter; False (nothing shown) elsewhere, as ``wandb``."""
