@@ -210,7 +210,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "history":
         runs = api.runs(args.path, filters=filters, order=args.order, limit=args.limit, progress=progress)
-        histories = runs.histories(keys=args.keys, samples=args.samples)
+        histories = runs.history_frames(keys=args.keys, samples=args.samples)
         _write_table(histories.to_arrow(), args.output, args.format, lambda path: histories.to_parquet(path))
         return EXIT_OK
     raise ConfigurationError(f"unknown command {args.command!r}")

@@ -89,6 +89,7 @@ def instance_members(name: str, obj: Any) -> list[str]:
 #: How to call a method on both clients: a list of (args, kwargs); absent: called with no argument.
 #: ``{tmp}`` in a string is replaced by a fresh folder for each client.
 CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
+    "Runs.histories": [((), {"samples": 5, "keys": ["loss"]}), ((), {"samples": 3, "format": "pandas"})],
     "Run.history": [((), {}), ((), {"samples": 5, "keys": ["loss", "eval/loss"], "pandas": False}),
                     ((), {"stream": "system", "pandas": False}), ((), {"stream": "events"})],
     "Run.file": [(("wandb-metadata.json",), {})],
@@ -131,9 +132,6 @@ WRITES: dict[str, str] = {
 
 #: Documented differences: present on ours (no ``AttributeError``), value or signature differ.
 DIFFERENT: dict[str, str] = {
-    "Runs.histories": "positional order `(keys, samples)` and `samples=None`: without `format=` it returns the "
-                      "typed, complete `Histories` (long table); with `format=\"default\"|\"pandas\"|\"polars\"` it "
-                      "answers as wandb's (rows sampled by the server, tagged with `run_id`)",
     "Reports.project": "the project's name (wandb: a `Project` object)",
     "Projects.length": "the number of projects (wandb: `None` until a page was fetched)",
     "Artifact.collection": "the collection's name (wandb: an `ArtifactCollection`; "

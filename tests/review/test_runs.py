@@ -44,7 +44,7 @@ def test_concurrent_fetch_local_filter_with_limit_loses_no_rows(api: Api) -> Non
 
 def test_histories_with_column_projection(api: Api) -> None:
     runs = api.runs(PATH, columns=["config.lr"], limit=2)
-    h = runs.histories(keys=["loss"], with_config=["lr"])
+    h = runs.history_frames(keys=["loss"], with_config=["lr"])
     table = h.to_arrow()
     assert set(table.column("run_id").to_pylist()) == {"r0000", "r0001"}
     assert "config.lr" in table.column_names

@@ -61,7 +61,7 @@ class Run(RunHistory, NotebookDisplay):
 
     console_logs = Unsupported("console logs are served by " + CLOUD_ONLY + "; read run.file('output.log')")
     download_history_exports = Unsupported(
-        "use run.history(format='wide') / run.history_table() (typed) or Runs.histories()")
+        "use run.history(format='wide') / run.history_table() (typed) or Runs.history_frames()")
     delete = Unsupported(WRITE)
     update_state = Unsupported(WRITE)
     stop = Unsupported(WRITE)

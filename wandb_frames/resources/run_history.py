@@ -4,7 +4,7 @@
 (``RunFullHistory`` / ``RunFullEvents`` / ``RunSampledHistory``: the server samples) and
 returns what wandb returns: a list of row dicts, or ``pandas.DataFrame.from_records`` of
 them. The typed, complete histories are ``history(format="wide"|"long")``,
-:meth:`RunHistory.history_table` and ``Runs.histories()``.
+:meth:`RunHistory.history_table` and ``Runs.history_frames()``.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def wandb_histories(runs: Iterator[RunHistory], samples: int, keys: list[str] | 
         if not frames:
             return pd.DataFrame()
         combined = pd.concat(frames)
-        combined.reset_index(drop=True, inplace=True)
+        combined = combined.reset_index(drop=True)
         return combined[sorted(combined.columns)]
     import polars as pl
 

@@ -472,41 +472,39 @@ class Runs:
         """
         return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
 
-    @overload
     def histories(
-        self, keys: Sequence[str] | None = None, samples: int | None = None, *, x_axis: str = "_step",
-        format: None = None, stream: run_history.Stream = "default",
-        with_config: Sequence[str] | None = None, with_columns: Sequence[str] | None = None,
-        min_step: int | None = None, max_step: int | None = None, max_workers: int = 8,
-    ) -> run_history.Histories: ...
-    @overload
-    def histories(
-        self, keys: Sequence[str] | None = None, samples: int | None = None, *, x_axis: str = "_step",
-        format: Literal["default", "pandas", "polars"], stream: run_history.Stream = "default",
-        with_config: Sequence[str] | None = None, with_columns: Sequence[str] | None = None,
-        min_step: int | None = None, max_step: int | None = None, max_workers: int = 8,
-    ) -> Any: ...
+        self,
+        samples: int = 500,
+        keys: list[str] | None = None,
+        x_axis: str = "_step",
+        format: Literal["default", "pandas", "polars"] = "default",
+        stream: Literal["default", "system"] = "default",
+    ) -> Any:
+        """Every run's sampled history, exactly as ``wandb``'s ``Runs.histories``.
 
-    def histories(
+        ``run.history(samples, keys, x_axis, pandas=False, stream)`` of each run (rows sampled
+        by the server), each row tagged with ``run_id``: a list of dicts (``"default"``), or one
+        pandas/polars frame with sorted columns. For the complete, typed histories use
+        :meth:`history_frames`.
+
+        Raises:
+            ConfigurationError: ``format`` is not ``"default"``, ``"pandas"`` or ``"polars"``.
+        """
+        return wandb_histories(iter(self), samples, keys, x_axis, format, stream)
+
+    def history_frames(
         self,
         keys: Sequence[str] | None = None,
         samples: int | None = None,
         *,
-        x_axis: str = "_step",
-        format: Literal["default", "pandas", "polars"] | None = None,
         stream: run_history.Stream = "default",
         with_config: Sequence[str] | None = None,
         with_columns: Sequence[str] | None = None,
         min_step: int | None = None,
         max_step: int | None = None,
         max_workers: int = 8,
-    ) -> Any:
-        """The metric histories of these runs as one long table, fetched lazily.
-
-        With ``format="default"|"pandas"|"polars"`` it answers as ``wandb``'s
-        ``Runs.histories`` instead: ``run.history(samples, keys, x_axis, pandas=False,
-        stream)`` of every run (``samples`` default 500), each row tagged with ``run_id``, as a
-        list of dicts or one frame with sorted columns.
+    ) -> run_history.Histories:
+        """The complete metric histories of these runs as one long table, fetched lazily.
 
         Columns: ``run_id, _step, metric, value, _timestamp, _runtime``, then any run
         columns asked for, ready for ``seaborn.relplot(x="_step", y="value", hue=...)``.
@@ -521,14 +519,9 @@ class Runs:
             min_step: First step, inclusive.
             max_step: Last step, exclusive.
             max_workers: Runs fetched concurrently.
-            x_axis: With ``format=``: the x axis of ``wandb``'s sampled history.
-            format: ``wandb``'s formats (see above); None: the typed long ``Histories``.
         """
         if isinstance(keys, str):
             raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
-        if format is not None:
-            return wandb_histories(iter(self), 500 if samples is None else samples,
-                                   list(keys) if keys is not None else None, x_axis, format, stream)
         table = self._full_table()
         wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
         wanted += list(with_columns or ())
