@@ -11,9 +11,11 @@ from graphql import DocumentNode, print_ast
 
 from wandb_frames.resources import artifact_types, artifacts, base, projects, reports, sweeps
 from wandb_frames.cache.store import RunsCache, resolve_cache
+from wandb_frames.resources.api_extras import ApiExtras
+from wandb_frames.resources.compat import User
 from wandb_frames.resources.artifact_types import ArtifactType, ArtifactTypes
 from wandb_frames.resources.artifacts import Artifact, Artifacts
-from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError, UnsupportedFeatureError
 from wandb_frames.filters import parse_filter, parse_order
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
@@ -87,7 +89,7 @@ def _without_version(name: object) -> object:
     return name.split(":", 1)[0] if isinstance(name, str) else name
 
 
-class Api:
+class Api(ApiExtras):
     """Query a W&B server; ``runs()`` returns typed, Arrow-backed frames.
 
     Args:
@@ -170,8 +172,9 @@ class Api:
             return self._client
 
     @property
-    def viewer(self) -> dict[str, Any]:
-        """The authenticated user (``Viewer`` query), fetched once."""
+    def viewer(self) -> User:
+        """The authenticated user as a :class:`~wandb_frames.resources.compat.User` (``Viewer`` query,
+        fetched once), as ``wandb``; ``api.viewer._attrs`` holds every field the server sent."""
         if self._viewer is None:
             data = self.execute(documents.VIEWER, {})
             viewer = data.get("viewer")
@@ -182,7 +185,7 @@ class Api:
                     what="viewer",
                 )
             self._viewer = viewer
-        return self._viewer
+        return User(self._viewer)
 
     @property
     def default_entity(self) -> str:
@@ -450,8 +453,11 @@ class Api:
         )
         return artifacts.get_artifact(self, path, type)
 
-    def artifact_types(self, project: str | None = None) -> ArtifactTypes:
-        """The artifact types of a project, lazily."""
+    def artifact_types(self, project: str | None = None, start: str | None = None) -> ArtifactTypes:
+        """The artifact types of a project, lazily (``start``, a page cursor, is not offered)."""
+        if start is not None:
+            raise UnsupportedFeatureError("Api.artifact_types(start=...) (a wandb.Api feature) is not supported "
+                                          "by wandb-frames: it lists every type", feature="Api.artifact_types(start)")
         return artifact_types.artifact_types(
             self, project, default_entity=self._lazy_entity(project, "project"),
             default_project=self.settings.project,

@@ -55,6 +55,7 @@ def _wandb_classes() -> dict[str, type]:
         "Sweep": public.Sweep, "Sweeps": public.Sweeps, "Artifact": Artifact, "Artifacts": Artifacts,
         "ArtifactType": public.ArtifactType, "ArtifactTypes": public.ArtifactTypes, "File": public.File,
         "Files": public.Files, "Reports": public.Reports, "BetaReport": public.BetaReport, "User": public.User,
+        "Api": public.Api,
     }
 
 
@@ -63,7 +64,7 @@ OURS: dict[str, type] = {
     "Run": wf.Run, "Runs": wf.Runs, "Project": wf.Project, "Projects": wf.Projects, "Sweep": wf.Sweep,
     "Sweeps": wf.Sweeps, "Artifact": wf.Artifact, "Artifacts": wf.Artifacts, "ArtifactType": wf.ArtifactType,
     "ArtifactTypes": wf.ArtifactTypes, "File": wf.File, "Files": wf.Files, "Reports": wf.Reports,
-    "BetaReport": wf.Report, "User": wf.User,
+    "BetaReport": wf.Report, "User": wf.User, "Api": wf.Api,
 }
 CLASSES = list(OURS)
 WANDB = _wandb_classes()
@@ -109,6 +110,22 @@ CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "Artifact.download": [((), {"root": "{tmp}"})],
     "ArtifactType.collection": [(("{collection}",), {})],
     "Artifact.get_entry": [(("no-such-file.txt",), {})],
+    "Api.artifact": [(("{path}/classifier:latest",), {}), (("{path}/no-such:latest",), {})],
+    "Api.artifact_collection": [(("model", "{path}/classifier"), {})],
+    "Api.artifact_collection_exists": [(("{path}/classifier", "model"), {}), (("{path}/nope", "model"), {})],
+    "Api.artifact_collections": [(("{path}", "model"), {})],
+    "Api.artifact_exists": [(("{path}/classifier:latest",), {}), (("{path}/nope:latest",), {})],
+    "Api.artifact_type": [(("model", "{path}"), {})],
+    "Api.artifact_types": [(("{path}",), {})],
+    "Api.artifact_versions": [(("model", "{path}/classifier"), {})],
+    "Api.artifacts": [(("model", "{path}/classifier"), {})],
+    "Api.from_path": [(("{path}",), {}), (("{path}/runs/{run}",), {}), (("{path}/sweeps/{sweep}",), {})],
+    "Api.project": [(("{project}", "{entity}"), {})],
+    "Api.projects": [(("{entity}",), {})],
+    "Api.reports": [(("{path}",), {})],
+    "Api.run": [(("{path}/{run}",), {})],
+    "Api.runs": [(("{path}",), {"filters": {"state": "finished"}})],
+    "Api.sweep": [(("{path}/{sweep}",), {})],
     "Artifact.get_path": [(("no-such-file.txt",), {})],
 }
 
@@ -120,7 +137,7 @@ READS: set[str] = {
     "File.display", "File.to_html", "BetaReport.display", "BetaReport.to_html", "User.display", "User.to_html",
     "ArtifactType.collections", "ArtifactType.load",
     "Artifact.files", "Artifact.used_by", "Artifact.logged_by", "Artifact.json_encode", "Artifact.is_draft",
-    "Artifact.file", "Artifact.wait", "Runs.upgrade_to_full",
+    "Artifact.file", "Artifact.wait", "Runs.upgrade_to_full", "Api.flush",
 }
 
 #: Methods compared by signature only: writes, and calls that wait.
@@ -128,12 +145,15 @@ WRITES: dict[str, str] = {
     "Run.update": "writes the run", "Run.save": "writes the run", "Run.create": "creates a run",
     "Run.wait_until_finished": "polls until the run ends",
     "Sweep.get": "takes each client's own Api object",
+    "Api.create_run": "creates a run",
 }
 
 #: Documented differences: present on ours (no ``AttributeError``), value or signature differ.
 DIFFERENT: dict[str, str] = {
     "Reports.project": "the project's name (wandb: a `Project` object)",
     "Projects.length": "the number of projects (wandb: `None` until a page was fetched)",
+    "Api.user_agent": "`wandb-frames/<version>` (wandb: `W&B Public Client <version>`)",
+    "Api.settings": "a typed `Settings` (`base_url`, `entity`, `project`, …; wandb: a dict)",
     "Artifact.collection": "the collection's name (wandb: an `ArtifactCollection`; "
                            "`api.artifact_type(a.type, project).collection(a.collection)` gives ours)",
     "Artifact.source_collection": "the collection's name, as `Artifact.collection`",
@@ -177,7 +197,9 @@ def _identity(value: Any) -> tuple[str, str] | None:
     kind = type(value).__name__
     if kind == "Report":
         kind = "BetaReport"
-    if kind not in OURS or kind.endswith("s"):
+    if kind == "ArtifactCollection":
+        return kind, str(value.name)
+    if kind not in OURS or kind.endswith("s") or kind == "Api":
         return None
     if kind == "Run":
         return kind, "/".join(value.path)

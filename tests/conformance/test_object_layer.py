@@ -77,6 +77,7 @@ _MAKERS: dict[str, Callable[[Any, str], Any]] = {
     "Reports": lambda api, rid: api.reports(PATH),
     "BetaReport": lambda api, rid: api.reports(PATH)[0],
     "User": lambda api, rid: api.run(f"{PATH}/{rid}").user,
+    "Api": lambda api, rid: api,
 }
 
 
@@ -87,8 +88,8 @@ class Pairs:
     the artifact's manifest and size).
     """
 
-    def __init__(self, official: Any, ours: Any, run_id: str) -> None:
-        self.official, self.ours, self.run_id = official, ours, run_id
+    def __init__(self, official: Any, ours: Any, run_id: str, sweep_id: str) -> None:
+        self.official, self.ours, self.run_id, self.sweep_id = official, ours, run_id, sweep_id
 
     def __getitem__(self, name: str) -> Pair:
         make = _MAKERS[name]
@@ -105,18 +106,23 @@ def official_api(wandb_env: Path, server: LocalServer) -> Any:
 
 @pytest.fixture(scope="module")
 def pairs(official_api: Any, ours_api: Any, records: list[RunRecord]) -> Pairs:
-    return Pairs(official_api, ours_api, _run_id(records))
+    rid = _run_id(records)
+    return Pairs(official_api, ours_api, rid, next(str(r["sweep"]) for r in records if r["id"] == rid))
 
 
-def _filler(tmp: Path) -> Callable[[Any], Any]:
+def _filler(tmp: Path, pairs: Pairs) -> Callable[[Any], Any]:
+    names = {"{tmp}": str(tmp), "{collection}": "classifier", "{path}": PATH, "{project}": PROJECT,
+             "{entity}": ENTITY, "{run}": pairs.run_id, "{sweep}": pairs.sweep_id}
+
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return value.replace("{tmp}", str(tmp)).replace("{collection}", "train-data")
+            for placeholder, text in names.items():
+                value = value.replace(placeholder, text)
         return value
     return fill
 
 
-def _check(name: str, member: str, pair: Pair, tmp: Path) -> list[str]:
+def _check(name: str, member: str, pair: Pair, tmp: Path, pairs: Pairs) -> list[str]:
     """Problems of one member (empty: conforms to its status)."""
     theirs, ours = pair
     st = status(name, member)
@@ -140,8 +146,8 @@ def _check(name: str, member: str, pair: Pair, tmp: Path) -> list[str]:
         return problems + ["a method in none of CALLS, READS, WRITES, DIFFERENT: classify it (object_layer.py)"]
     calls = CALLS.get(key, [((), {})]) if is_method(name, member) else [None]
     for n, call in enumerate(calls):
-        official = observe(theirs, member, call, _filler(tmp / f"wandb-{n}"))
-        mine = observe(ours, member, call, _filler(tmp / f"ours-{n}"))
+        official = observe(theirs, member, call, _filler(tmp / f"wandb-{n}", pairs))
+        mine = observe(ours, member, call, _filler(tmp / f"ours-{n}", pairs))
         official.value = _untmp(official.value, str(tmp / f"wandb-{n}"))
         mine.value = _untmp(mine.value, str(tmp / f"ours-{n}"))
         problems += _compare(official, mine, f"call {call}" if call else "value")
@@ -178,7 +184,7 @@ def test_member(name: str, member: str, pairs: Pairs, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A member of wandb's class: same signature and value on ours, or documented (see ``status``)."""
     monkeypatch.chdir(tmp_path)  # wandb writes some downloads relative to the working directory
-    problems = _check(name, member, pairs[name], tmp_path)
+    problems = _check(name, member, pairs[name], tmp_path, pairs)
     assert not problems, f"{name}.{member}: " + "; ".join(problems)
 
 
@@ -190,7 +196,7 @@ def test_instance_attributes(name: str, pairs: Pairs, tmp_path: Path,
     pair = pairs[name]
     failures = {}
     for member in instance_members(name, pair[0]):
-        problems = _check(name, member, pair, tmp_path)
+        problems = _check(name, member, pair, tmp_path, pairs)
         if problems:
             failures[member] = problems
     assert not failures, f"{name}: {failures}"
