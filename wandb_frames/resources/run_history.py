@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from wandb_frames import history as run_history
-from wandb_frames.cache.histories import history_cache_wrap, history_token
+from wandb_frames.cache.histories import history_cache_wrap, history_token, run_tokens
 from wandb_frames.errors import ConfigurationError, NotFoundError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.resources.typos import check_history_keys
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from wandb_frames.resources.session import ApiSession
 
-__all__ = ["RunHistory", "wandb_histories"]
+__all__ = ["RunHistory", "RunsHistoryFrames", "wandb_histories"]
 
 _FULL_HISTORY = DOCUMENTS["run_full_history.graphql"]
 _FULL_EVENTS = DOCUMENTS["run_full_events.graphql"]
@@ -292,3 +292,84 @@ def wandb_histories(runs: Iterator[RunHistory], samples: int, keys: list[str] | 
         return pl.DataFrame()
     combined_pl = pl.concat(polar_frames, how="vertical")
     return combined_pl.select(sorted(combined_pl.columns))
+
+
+class RunsHistoryFrames:
+    """``Runs.history_frames``: the complete, typed histories of a listing (a mixin of ``Runs``)."""
+
+    _api: ApiSession
+    sep: str
+    offline: bool
+    project: str
+
+    @property
+    def entity(self) -> str:  # provided by Runs
+        raise NotImplementedError
+
+    @property
+    def path(self) -> str:  # provided by Runs
+        raise NotImplementedError
+
+    def _full_table(self) -> pa.Table:  # provided by Runs
+        raise NotImplementedError
+
+    def _provenance(self, **extra: Any) -> dict[str, Any]:  # provided by Runs
+        raise NotImplementedError
+
+    def history_frames(
+        self,
+        keys: Sequence[str] | None = None,
+        samples: int | None = None,
+        *,
+        stream: run_history.Stream = "default",
+        with_config: Sequence[str] | None = None,
+        with_columns: Sequence[str] | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_workers: int = 8,
+    ) -> run_history.Histories:
+        """The complete metric histories of these runs as one long table, fetched lazily.
+
+        Columns: ``run_id, _step, metric, value, _timestamp, _runtime``, then any run
+        columns asked for, ready for ``seaborn.relplot(x="_step", y="value", hue=...)``.
+        ``.to_wide()`` gives one column per metric (outer join by step).
+
+        Args:
+            keys: Only these metrics (default: all numeric metrics).
+            samples: None for every row; a number for deterministic downsampling per metric.
+            stream: ``"default"`` or ``"system"``.
+            with_config: Config keys to attach to every row, e.g. ``["lr"]`` → ``config.lr``.
+            with_columns: Other runs-frame columns to attach (e.g. ``["group", "state"]``).
+            min_step: First step, inclusive.
+            max_step: Last step, exclusive.
+            max_workers: Runs fetched concurrently.
+        """
+        if isinstance(keys, str):
+            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
+        table = self._full_table()
+        wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
+        wanted += list(with_columns or ())
+        missing = [name for name in wanted if name not in table.column_names]
+        if missing:
+            raise ConfigurationError(
+                f"cannot attach {missing}: no such column in the runs frame of {self.path}"
+            )
+        run_ids = table.column("id").to_pylist() if table.num_rows else []
+        run_columns: dict[str, dict[str, Any]] = {}
+        if wanted:
+            values = {name: table.column(name).to_pylist() for name in wanted}
+            for i, run_id in enumerate(run_ids):
+                run_columns[run_id] = {name: values[name][i] for name in wanted}
+        histories = run_history.fetch_histories(
+            self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
+            run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
+            stream=stream, min_step=min_step, max_step=max_step,
+            run_columns=run_columns or None, max_workers=max_workers,
+            wrap=history_cache_wrap(
+                self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
+                keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
+            ),
+        )
+        histories.provenance = self._provenance(keys=list(keys) if keys is not None else None,
+                                                samples=samples)
+        return histories

@@ -10,9 +10,7 @@ import pyarrow as pa
 
 from wandb_frames import filters as wff
 from wandb_frames.tabular.gcpause import gc_paused
-from wandb_frames.cache.histories import history_cache_wrap, run_tokens
 from wandb_frames.cache.listing import CachedListing, cached_table
-from wandb_frames import history as run_history
 from wandb_frames.graphql.listing import ListingQuery
 from wandb_frames.errors import (
     ApiError,
@@ -30,7 +28,7 @@ from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages
 from wandb_frames.resources.compat import INTERNAL, Unsupported
 from wandb_frames.resources.run import Run, wire_fields
-from wandb_frames.resources.run_history import wandb_histories
+from wandb_frames.resources.run_history import RunsHistoryFrames, wandb_histories
 from wandb_frames.resources.typos import check_listing_names
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
@@ -54,7 +52,7 @@ def _keep(nodes: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
     return [nodes[row] for row in rows]
 
 
-class Runs:
+class Runs(RunsHistoryFrames):
     """The runs of one project that match a filter, fetched lazily (no request until used).
 
     Iterating yields :class:`Run` objects (a fresh fetch each time); :meth:`to_arrow`,
@@ -491,64 +489,6 @@ class Runs:
             ConfigurationError: ``format`` is not ``"default"``, ``"pandas"`` or ``"polars"``.
         """
         return wandb_histories(iter(self), samples, keys, x_axis, format, stream)
-
-    def history_frames(
-        self,
-        keys: Sequence[str] | None = None,
-        samples: int | None = None,
-        *,
-        stream: run_history.Stream = "default",
-        with_config: Sequence[str] | None = None,
-        with_columns: Sequence[str] | None = None,
-        min_step: int | None = None,
-        max_step: int | None = None,
-        max_workers: int = 8,
-    ) -> run_history.Histories:
-        """The complete metric histories of these runs as one long table, fetched lazily.
-
-        Columns: ``run_id, _step, metric, value, _timestamp, _runtime``, then any run
-        columns asked for, ready for ``seaborn.relplot(x="_step", y="value", hue=...)``.
-        ``.to_wide()`` gives one column per metric (outer join by step).
-
-        Args:
-            keys: Only these metrics (default: all numeric metrics).
-            samples: None for every row; a number for deterministic downsampling per metric.
-            stream: ``"default"`` or ``"system"``.
-            with_config: Config keys to attach to every row, e.g. ``["lr"]`` → ``config.lr``.
-            with_columns: Other runs-frame columns to attach (e.g. ``["group", "state"]``).
-            min_step: First step, inclusive.
-            max_step: Last step, exclusive.
-            max_workers: Runs fetched concurrently.
-        """
-        if isinstance(keys, str):
-            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
-        table = self._full_table()
-        wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
-        wanted += list(with_columns or ())
-        missing = [name for name in wanted if name not in table.column_names]
-        if missing:
-            raise ConfigurationError(
-                f"cannot attach {missing}: no such column in the runs frame of {self.path}"
-            )
-        run_ids = table.column("id").to_pylist() if table.num_rows else []
-        run_columns: dict[str, dict[str, Any]] = {}
-        if wanted:
-            values = {name: table.column(name).to_pylist() for name in wanted}
-            for i, run_id in enumerate(run_ids):
-                run_columns[run_id] = {name: values[name][i] for name in wanted}
-        histories = run_history.fetch_histories(
-            self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
-            run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
-            stream=stream, min_step=min_step, max_step=max_step,
-            run_columns=run_columns or None, max_workers=max_workers,
-            wrap=history_cache_wrap(
-                self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
-                keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
-            ),
-        )
-        histories.provenance = self._provenance(keys=list(keys) if keys is not None else None,
-                                                samples=samples)
-        return histories
 
     def _provenance(self, **extra: Any) -> dict[str, Any]:
         """Where this listing comes from, for parquet metadata (never the API key)."""
