@@ -30,12 +30,13 @@ from wandb_frames.resources.compat import INTERNAL, Unsupported
 from wandb_frames.resources.run import Run, wire_fields
 from wandb_frames.resources.run_history import RunsHistoryFrames, wandb_histories
 from wandb_frames.resources.typos import check_listing_names
-from wandb_frames.tabular import TableAssembler, table_to_pandas
+from wandb_frames.tabular import DtypeBackend, TableAssembler, table_to_pandas, table_to_polars
 
 if TYPE_CHECKING:
     import os
 
     import pandas as pd
+    import polars as pl
 
     from wandb_frames.resources.session import ApiSession
 
@@ -458,9 +459,13 @@ class Runs(RunsHistoryFrames):
             partial=self.projection.select(assembler.finish()),
         )
 
-    def to_pandas(self) -> pd.DataFrame:
-        """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""
-        return table_to_pandas(self.to_arrow())
+    def to_pandas(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
+        """The runs as a DataFrame; NaN is missing there (``dtype_backend``: see ``docs/frames.md``)."""
+        return table_to_pandas(self.to_arrow(), dtype_backend=dtype_backend)
+
+    def to_polars(self) -> pl.DataFrame:
+        """The runs as a polars DataFrame, values exact as in :meth:`to_arrow` (needs polars)."""
+        return table_to_polars(self.to_arrow())
 
     def to_parquet(self, path: str | os.PathLike[str], **kwargs: Any) -> os.PathLike[str]:
         """Write the runs to a parquet file (atomically, with provenance metadata).
