@@ -24,7 +24,7 @@ import pytest
 
 import wandb_frames as wf
 from wandb_frames.errors import LossyConversionWarning
-from wandb_frames.runs import Runs
+from wandb_frames.resources.runs import Runs
 from wandb_frames.tabular import table_to_pandas
 from wandb_frames.testing import LocalServer
 
