@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -160,8 +161,9 @@ def test_run_fields_are_wandbs(api: Api) -> None:
     assert run.summary._json_dict["eval/loss"] == 0.25 and run.summary.acc == 0.5
     assert not hasattr(run.summary, "nope")
     assert run.sweep.id == "sw1" and run.sweep.config["metric"]["name"] == "eval/loss"
-    frame = api.runs(f"{ENTITY}/{PROJECT}").to_pandas()
-    assert str(frame["created_at"].dtype).startswith("timestamp[us, tz=UTC]")
+    listing = api.runs(f"{ENTITY}/{PROJECT}")
+    assert str(listing.to_arrow().schema.field("created_at").type) == "timestamp[us, tz=UTC]"  # typed in frames
+    assert pd.api.types.is_datetime64_any_dtype(listing.to_pandas()["created_at"])
 
 
 # ----------------------------------------------------------------------------- CLI
