@@ -21,6 +21,7 @@ from typing import Any
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
 from wandb_frames.offline.framing import FrameProblem, NotAWandbFileError, read_frames
 from wandb_frames.offline.records import RunFold
+from wandb_frames.offline.segments import fold_frames
 from wandb_frames.testing.records import RunRecord
 
 __all__ = ["OfflineRun", "read_run_dir", "read_run_file", "record_class", "scan_run_dir"]
@@ -92,7 +93,8 @@ def _attach_files(record: RunRecord, run_dir: Path) -> None:
                 files[name] = data
 
 
-def _read(path: Path, *, include_files: bool, running_window: float, now: float | None) -> OfflineRun:
+def _read(path: Path, *, include_files: bool, running_window: float, now: float | None,
+          bulk: bool = True) -> OfflineRun:
     try:
         data = path.read_bytes()
         mtime = path.stat().st_mtime
@@ -104,16 +106,7 @@ def _read(path: Path, *, include_files: bool, running_window: float, now: float 
         raise ConfigurationError(f"{path}: {exc}") from exc
     match = _RUN_FILE.search(path.name)
     fold = RunFold(match.group("id") if match else path.stem)
-    parse = record_class().FromString
-    decode_error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
-    bad: list[str] = []
-    for offset, payload in zip(frames.offsets, frames.records, strict=True):
-        try:
-            message = parse(payload)
-        except decode_error as exc:
-            bad.append(f"unparsable record at byte {offset}: {exc}")
-            continue
-        fold.add(message)
+    bad = fold_frames(fold, frames.offsets, frames.records, bulk=bulk)
     _warn(path, frames.problems, bad)
     idle = (time.time() if now is None else now) - mtime
     record = fold.result(idle_seconds=idle, running_window=running_window)
