@@ -26,8 +26,12 @@ lenient stdlib decoder, text by text, as before).
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
+
+import numpy as np
 
 from wandb_frames.offline.records import RunFold, _loads_many, _set_path
 
@@ -41,8 +45,9 @@ _TYPED_VALUES = ("none", "boolean", "integer", "number", "text", "json")
 @functools.cache
 def _views() -> tuple[Any, Any, Any]:
     """The ``HistoryBodies``, ``SummaryBodies`` and ``Items`` view classes (built once per process)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
+    descriptor_pb2 = importlib.import_module("google.protobuf.descriptor_pb2")
+    descriptor_pool = importlib.import_module("google.protobuf.descriptor_pool")
+    message_factory = importlib.import_module("google.protobuf.message_factory")
     fdp = descriptor_pb2.FileDescriptorProto(
         name="wandb_frames_offline_views.proto", package="wandb_frames_offline_views", syntax="proto3"
     )
@@ -74,9 +79,8 @@ def _views() -> tuple[Any, Any, Any]:
 
 
 def _decode_error() -> type[Exception]:
-    from google.protobuf.message import DecodeError
-
-    return DecodeError
+    error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
+    return error
 
 
 @dataclass
@@ -94,7 +98,24 @@ class ItemBatch:
     counts: list[int]
     names: list[str] | None
     paths: list[tuple[str, ...]] | None
-    values: list[Any]
+    texts: list[str]
+    values: list[Any] | None = None
+    pattern: list[str] | None = None
+
+    def decoded(self) -> list[Any]:
+        """Every item's JSON value (decoded on first use)."""
+        if self.values is None:
+            self.values = _loads_many(self.texts)
+        return self.values
+
+    def regular(self) -> list[str] | None:
+        """The names of every record when all records have the same names in the same order."""
+        names, counts = self.names, self.counts
+        if self.pattern is None and names is not None and counts and counts[0]:
+            k = counts[0]
+            if counts.count(k) == len(counts) and names[:k] * len(counts) == names:
+                self.pattern = names[:k]
+        return self.pattern
 
 
 def _alternates(values: list[str], n: int) -> bool:
@@ -152,7 +173,7 @@ def decode_items(bodies: list[bytes], *, history: bool) -> ItemBatch | None:
         if counts is None:
             return None
         if len(items) == len(bodies):
-            return ItemBatch(counts, [], None, [])
+            return ItemBatch(counts, [], None, [], [])
         del items[len(items) - 1]  # the last record end; the others are dropped by the join below
         n = len(items) - len(bodies) + 1
         flat = items_view.FromString(_ITEM_END.join(filter(None, items)) + _ITEM_END)
@@ -163,30 +184,32 @@ def decode_items(bodies: list[bytes], *, history: bool) -> ItemBatch | None:
     value_texts = list(flat.value_json)
     if not _alternates(value_texts, n):
         return None
-    values = _loads_many(value_texts[0::2])
+    texts = value_texts[0::2]
+    # every item adds one "" to each list: a list of n entries means no item has that field
     nested = list(flat.nested_key)
+    if len(flat.key) == n and _alternates(nested, n):
+        return ItemBatch(counts, nested[0::2], None, texts)
     keys = list(flat.key)
-    if not any(keys) and len(keys) == n and _alternates(nested, n):
-        return ItemBatch(counts, nested[0::2], None, values)
-    if not any(nested) and len(nested) == n and _alternates(keys, n):
-        return ItemBatch(counts, keys[0::2], None, values)
+    if len(nested) == n and _alternates(keys, n):
+        return ItemBatch(counts, keys[0::2], None, texts)
     nested_groups, key_groups = _split(nested, n), _split(keys, n)
     if nested_groups is None or key_groups is None:
         return None
     paths = [tuple(parts) if parts else ((key[-1],) if key else ("",))
              for parts, key in zip(nested_groups, key_groups, strict=True)]
-    return ItemBatch(counts, None, paths, values)
+    return ItemBatch(counts, None, paths, texts)
 
 
 def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
     """One dict per history record (nested paths joined with ``.``; the last value of a key wins)."""
     names = batch.names if batch.names is not None else [".".join(p) for p in batch.paths or ()]
-    values = batch.values
+    values = batch.decoded()
     counts = batch.counts
-    k = counts[0] if counts else 0
-    if k and counts.count(k) == len(counts) and names[:k] * len(counts) == names:
+    pattern = batch.regular()
+    if pattern is not None:
         # every record has the same keys in the same order: rows straight from the flat values
-        return list(map(dict, map(zip, [names[:k]] * len(counts), zip(*[iter(values)] * k, strict=True))))
+        k = len(pattern)
+        return list(map(dict, map(zip, [pattern] * len(counts), zip(*[iter(values)] * k, strict=True))))
     rows: list[dict[str, Any]] = []
     start = 0
     for count in counts:
@@ -198,13 +221,66 @@ def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
 
 def _update_summary(summary: dict[str, Any], batch: ItemBatch, start: int, end: int) -> None:
     if batch.names is not None:
-        summary.update(zip(batch.names[start:end], batch.values[start:end], strict=True))
+        summary.update(zip(batch.names[start:end], batch.decoded()[start:end], strict=True))
         return
-    for path, value in zip((batch.paths or [])[start:end], batch.values[start:end], strict=True):
+    for path, value in zip((batch.paths or [])[start:end], batch.decoded()[start:end], strict=True):
         if len(path) == 1:
             summary[path[0]] = value
         else:
             _set_path(summary, path, value)
+
+
+def _summary_in_order(summary: dict[str, Any], is_history: list[bool], batches: tuple[ItemBatch, ItemBatch]) -> None:
+    """Apply both batches' items to ``summary`` as if one by one in file order."""
+    cursor = [0, 0]
+    ordinal = [0, 0]
+    for record_is_history in is_history:
+        which = 0 if record_is_history else 1
+        batch = batches[which]
+        end = cursor[which] + batch.counts[ordinal[which]]
+        _update_summary(summary, batch, cursor[which], end)
+        cursor[which], ordinal[which] = end, ordinal[which] + 1
+
+
+def _writes(batch: ItemBatch, positions: list[int]) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """Per key, ``(record position, item index)`` of its first and of its last write."""
+    pattern = batch.regular()
+    if pattern is not None:
+        k, last_record = len(pattern), len(positions) - 1
+        first_at = dict(zip(reversed(pattern), range(k - 1, -1, -1), strict=True))
+        last_at = dict(zip(pattern, range(k), strict=True))
+        return ({key: (positions[0], j) for key, j in first_at.items()},
+                {key: (positions[-1], last_record * k + j) for key, j in last_at.items()})
+    names = batch.names or []
+    records = np.repeat(np.asarray(positions, dtype=np.int64), batch.counts).tolist()
+    first_index = dict(zip(reversed(names), range(len(names) - 1, -1, -1), strict=True))
+    last_index = dict(zip(names, range(len(names)), strict=True))
+    return ({key: (records[i], i) for key, i in first_index.items()},
+            {key: (records[i], i) for key, i in last_index.items()})
+
+
+def _summary_by_last_write(summary: dict[str, Any], is_history: list[bool],
+                           batches: tuple[ItemBatch, ItemBatch]) -> None:
+    """The same result as :func:`_summary_in_order` when every path has one part, without
+    Python per item: per key, the last write wins; new keys enter in first-write order."""
+    first: dict[str, tuple[int, int]] = {}
+    latest: dict[str, tuple[int, int, int]] = {}  # key -> (record position, item, batch)
+    selectors = (is_history, [not h for h in is_history])
+    for which, batch in enumerate(batches):
+        if not batch.texts:
+            continue
+        positions = list(compress(range(len(is_history)), selectors[which]))
+        first_writes, last_writes = _writes(batch, positions)
+        for key, at in first_writes.items():
+            if key not in first or first[key] > at:
+                first[key] = at
+        for key, (record, item) in last_writes.items():
+            if key not in latest or latest[key][0] < record:
+                latest[key] = (record, item, which)
+    keys = sorted(first, key=first.__getitem__)
+    wanted = [batches[latest[key][2]].texts[latest[key][1]] for key in keys]
+    for key, value in zip(keys, _loads_many(wanted), strict=True):
+        summary[key] = value
 
 
 def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> bool:
@@ -220,28 +296,20 @@ def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> 
     """
     history_bodies = [b for b, h in zip(bodies, is_history, strict=True) if h]
     summary_bodies = [b for b, h in zip(bodies, is_history, strict=True) if not h]
-    history = decode_items(history_bodies, history=True) if history_bodies else ItemBatch([], [], None, [])
+    history = decode_items(history_bodies, history=True) if history_bodies else ItemBatch([], [], None, [], [])
     if history is None:
         return False
-    summary_batch = decode_items(summary_bodies, history=False) if summary_bodies else ItemBatch([], [], None, [])
+    summary_batch = decode_items(summary_bodies, history=False) if summary_bodies else ItemBatch([], [], None, [], [])
     if summary_batch is None:
         return False
     rows = _rows(history)
     if not all(["_step" in row for row in rows]):  # the record's step would be needed
         return False
     # commit, in file order
-    summary = fold.summary
-    h_start = s_start = 0
-    h_index = s_index = 0
-    for record_is_history in is_history:
-        if record_is_history:
-            end = h_start + history.counts[h_index]
-            _update_summary(summary, history, h_start, end)
-            h_start, h_index = end, h_index + 1
-        else:
-            end = s_start + summary_batch.counts[s_index]
-            _update_summary(summary, summary_batch, s_start, end)
-            s_start, s_index = end, s_index + 1
+    if history.names is not None and summary_batch.names is not None:
+        _summary_by_last_write(fold.summary, is_history, (history, summary_batch))
+    else:
+        _summary_in_order(fold.summary, is_history, (history, summary_batch))
     for row in rows:
         ts = row.get("_timestamp")
         if isinstance(ts, int | float) and not isinstance(ts, bool):

@@ -11,6 +11,7 @@ record, each record is parsed with W&B's ``Record`` class and applied with
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from wandb_frames.offline.bulk import fold_segment
@@ -63,19 +64,20 @@ def split_history_summary(payload: bytes) -> tuple[bool, bytes] | None:
     return tag == _HISTORY, payload[j:]
 
 
-def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, bulk: bool = True) -> list[str]:
+def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, parse: Callable[[bytes], Any],
+                bulk: bool = True) -> list[str]:
     """Apply every record of a file to ``fold`` in file order.
 
     Args:
         fold: the run being read.
         offsets: each record's file offset (for messages).
         payloads: each record's serialized ``Record``.
+        parse: W&B's ``Record.FromString``.
         bulk: decode history/summary segments in bulk (False: every record one by one).
 
     Returns:
         One message per record that could not be parsed (skipped).
     """
-    parse = importlib.import_module("wandb.proto.wandb_internal_pb2").Record.FromString
     decode_error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
     bad: list[str] = []
 
