@@ -19,8 +19,8 @@ a history item must carry no typed value (``number``, ``text``…). Anything els
 value, a ``remove``, an empty item or key part, an ``_info`` field, bytes the views cannot
 parse — returns ``None`` and the caller replays the segment record by record, so results
 are identical to the per-record path by construction. Values are JSON-decoded in one
-``orjson`` call per segment (``_loads_many``: W&B's ``NaN``/``Infinity`` fall back to the
-lenient stdlib decoder, text by text, as before).
+``orjson`` call per segment; when that fails (W&B's ``NaN``/``Infinity``), record by record
+with the per-record path's own ``_loads_many`` (see :meth:`ItemBatch.decoded`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from itertools import compress
 from typing import Any
 
 import numpy as np
+import orjson
 
 from wandb_frames.offline.records import RunFold, _loads_many, _set_path
 
@@ -103,9 +104,26 @@ class ItemBatch:
     pattern: list[str] | None = None
 
     def decoded(self) -> list[Any]:
-        """Every item's JSON value (decoded on first use)."""
+        """Every item's JSON value (decoded on first use), exactly as record by record.
+
+        The per-record path decodes each record's texts in one ``orjson`` call and, when
+        that fails, each text with the lenient stdlib decoder — whose results can differ
+        (an integer beyond 64 bits). A batch that ``orjson`` reads whole gives every
+        record's values alike; otherwise each record is decoded on its own, as before.
+        """
         if self.values is None:
-            self.values = _loads_many(self.texts)
+            texts = self.texts
+            try:
+                values: list[Any] = orjson.loads("[" + ",".join(texts) + "]")
+            except orjson.JSONDecodeError:
+                values = []
+            if len(values) != len(texts):
+                values = []
+                start = 0
+                for count in self.counts:
+                    values += _loads_many(texts[start:start + count])
+                    start += count
+            self.values = values
         return self.values
 
     def regular(self) -> list[str] | None:
@@ -277,10 +295,9 @@ def _summary_by_last_write(summary: dict[str, Any], is_history: list[bool],
         for key, (record, item) in last_writes.items():
             if key not in latest or latest[key][0] < record:
                 latest[key] = (record, item, which)
-    keys = sorted(first, key=first.__getitem__)
-    wanted = [batches[latest[key][2]].texts[latest[key][1]] for key in keys]
-    for key, value in zip(keys, _loads_many(wanted), strict=True):
-        summary[key] = value
+    for key in sorted(first, key=first.__getitem__):
+        _record, item, which = latest[key]
+        summary[key] = batches[which].decoded()[item]
 
 
 def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> bool:
