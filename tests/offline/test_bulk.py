@@ -232,3 +232,20 @@ def test_a_timestamp_past_year_9999_is_not_a_heartbeat(tmp_path: Path) -> None:
     rec = _read(path, include_files=False, running_window=300.0, now=_NOW).record
     assert rec["heartbeat_at"] == rec["created_at"]
     assert rec["history"][0]["_timestamp"] == 1e300
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    (b"", None),
+    (b"\x08", None),
+    (b"\x08\x80", None),
+    (b"\x12", None),
+    (b"\x12\x00", (True, b"")),
+    (b"\x1a\x01a", (False, b"a")),
+    (b"\x1a\x02a", None),  # shorter than its length
+    (b"\x12\x00\x12\x00", None),  # a second field
+    (b"\x22\x00", None),  # another record kind
+    (b"\x08\x96\x01\x12\xac\x02" + bytes(300), (True, bytes(300))),  # num 150, a 2-byte length
+    (b"\x08" + b"\x80" * 12 + b"\x01\x12\x00", None),  # a num varint longer than protobuf allows
+])
+def test_split_history_summary(payload: bytes, expected: tuple[bool, bytes] | None) -> None:
+    assert split_history_summary(payload) == expected

@@ -33,33 +33,36 @@ def split_history_summary(payload: bytes) -> tuple[bool, bytes] | None:
         >>> split_history_summary(bytes([0x22, 0x00])) is None
         True
     """
-    size = len(payload)
-    if not size:
-        return None
-    i = 0
-    if payload[0] == _NUM:
-        i = 1
-        while i < size and i < 11 and payload[i] & 0x80:
+    try:
+        tag = payload[0]
+        i = 0
+        if tag == _NUM:  # skip the record number (a varint)
+            i = 1
+            while payload[i] & 0x80:
+                i += 1
             i += 1
-        i += 1
-    if i >= size - 1:
-        return None
-    tag = payload[i]
-    if tag != _HISTORY and tag != _SUMMARY:
-        return None
-    length = 0
-    shift = 0
-    j = i + 1
-    while True:  # the field's length, a varint of at most 5 bytes here
-        if j >= size or shift > 28:
+            if i > 10:
+                return None
+            tag = payload[i]
+        if tag != _HISTORY and tag != _SUMMARY:
             return None
-        byte = payload[j]
-        length |= (byte & 0x7F) << shift
-        j += 1
-        if byte < 0x80:
-            break
-        shift += 7
-    if j + length != size:
+        length = payload[i + 1]
+        j = i + 2
+        if length & 0x80:  # a longer field: its length is a varint of up to 5 bytes
+            length &= 0x7F
+            shift = 7
+            while True:
+                byte = payload[j]
+                length |= (byte & 0x7F) << shift
+                j += 1
+                if byte < 0x80:
+                    break
+                shift += 7
+                if shift > 28:
+                    return None
+    except IndexError:  # empty or cut short
+        return None
+    if j + length != len(payload):
         return None
     return tag == _HISTORY, payload[j:]
 
