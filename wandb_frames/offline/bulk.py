@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import functools
 import importlib
-from dataclasses import dataclass
-from itertools import compress
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from itertools import accumulate, compress
 from typing import Any
 
 import numpy as np
@@ -93,15 +94,40 @@ class ItemBatch:
         names: the item's name when every path has one part (``nested_key`` or ``key``),
             else None (see ``paths``).
         paths: every item's path, when some have several parts (else None).
-        values: the decoded JSON values.
+        texts: every item's ``value_json`` (None for a summary batch of one-part names,
+            whose values are read through :meth:`value_at`).
+        values: the decoded JSON values (see :meth:`decoded`).
+        pattern: see :meth:`regular`.
+        item_bytes: every item's serialized bytes.
     """
 
     counts: list[int]
     names: list[str] | None
     paths: list[tuple[str, ...]] | None
-    texts: list[str]
+    texts: list[str] | None
     values: list[Any] | None = None
     pattern: list[str] | None = None
+    item_bytes: list[bytes] | None = None
+    ends: list[int] | None = None
+    record_values: dict[int, list[Any]] = field(default_factory=dict)
+
+    def value_at(self, index: int) -> Any:
+        """One item's value, decoded with its record's other values as record by record.
+
+        Summary values are only read for each key's last write; without their texts (see
+        :func:`decode_items`), the item's record is parsed with W&B's own ``SummaryItem``.
+        """
+        if self.texts is not None:
+            return self.decoded()[index]
+        if self.ends is None:
+            self.ends = list(accumulate(self.counts))
+        record = bisect_right(self.ends, index)
+        start = self.ends[record] - self.counts[record]
+        if record not in self.record_values:
+            item_class = importlib.import_module("wandb.proto.wandb_internal_pb2").SummaryItem
+            items = [item_class.FromString(b) for b in (self.item_bytes or [])[start:self.ends[record]]]
+            self.record_values[record] = _loads_many([item.value_json for item in items])
+        return self.record_values[record][index - start]
 
     def decoded(self) -> list[Any]:
         """Every item's JSON value (decoded on first use), exactly as record by record.
@@ -113,6 +139,7 @@ class ItemBatch:
         """
         if self.values is None:
             texts = self.texts
+            assert texts is not None, "a history batch always has its texts"
             try:
                 values: list[Any] = orjson.loads("[" + ",".join(texts) + "]")
             except orjson.JSONDecodeError:
@@ -192,30 +219,40 @@ def decode_items(bodies: list[bytes], *, history: bool) -> ItemBatch | None:
             return None
         if len(items) == len(bodies):
             return ItemBatch(counts, [], None, [], [])
-        del items[len(items) - 1]  # the last record end; the others are dropped by the join below
-        n = len(items) - len(bodies) + 1
-        flat = items_view.FromString(_ITEM_END.join(filter(None, items)) + _ITEM_END)
+        item_bytes = list(filter(None, items))  # without the record ends
+        n = len(item_bytes)
+        flat = items_view.FromString(_ITEM_END.join(item_bytes) + _ITEM_END)
     except error:
         return None
     if any(len(getattr(flat, name)) for name in _TYPED_VALUES):
         return None
-    value_texts = list(flat.value_json)
-    if not _alternates(value_texts, n):
-        return None
-    texts = value_texts[0::2]
+    texts: list[str] | None = None
+    if history:  # every value makes a row; a summary's values are read for the last writes only
+        texts = _one_each(list(flat.value_json), n)
+        if texts is None:
+            return None
     # every item adds one "" to each list: a list of n entries means no item has that field
     nested = list(flat.nested_key)
     if len(flat.key) == n and _alternates(nested, n):
-        return ItemBatch(counts, nested[0::2], None, texts)
+        return ItemBatch(counts, nested[0::2], None, texts, item_bytes=item_bytes)
     keys = list(flat.key)
     if len(nested) == n and _alternates(keys, n):
-        return ItemBatch(counts, keys[0::2], None, texts)
+        return ItemBatch(counts, keys[0::2], None, texts, item_bytes=item_bytes)
     nested_groups, key_groups = _split(nested, n), _split(keys, n)
     if nested_groups is None or key_groups is None:
         return None
+    if texts is None:
+        texts = _one_each(list(flat.value_json), n)
+        if texts is None:
+            return None
     paths = [tuple(parts) if parts else ((key[-1],) if key else ("",))
              for parts, key in zip(nested_groups, key_groups, strict=True)]
-    return ItemBatch(counts, None, paths, texts)
+    return ItemBatch(counts, None, paths, texts, item_bytes=item_bytes)
+
+
+def _one_each(value_texts: list[str], n: int) -> list[str] | None:
+    """Each item's ``value_json`` when every item has exactly one, non-empty."""
+    return value_texts[0::2] if _alternates(value_texts, n) else None
 
 
 def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
@@ -285,7 +322,7 @@ def _summary_by_last_write(summary: dict[str, Any], is_history: list[bool],
     latest: dict[str, tuple[int, int, int]] = {}  # key -> (record position, item, batch)
     selectors = (is_history, [not h for h in is_history])
     for which, batch in enumerate(batches):
-        if not batch.texts:
+        if not batch.names:
             continue
         positions = list(compress(range(len(is_history)), selectors[which]))
         first_writes, last_writes = _writes(batch, positions)
@@ -297,7 +334,7 @@ def _summary_by_last_write(summary: dict[str, Any], is_history: list[bool],
                 latest[key] = (record, item, which)
     for key in sorted(first, key=first.__getitem__):
         _record, item, which = latest[key]
-        summary[key] = batches[which].decoded()[item]
+        summary[key] = batches[which].value_at(item)
 
 
 def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> bool:
