@@ -196,13 +196,14 @@ def _split(parts: list[str], n: int) -> list[list[str]] | None:
     return groups
 
 
-def decode_items(bodies: list[bytes], *, history: bool) -> ItemBatch | None:
+def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = False) -> ItemBatch | None:
     """Decode the items of many ``HistoryRecord``/``SummaryRecord`` bodies at once.
 
     Args:
         bodies: the records' serialized bodies (the bytes inside ``Record.history`` or
             ``Record.summary``), in file order.
         history: the bodies are history records (else summary records).
+        texts_wanted: list every value's text even for a summary batch of one-part names.
 
     Returns:
         The items, or None when any record needs the per-record path (see the module doc).
@@ -227,7 +228,7 @@ def decode_items(bodies: list[bytes], *, history: bool) -> ItemBatch | None:
     if any(len(getattr(flat, name)) for name in _TYPED_VALUES):
         return None
     texts: list[str] | None = None
-    if history:  # every value makes a row; a summary's values are read for the last writes only
+    if history or texts_wanted:  # every value makes a row; a summary's values are read for the last writes
         texts = _one_each(list(flat.value_json), n)
         if texts is None:
             return None
@@ -353,7 +354,8 @@ def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> 
     history = decode_items(history_bodies, history=True) if history_bodies else ItemBatch([], [], None, [], [])
     if history is None:
         return False
-    summary_batch = decode_items(summary_bodies, history=False) if summary_bodies else ItemBatch([], [], None, [], [])
+    summary_batch = (decode_items(summary_bodies, history=False, texts_wanted=history.names is None)
+                     if summary_bodies else ItemBatch([], [], None, [], []))
     if summary_batch is None:
         return False
     rows = _rows(history)
