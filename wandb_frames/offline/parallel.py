@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.offline.reader import OfflineRun, decode_run_file
+from wandb_frames.offline.reader import OfflineRun, decode_run_file, record_class
 
 __all__ = ["MIN_PARALLEL_BYTES", "decode_all", "default_workers"]
 
@@ -107,6 +107,7 @@ def decode_all(
                 yield exc
         return
     chunk = max(1, len(paths) // (count * 8))
+    record_class()  # import W&B's messages once here: forked workers inherit them (~0.4 s each)
     with ProcessPoolExecutor(max_workers=count) as pool:
         outcomes = pool.map(_decode_capturing, paths, [include_files] * len(paths),
                             [running_window] * len(paths), [now] * len(paths), chunksize=chunk)
