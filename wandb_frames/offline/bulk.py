@@ -163,9 +163,17 @@ class ItemBatch:
         return self.pattern
 
 
-def _alternates(values: list[str], n: int) -> bool:
-    """``values`` is ``[x1, "", x2, "", …]`` with ``n`` non-empty ``x``: one field per item."""
-    return len(values) == 2 * n and all(values[0::2]) and not any(values[1::2])
+def _one_each(values: list[str], n: int) -> list[str] | None:
+    """The ``x`` of ``values`` = ``[x1, "", x2, "", …]`` with ``n`` non-empty ``x`` (one field
+    per item), else None.
+
+    ``n`` empty strings among ``2n`` values, none at an even position, puts one at every odd
+    position: one count and one scan of the ``x`` instead of a check of each half.
+    """
+    if len(values) != 2 * n:
+        return None
+    firsts = values[0::2]
+    return firsts if values.count("") == n and all(firsts) else None
 
 
 def _counts(items: list[bytes], records: int) -> list[int] | None:
@@ -234,11 +242,13 @@ def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = Fal
             return None
     # every item adds one "" to each list: a list of n entries means no item has that field
     nested = list(flat.nested_key)
-    if len(flat.key) == n and _alternates(nested, n):
-        return ItemBatch(counts, nested[0::2], None, texts, item_bytes=item_bytes)
+    names = _one_each(nested, n) if len(flat.key) == n else None
+    if names is not None:
+        return ItemBatch(counts, names, None, texts, item_bytes=item_bytes)
     keys = list(flat.key)
-    if len(nested) == n and _alternates(keys, n):
-        return ItemBatch(counts, keys[0::2], None, texts, item_bytes=item_bytes)
+    names = _one_each(keys, n) if len(nested) == n else None
+    if names is not None:
+        return ItemBatch(counts, names, None, texts, item_bytes=item_bytes)
     nested_groups, key_groups = _split(nested, n), _split(keys, n)
     if nested_groups is None or key_groups is None:
         return None
@@ -250,10 +260,6 @@ def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = Fal
              for parts, key in zip(nested_groups, key_groups, strict=True)]
     return ItemBatch(counts, None, paths, texts, item_bytes=item_bytes)
 
-
-def _one_each(value_texts: list[str], n: int) -> list[str] | None:
-    """Each item's ``value_json`` when every item has exactly one, non-empty."""
-    return value_texts[0::2] if _alternates(value_texts, n) else None
 
 
 def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
