@@ -116,3 +116,10 @@ def test_decode_run_file_is_a_picklable_unit_of_work(folder: Path) -> None:
     assert back == run
     assert (run.entity, run.project, run.record["id"]) == ("", "par", "p1")
     assert [row["_step"] for row in run.record["history"]] == list(range(31))
+
+
+def test_workers_is_checked_even_for_an_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "wandb").mkdir()
+    assert scan_run_dir(tmp_path / "wandb", workers=2) == []
+    with pytest.raises(ConfigurationError, match="workers"):
+        scan_run_dir(tmp_path / "wandb", workers=0)

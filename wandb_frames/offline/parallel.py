@@ -99,6 +99,11 @@ def decode_all(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigurationError(f"workers must be a positive integer (got {workers!r})")
     count = default_workers(paths) if workers is None else min(workers, max(len(paths), 1))
+    return _outcomes(paths, count, include_files, running_window, now)
+
+
+def _outcomes(paths: Sequence[Path], count: int, include_files: bool, running_window: float,
+              now: float | None) -> Iterator[OfflineRun | ConfigurationError]:
     if count <= 1:
         for path in paths:
             try:
@@ -108,7 +113,8 @@ def decode_all(
         return
     chunk = max(1, len(paths) // (count * 8))
     record_class()  # import W&B's messages once here: forked workers inherit them (~0.4 s each)
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    pool = ProcessPoolExecutor(max_workers=count)
+    try:
         outcomes = pool.map(_decode_capturing, paths, [include_files] * len(paths),
                             [running_window] * len(paths), [now] * len(paths), chunksize=chunk)
         for outcome in outcomes:
@@ -121,3 +127,5 @@ def decode_all(
             else:
                 assert outcome.run is not None
                 yield outcome.run
+    finally:  # a caller that stops early (an error, Ctrl-C) does not wait for the files left
+        pool.shutdown(wait=True, cancel_futures=True)
