@@ -91,9 +91,9 @@ class ItemBatch:
 
     Attributes:
         counts: number of items of each record.
-        names: the item's name when every path has one part (``nested_key`` or ``key``),
-            else None (see ``paths``).
-        paths: every item's path, when some have several parts (else None).
+        names: every item's name: its one ``nested_key`` part or its ``key``, or the parts
+            of a longer path joined with ``.`` (the history row's column).
+        multi: the paths of several parts, by item index (most batches have none).
         texts: every item's ``value_json`` (None for a summary batch of one-part names,
             whose values are read through :meth:`value_at`).
         values: the decoded JSON values (see :meth:`decoded`).
@@ -102,14 +102,21 @@ class ItemBatch:
     """
 
     counts: list[int]
-    names: list[str] | None
-    paths: list[tuple[str, ...]] | None
+    names: list[str]
+    multi: dict[int, tuple[str, ...]]
     texts: list[str] | None
     values: list[Any] | None = None
     pattern: list[str] | None = None
     item_bytes: list[bytes] | None = None
     ends: list[int] | None = None
     record_values: dict[int, list[Any]] = field(default_factory=dict)
+    flat: Any = None  # the parsed Items view, for texts listed later
+
+    def load_texts(self) -> bool:
+        """List every item's value text if not done yet (False: not one per item)."""
+        if self.texts is None:
+            self.texts = _one_each(list(self.flat.value_json), len(self.names)) if self.flat is not None else None
+        return self.texts is not None
 
     def value_at(self, index: int) -> Any:
         """One item's value, decoded with its record's other values as record by record.
@@ -156,7 +163,7 @@ class ItemBatch:
     def regular(self) -> list[str] | None:
         """The names of every record when all records have the same names in the same order."""
         names, counts = self.names, self.counts
-        if self.pattern is None and names is not None and counts and counts[0]:
+        if self.pattern is None and counts and counts[0]:
             k = counts[0]
             if counts.count(k) == len(counts) and names[:k] * len(counts) == names:
                 self.pattern = names[:k]
@@ -190,28 +197,13 @@ def _counts(items: list[bytes], records: int) -> list[int] | None:
     return counts
 
 
-def _split(parts: list[str], n: int) -> list[list[str]] | None:
-    """Group a flat field list by the ``""`` after each item (None: a part was itself empty)."""
-    if parts.count("") != n:
-        return None
-    groups: list[list[str]] = []
-    start = 0
-    index = parts.index
-    for _ in range(n):
-        end = index("", start)
-        groups.append(parts[start:end])
-        start = end + 1
-    return groups
-
-
-def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = False) -> ItemBatch | None:
+def decode_items(bodies: list[bytes], *, history: bool) -> ItemBatch | None:
     """Decode the items of many ``HistoryRecord``/``SummaryRecord`` bodies at once.
 
     Args:
         bodies: the records' serialized bodies (the bytes inside ``Record.history`` or
             ``Record.summary``), in file order.
         history: the bodies are history records (else summary records).
-        texts_wanted: list every value's text even for a summary batch of one-part names.
 
     Returns:
         The items, or None when any record needs the per-record path (see the module doc).
@@ -227,7 +219,7 @@ def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = Fal
         if counts is None:
             return None
         if len(items) == len(bodies):
-            return ItemBatch(counts, [], None, [], [])
+            return ItemBatch(counts, [], {}, [], [])
         item_bytes = list(filter(None, items))  # without the record ends
         n = len(item_bytes)
         flat = items_view.FromString(_ITEM_END.join(item_bytes) + _ITEM_END)
@@ -236,7 +228,7 @@ def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = Fal
     if any(len(getattr(flat, name)) for name in _TYPED_VALUES):
         return None
     texts: list[str] | None = None
-    if history or texts_wanted:  # every value makes a row; a summary's values are read for the last writes
+    if history:  # every value makes a row; a summary's values are read for the last writes (load_texts)
         texts = _one_each(list(flat.value_json), n)
         if texts is None:
             return None
@@ -244,27 +236,49 @@ def decode_items(bodies: list[bytes], *, history: bool, texts_wanted: bool = Fal
     nested = list(flat.nested_key)
     names = _one_each(nested, n) if len(flat.key) == n else None
     if names is not None:
-        return ItemBatch(counts, names, None, texts, item_bytes=item_bytes)
+        return ItemBatch(counts, names, {}, texts, item_bytes=item_bytes, flat=flat)
     keys = list(flat.key)
     names = _one_each(keys, n) if len(nested) == n else None
     if names is not None:
-        return ItemBatch(counts, names, None, texts, item_bytes=item_bytes)
-    nested_groups, key_groups = _split(nested, n), _split(keys, n)
-    if nested_groups is None or key_groups is None:
+        return ItemBatch(counts, names, {}, texts, item_bytes=item_bytes, flat=flat)
+    grouped = _group(nested, keys, n)
+    if grouped is None:
         return None
-    if texts is None:
-        texts = _one_each(list(flat.value_json), n)
-        if texts is None:
-            return None
-    paths = [tuple(parts) if parts else ((key[-1],) if key else ("",))
-             for parts, key in zip(nested_groups, key_groups, strict=True)]
-    return ItemBatch(counts, None, paths, texts, item_bytes=item_bytes)
+    names, multi = grouped
+    return ItemBatch(counts, names, multi, texts, item_bytes=item_bytes, flat=flat)
+
+
+def _group(nested: list[str], keys: list[str], n: int) -> tuple[list[str], dict[int, tuple[str, ...]]] | None:
+    """Each item's name from the flat ``nested_key`` and ``key`` lists (each item's own
+    entries, then one ``""``), as the per-record path reads it: the nested-key parts when
+    there are any (joined with ``.``; kept as a path in ``multi`` when several), else the
+    last ``key``, else ``""``. None when an entry is itself empty (ambiguous)."""
+    if nested.count("") != n or keys.count("") != n:
+        return None
+    parts = np.array(nested, dtype=object)
+    key_parts = np.array(keys, dtype=object)
+    ends = np.flatnonzero(parts == "")  # the "" after each item
+    key_ends = np.flatnonzero(key_parts == "")
+    sizes = np.diff(ends, prepend=-1) - 1
+    key_sizes = np.diff(key_ends, prepend=-1) - 1
+    names = np.full(n, "", dtype=object)
+    one = sizes == 1
+    names[one] = parts[ends[one] - 1]
+    by_key = (sizes == 0) & (key_sizes > 0)
+    names[by_key] = key_parts[key_ends[by_key] - 1]
+    multi: dict[int, tuple[str, ...]] = {}
+    for i in np.flatnonzero(sizes > 1).tolist():
+        end = int(ends[i])
+        path = tuple(nested[end - int(sizes[i]):end])
+        multi[i] = path
+        names[i] = ".".join(path)
+    return names.tolist(), multi
 
 
 
 def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
     """One dict per history record (nested paths joined with ``.``; the last value of a key wins)."""
-    names = batch.names if batch.names is not None else [".".join(p) for p in batch.paths or ()]
+    names = batch.names
     values = batch.decoded()
     counts = batch.counts
     pattern = batch.regular()
@@ -282,14 +296,16 @@ def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
 
 
 def _update_summary(summary: dict[str, Any], batch: ItemBatch, start: int, end: int) -> None:
-    if batch.names is not None:
+    if not batch.multi:
         summary.update(zip(batch.names[start:end], batch.decoded()[start:end], strict=True))
         return
-    for path, value in zip((batch.paths or [])[start:end], batch.decoded()[start:end], strict=True):
-        if len(path) == 1:
-            summary[path[0]] = value
+    values, multi = batch.decoded(), batch.multi
+    for i in range(start, end):
+        path = multi.get(i)
+        if path is None:
+            summary[batch.names[i]] = values[i]
         else:
-            _set_path(summary, path, value)
+            _set_path(summary, path, values[i])
 
 
 def _summary_in_order(summary: dict[str, Any], is_history: list[bool], batches: tuple[ItemBatch, ItemBatch]) -> None:
@@ -323,10 +339,14 @@ def _writes(batch: ItemBatch, positions: list[int]) -> tuple[dict[str, tuple[int
 
 def _summary_by_last_write(summary: dict[str, Any], is_history: list[bool],
                            batches: tuple[ItemBatch, ItemBatch]) -> None:
-    """The same result as :func:`_summary_in_order` when every path has one part, without
-    Python per item: per key, the last write wins; new keys enter in first-write order."""
+    """The same result as :func:`_summary_in_order` when no one-part name is also the first
+    part of a longer path, without Python per one-part item: per key, the last write wins;
+    new keys enter in first-write order; longer paths are then applied one by one (their
+    top-level key entering, as an empty dict, at its first write)."""
     first: dict[str, tuple[int, int]] = {}
     latest: dict[str, tuple[int, int, int]] = {}  # key -> (record position, item, batch)
+    tops: dict[str, str] = {}  # joined name of a longer path -> its first part
+    nested_writes: list[tuple[int, int, int, tuple[str, ...]]] = []
     selectors = (is_history, [not h for h in is_history])
     for which, batch in enumerate(batches):
         if not batch.names:
@@ -339,9 +359,41 @@ def _summary_by_last_write(summary: dict[str, Any], is_history: list[bool],
         for key, (record, item) in last_writes.items():
             if key not in latest or latest[key][0] < record:
                 latest[key] = (record, item, which)
+        if batch.multi:
+            records = np.repeat(np.asarray(positions, dtype=np.int64), batch.counts)
+            for i, path in batch.multi.items():
+                tops[batch.names[i]] = path[0]
+                nested_writes.append((int(records[i]), i, which, path))
     for key in sorted(first, key=first.__getitem__):
-        _record, item, which = latest[key]
-        summary[key] = batches[which].value_at(item)
+        top = tops.get(key)
+        if top is None:
+            _record, item, which = latest[key]
+            summary[key] = batches[which].value_at(item)
+        elif top not in summary:
+            summary[top] = {}  # what the first _set_path under ``top`` makes
+    for _record, i, which, path in sorted(nested_writes):
+        _set_path(summary, path, batches[which].decoded()[i])
+
+
+def _one_part_names(batch: ItemBatch) -> set[str]:
+    if not batch.multi:
+        return set(batch.names)
+    keep = np.ones(len(batch.names), dtype=bool)
+    keep[list(batch.multi)] = False
+    return set(np.asarray(batch.names, dtype=object)[keep].tolist())
+
+
+def _summary_writes_commute(batches: tuple[ItemBatch, ItemBatch]) -> bool:
+    """Whether :func:`_summary_by_last_write` applies: no one-part name is also the first
+    part (or the joined name) of a longer path, and the longer paths' values can be read."""
+    if not (batches[0].multi or batches[1].multi):
+        return True
+    singles = _one_part_names(batches[0]) | _one_part_names(batches[1])
+    for batch in batches:
+        for i, path in batch.multi.items():
+            if path[0] in singles or batch.names[i] in singles:
+                return False
+    return all(b.load_texts() for b in batches if b.multi)
 
 
 def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> bool:
@@ -357,21 +409,24 @@ def fold_segment(fold: RunFold, is_history: list[bool], bodies: list[bytes]) -> 
     """
     history_bodies = [b for b, h in zip(bodies, is_history, strict=True) if h]
     summary_bodies = [b for b, h in zip(bodies, is_history, strict=True) if not h]
-    history = decode_items(history_bodies, history=True) if history_bodies else ItemBatch([], [], None, [], [])
+    history = decode_items(history_bodies, history=True) if history_bodies else ItemBatch([], [], {}, [], [])
     if history is None:
         return False
-    summary_batch = (decode_items(summary_bodies, history=False, texts_wanted=history.names is None)
-                     if summary_bodies else ItemBatch([], [], None, [], []))
+    summary_batch = decode_items(summary_bodies, history=False) if summary_bodies else ItemBatch([], [], {}, [], [])
     if summary_batch is None:
         return False
     rows = _rows(history)
     if not all(["_step" in row for row in rows]):  # the record's step would be needed
         return False
+    batches = (history, summary_batch)
+    by_last_write = _summary_writes_commute(batches)
+    if not by_last_write and not summary_batch.load_texts():
+        return False
     # commit, in file order
-    if history.names is not None and summary_batch.names is not None:
-        _summary_by_last_write(fold.summary, is_history, (history, summary_batch))
+    if by_last_write:
+        _summary_by_last_write(fold.summary, is_history, batches)
     else:
-        _summary_in_order(fold.summary, is_history, (history, summary_batch))
+        _summary_in_order(fold.summary, is_history, batches)
     for row in rows:
         ts = row.get("_timestamp")
         if isinstance(ts, int | float) and not isinstance(ts, bool):
