@@ -14,11 +14,14 @@ field ``repeated``):
    item's own fields are followed by one ``""`` of each.
 
 The ``""`` markers make the flat lists checkable: each item must have exactly one non-empty
-``value_json``, and (in the fast case) exactly one non-empty ``nested_key`` and no ``key``;
-a history item must carry no typed value (``number``, ``text``…). Anything else — a typed
-value, a ``remove``, an empty item or key part, an ``_info`` field, bytes the views cannot
-parse — returns ``None`` and the caller replays the segment record by record, so results
-are identical to the per-record path by construction. Values are JSON-decoded in one
+``value_json``; its name is its one ``nested_key`` part (checked as for the values), or its
+``key``, or — located with numpy at the markers — its several nested-key parts; a history
+item must carry no typed value (``number``, ``text``…). Anything else — a typed value, a
+``remove``, an empty item, key or key part, an ``_info`` field, bytes the views cannot
+parse, a history row without ``_step`` (its record's step would be needed) — makes
+:func:`fold_segment` decline and the caller replays the segment record by record, so
+results are identical to the per-record path by construction (``tests/offline/test_bulk.py``
+checks it on generated files). Values are JSON-decoded in one
 ``orjson`` call per segment; when that fails (W&B's ``NaN``/``Infinity``), record by record
 with the per-record path's own ``_loads_many`` (see :meth:`ItemBatch.decoded`).
 """
@@ -273,7 +276,6 @@ def _group(nested: list[str], keys: list[str], n: int) -> tuple[list[str], dict[
         multi[i] = path
         names[i] = ".".join(path)
     return names.tolist(), multi
-
 
 
 def _rows(batch: ItemBatch) -> list[dict[str, Any]]:
