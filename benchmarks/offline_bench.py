@@ -24,7 +24,8 @@ from pathlib import Path
 
 from wandb_frames.offline.framing import frame_records
 from wandb_frames.offline.local import LocalRuns
-from wandb_frames.offline.reader import record_class, scan_run_dir
+from wandb_frames.offline.folders import scan_run_dir
+from wandb_frames.offline.reader import record_class
 
 METRICS = ("loss", "acc", "lr", "grad_norm", "val/loss")
 

@@ -15,7 +15,8 @@ from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
 from wandb_frames.offline import decode_run_file, local_runs
 from wandb_frames.offline.framing import frame_records
 from wandb_frames.offline.parallel import MIN_PARALLEL_BYTES, default_workers
-from wandb_frames.offline.reader import record_class, scan_run_dir
+from wandb_frames.offline.folders import scan_run_dir
+from wandb_frames.offline.reader import record_class
 
 _NOW = 2e9
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from wandb_frames.offline.reader import OfflineRun, scan_run_dir
+from wandb_frames.offline.folders import scan_run_dir
+from wandb_frames.offline.reader import OfflineRun
 from wandb_frames.testing.records import RunRecord
 
 if TYPE_CHECKING:

@@ -24,10 +24,9 @@ from wandb_frames.offline.records import RunFold
 from wandb_frames.offline.segments import fold_frames
 from wandb_frames.testing.records import RunRecord
 
-__all__ = ["OfflineRun", "decode_run_file", "read_run_dir", "read_run_file", "record_class", "scan_run_dir"]
+__all__ = ["OfflineRun", "decode_run_file", "read_run_file", "record_class"]
 
 _RUN_FILE = re.compile(r"run-(?P<id>[^/\\]+)\.wandb$")
-_PATTERNS = ("offline-run-*/run-*.wandb", "run-*/run-*.wandb")
 _MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
@@ -173,76 +172,3 @@ def read_run_file(
         CorruptRecordWarning: a torn tail, CRC mismatch or unparsable record was skipped.
     """
     return _read(Path(path), include_files=include_files, running_window=running_window, now=now).record
-
-
-def _run_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise ConfigurationError(f"offline runs folder not found: {root}")
-    bases = [root]
-    if (root / "wandb").is_dir():  # accept the folder that *contains* wandb/
-        bases.append(root / "wandb")
-    found = {p.resolve(): p for base in bases for pat in _PATTERNS for p in base.glob(pat)}
-    if not found and root.name.startswith(("offline-run-", "run-")):
-        found = {p.resolve(): p for p in root.glob("run-*.wandb")}
-    return sorted(found.values())
-
-
-def scan_run_dir(
-    root: str | os.PathLike[str],
-    *,
-    include_files: bool = True,
-    running_window: float = 300.0,
-    now: float | None = None,
-    workers: int | None = None,
-) -> list[OfflineRun]:
-    """Read every run under a ``wandb`` folder, with the project each was started in.
-
-    Scans ``offline-run-*/run-*.wandb`` and ``run-*/run-*.wandb`` under ``root`` (or under
-    ``root/wandb``; ``root`` may also be one run folder or one file). Files that are not W&B
-    logs are skipped with a :class:`CorruptRecordWarning`. When one run ID appears twice
-    (a run resumed offline), the file written last wins.
-
-    Args:
-        root: the folder (or file).
-        include_files: see :func:`read_run_file`.
-        running_window: see :func:`read_run_file`.
-        now: see :func:`read_run_file`.
-        workers: decode files in this many processes (1: in this thread). Default: one per
-            CPU when the files add up to enough work to pay for starting processes
-            (:func:`~wandb_frames.offline.parallel.default_workers`). The result, its order
-            and the warnings are the same whatever the number.
-
-    Raises:
-        ConfigurationError: ``root`` does not exist, ``wandb`` is missing, or ``workers`` < 1.
-    """
-    from wandb_frames.offline.parallel import decode_all
-
-    by_id: dict[tuple[str, str, str], OfflineRun] = {}
-    paths = _run_files(Path(root))
-    for path, outcome in zip(paths, decode_all(paths, workers=workers, include_files=include_files,
-                                                running_window=running_window, now=now), strict=True):
-        if isinstance(outcome, ConfigurationError):
-            if isinstance(outcome.__cause__, ImportError):
-                raise outcome
-            warnings.warn(f"skipped {path}: {outcome}", CorruptRecordWarning, stacklevel=2)
-            continue
-        by_id[(outcome.entity, outcome.project, outcome.record["id"])] = outcome
-    return list(by_id.values())
-
-
-def read_run_dir(
-    root: str | os.PathLike[str],
-    *,
-    include_files: bool = True,
-    running_window: float = 300.0,
-    now: float | None = None,
-    workers: int | None = None,
-) -> list[RunRecord]:
-    """Read every run under a ``wandb`` folder into run records (see :func:`scan_run_dir`)."""
-    return [
-        r.record
-        for r in scan_run_dir(root, include_files=include_files, running_window=running_window, now=now,
-                              workers=workers)
-    ]
