@@ -1,4 +1,9 @@
-"""``Api``: the entry point, mirroring ``wandb.Api`` (settings, paths, caches, runs)."""
+"""``Api``: the entry point, mirroring ``wandb.Api`` (settings, paths, caches, runs).
+
+Why this module is long: one class with one method per ``wandb.Api`` member (with wandb's
+signatures and docstrings), each a few lines that check arguments and hand over to
+:mod:`wandb_frames.resources`; splitting the class would scatter the surface it mirrors.
+"""
 
 from __future__ import annotations
 

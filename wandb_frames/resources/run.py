@@ -4,6 +4,10 @@ Attributes answer as ``wandb.apis.public.Run``'s do (``created_at`` is the serve
 string, ``path`` a list, ``user`` a :class:`~wandb_frames.resources.compat.User`,
 ``summary`` a dict with ``_json_dict``); the typed values (timestamps as timestamps) are in
 the frames (``Runs.to_pandas()``) and in :meth:`Run.to_dict`.
+
+Why this module is long: ``Run`` mirrors every member of wandb's ``Run`` (its history lives in
+:mod:`~wandb_frames.resources.run_history`, compatibility objects in
+:mod:`~wandb_frames.resources.compat`); what is left is one attribute or method per member.
 """
 
 from __future__ import annotations

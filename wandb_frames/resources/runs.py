@@ -1,4 +1,9 @@
-"""``Runs``: a lazy listing of a project's runs that becomes one Arrow table."""
+"""``Runs``: a lazy listing of a project's runs that becomes one Arrow table.
+
+Why this module is long: ``Runs`` is both wandb's ``Runs`` (indexing, iteration, ``histories``)
+and the table export (``to_arrow``/``to_pandas``/``to_parquet``, partial results); the listing
+itself is :mod:`wandb_frames.graphql.snapshot`, the cache :mod:`wandb_frames.cache`.
+"""
 
 from __future__ import annotations
 
