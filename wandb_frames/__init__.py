@@ -1,4 +1,4 @@
-"""wandb-frames: Weights & Biases runs as typed, Arrow-backed pandas DataFrames.
+"""wandb-frames: Weights & Biases runs as typed Arrow tables and pandas DataFrames.
 
 ``Api`` mirrors ``wandb.Api``; ``local_runs`` reads offline ``wandb/`` folders; filters are
 one Mongo-style language for the server, frames (``df.wb.where``) and parquet files.
@@ -30,6 +30,8 @@ from wandb_frames.errors import (
     RateLimitError,
     SchemaError,
     TransportError,
+    UnknownKeyWarning,
+    UnsupportedFeatureError,
     UnsupportedFilterError,
     WandbFramesError,
     WandbFramesWarning,
@@ -45,6 +47,7 @@ from wandb_frames.resources.reports import Report, Reports
 from wandb_frames.resources.run import Run
 from wandb_frames.resources.runs import Runs
 from wandb_frames.resources.sweeps import Sweep, Sweeps
+from wandb_frames.resources.compat import Summary, User
 
 __all__ = [
     "Api",
@@ -83,10 +86,14 @@ __all__ = [
     "Runs",
     "RunsCache",
     "SchemaError",
+    "Summary",
     "Sweep",
     "Sweeps",
     "TransportError",
+    "UnknownKeyWarning",
+    "UnsupportedFeatureError",
     "UnsupportedFilterError",
+    "User",
     "WandbFramesError",
     "WandbFramesWarning",
     "__version__",

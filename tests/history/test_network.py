@@ -108,7 +108,7 @@ def test_runs_histories_over_latency_asks_for_ids_not_the_table(server: LocalSer
     try:
         server.clear_requests()
         api = wf.Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
-        table = api.runs(f"{ENTITY}/{PROJECT}").histories().to_arrow()
+        table = api.runs(f"{ENTITY}/{PROJECT}").history_frames().to_arrow()
     finally:
         server.set_network(None)
     assert _identical(table, reference)
@@ -127,7 +127,7 @@ def test_a_rate_limit_slows_histories_down_and_never_fails_them() -> None:
         srv.set_network(Network(latency=0.01, rate_limit=RateLimit(rate=20, burst=4)))
         srv.reset_traffic()
         api = wf.Api(api_key=srv.api_key, overrides={"base_url": srv.url}, progress=False)
-        table = api.runs(f"{ENTITY}/{PROJECT}").histories().to_arrow()
+        table = api.runs(f"{ENTITY}/{PROJECT}").history_frames().to_arrow()
         traffic = srv.traffic
     assert _identical(table, reference)
     assert traffic.rate_limited > 0
@@ -147,7 +147,7 @@ def test_a_progress_bar_counts_the_runs(
 
     monkeypatch.setattr(tqdm, "tqdm", Recorded)
     api = wf.Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=True)
-    api.runs(f"{ENTITY}/{PROJECT}").histories().to_arrow()
+    api.runs(f"{ENTITY}/{PROJECT}").history_frames().to_arrow()
     history_bars = [b for b in bars if str(b.desc).startswith("histories")]
     assert len(history_bars) == 1
     bar = history_bars[0]
@@ -155,7 +155,7 @@ def test_a_progress_bar_counts_the_runs(
     assert f"histories {ENTITY}/{PROJECT}:" in capsys.readouterr().err  # drawn on stderr
     silent = wf.Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
     bars.clear()
-    silent.runs(f"{ENTITY}/{PROJECT}").histories().to_arrow()
+    silent.runs(f"{ENTITY}/{PROJECT}").history_frames().to_arrow()
     assert bars == []
 
 

@@ -17,6 +17,13 @@ from urllib.parse import quote, quote_plus
 
 import orjson
 
+from wandb_frames.api import Api
+from wandb_frames.graphql.transport import RetryPolicy
+from wandb_frames.testing import LocalServer
+
+ENTITY, PROJECT = "local", "hunt"
+FAST = RetryPolicy(max_attempts=3, deadline=10.0, base_delay=0.01, max_delay=0.02)
+
 #: The key of every server and client of the hunt (a module constant: test frames, whose
 #: locals the walker reads, never hold it in a variable).
 KEY = "local-" + "leakhunt7q" * 4
@@ -222,3 +229,10 @@ def reachable_texts(root: object, *, max_depth: int = 12) -> Iterator[tuple[str,
 def leaks_from(exc: BaseException) -> list[str]:
     """Where, in everything reachable from ``exc``, the key appears (in any encoding)."""
     return [f"{where}: {', '.join(names)}" for where, text in reachable_texts(exc) if (names := leaks_in(text))]
+
+
+def netrc_api(server: LocalServer, **kw: Any) -> Api:
+    """An Api whose key comes from the netrc only (``api_key`` not passed; see the conftest)."""
+    api = Api(overrides={"base_url": server.url}, progress=False, retry=FAST, **kw)
+    assert api.settings.api_key, "the key was not read from the test netrc"
+    return api

@@ -10,15 +10,15 @@ import io
 import pyarrow.parquet as pq
 import pytest
 import requests
-from conftest import ENTITY, FAST, PROJECT, netrc_api
-from leak_support import KEY, ForeignServer, leaks_from
+from leak_support import ENTITY, FAST, FORMS, KEY, PROJECT, ForeignServer, leaks_from, netrc_api
 
 from wandb_frames.api import Api
 from wandb_frames.errors import HTTPStatusError
 from wandb_frames.history.fetch import load_query
-from wandb_frames.testing import LocalServer, Redirect
+from wandb_frames.testing import Echo, LocalServer, Redirect
 
 REDIRECTS = [301, 302, 303, 307, 308]
+BASIC = f"Authorization: Basic {FORMS['basic api:KEY']}"  # what the API origin receives
 RUN = f"{ENTITY}/{PROJECT}/h1"
 
 
@@ -45,10 +45,27 @@ def test_a_file_url_on_another_port_gets_no_credentials(
     assert foreign.credentials_received() == []
 
 
+@pytest.mark.parametrize("source", APIS)
+def test_the_transport_session_used_directly_sends_no_netrc_credentials_elsewhere(
+    api_server: LocalServer, foreign: ForeignServer, source: str
+) -> None:
+    api = APIS[source](api_server)
+    session = api.transport.session
+    assert session.get(f"{foreign.url}/file.bin", timeout=10).content == b"foreign bytes\n"
+    api_server.route(file_path(api, "out.txt"), Redirect(307, f"{foreign.url}/file.bin"))
+    # requests follows this redirect itself; the hop elsewhere carries nothing
+    assert session.get(api.run(RUN).file("out.txt").url, timeout=10).content == b"foreign bytes\n"
+    api_server.route("/whoami", Echo(200, as_json=False))
+    foreign.redirects["/bounce"] = f"{api_server.url}/whoami"  # a hop back to the API: the key again
+    assert BASIC in session.get(f"{foreign.url}/bounce", timeout=10).text
+    assert len(foreign.seen) == 3
+    assert foreign.credentials_received() == []
+
+
 @pytest.mark.parametrize("status", REDIRECTS)
 @pytest.mark.parametrize("source", APIS)
 def test_a_download_redirected_to_another_port_arrives_without_credentials(
-    api_server: LocalServer, foreign: ForeignServer, status: int, source: str, tmp_path: object
+    api_server: LocalServer, foreign: ForeignServer, status: int, source: str
 ) -> None:
     api = APIS[source](api_server)
     api_server.route(file_path(api, "out.txt"), Redirect(status, f"{foreign.url}/file.bin"))
@@ -126,12 +143,27 @@ def test_another_scheme_of_the_same_host_is_another_origin(api_server: LocalServ
 def test_a_chain_of_redirects_through_another_origin_and_back(
     api_server: LocalServer, foreign: ForeignServer
 ) -> None:
-    """API file → 302 → foreign → 302 → another API file: the foreign hop carries nothing."""
+    """API file → 302 → foreign → 302 → API: the foreign hop carries nothing, the last the key."""
     api = netrc_api(api_server)
-    back = api.run(RUN).file("media/plot.json").url
-    assert back is not None
-    foreign.redirects["/bounce"] = back
+    api_server.route("/whoami", Echo(200, as_json=False))
+    foreign.redirects["/bounce"] = f"{api_server.url}/whoami"
     api_server.route(file_path(api, "out.txt"), Redirect(302, f"{foreign.url}/bounce"))
-    assert api.run(RUN).file("out.txt").read_bytes() == b"{}"
+    assert BASIC in api.run(RUN).file("out.txt").read_bytes().decode()
     assert [s.path for s in foreign.seen] == ["/bounce"]
     assert foreign.credentials_received() == []
+
+
+def test_proxies_from_the_environment_still_apply(api_server: LocalServer, foreign: ForeignServer,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """``trust_env`` stays on for what it is good for: ``HTTP_PROXY`` routes a download through
+    the proxy (here the foreign server), which sees no credentials for another origin."""
+    elsewhere = "http://files.example.invalid/file.bin"
+    foreign.files[elsewhere] = b"via proxy\n"  # a proxy receives the absolute URL
+    monkeypatch.setenv("HTTP_PROXY", foreign.url)
+    monkeypatch.setenv("NO_PROXY", "")
+    api = netrc_api(api_server)
+    assert api.transport.get_bytes(elsewhere) == b"via proxy\n"
+    assert [s.path for s in foreign.seen] == [elsewhere]
+    assert foreign.credentials_received() == []
+    assert any(r.name.startswith("urllib3") for r in caplog.records)  # the log check saw traffic

@@ -20,12 +20,12 @@ KEY = "local-" + "r" * 40
 QUERY = """query Export($entity: String!, $project: String!, $run: String!) {
   project(name: $project, entityName: $entity) { run(name: $run) {
     parquetHistory(liveKeys: ["_step"]) { parquetUrls } } } }"""
-RUNS, PER_RUN, ROWS = 8, 6, 20_000
+RUNS, PER_RUN, ROWS, ROUNDS = 8, 6, 20_000, 3
 
 
-def _runs() -> list[RunRecord]:
+def _runs(round_: int) -> list[RunRecord]:
     return [
-        {"id": f"race{r}", "state": "finished",
+        {"id": f"race{round_}-{r}", "state": "finished",
          "history": [{"_step": s, "loss": 1.0 / (s + 1), "acc": (s * r) % 97, "tag": f"t{s % 13}"}
                      for s in range(ROWS)]}
         for r in range(RUNS)
@@ -46,24 +46,32 @@ def _fetch(server: LocalServer, run: str, barrier: threading.Barrier) -> bytes:
 
 
 def test_concurrent_first_requests_for_one_run_all_get_the_same_complete_file() -> None:
+    broken: list[str] = []
     with LocalServer(api_key=KEY) as server:
-        server.add_runs("ent", "p", _runs())
-        barrier = threading.Barrier(RUNS * PER_RUN)
-        with ThreadPoolExecutor(RUNS * PER_RUN) as pool:
-            futures = {(r, i): pool.submit(_fetch, server, f"race{r}", barrier)
-                       for r in range(RUNS) for i in range(PER_RUN)}
-            bodies = {key: future.result() for key, future in futures.items()}
+        for round_ in range(ROUNDS):  # fresh runs each round: every export is written under the race
+            server.add_runs("ent", "p", _runs(round_))
+            barrier = threading.Barrier(RUNS * PER_RUN)
+            with ThreadPoolExecutor(RUNS * PER_RUN) as pool:
+                futures = {(r, i): pool.submit(_fetch, server, f"race{round_}-{r}", barrier)
+                           for r in range(RUNS) for i in range(PER_RUN)}
+                bodies = {key: future.result() for key, future in futures.items()}
+            broken.extend(_broken(bodies, round_))
+    assert not broken, f"{len(broken)} problems in {ROUNDS * RUNS * PER_RUN} answers: {broken[:10]}"
+
+
+def _broken(bodies: dict[tuple[int, int], bytes], round_: int) -> list[str]:
     broken = []
     for r in range(RUNS):
+        name = f"race{round_}-{r}"
         answers = [bodies[(r, i)] for i in range(PER_RUN)]
         for body in answers:
             try:
                 table = pq.read_table(io.BytesIO(body))
-            except Exception as exc:  # noqa: BLE001 - counted and reported below
-                broken.append(f"race{r}: {type(exc).__name__} ({len(body)} bytes)")
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                broken.append(f"{name}: {type(exc).__name__} ({len(body)} bytes)")
                 continue
             if table.num_rows != ROWS or table.column("_step").to_pylist() != list(range(ROWS)):
-                broken.append(f"race{r}: {table.num_rows} rows")
+                broken.append(f"{name}: {table.num_rows} rows")
         if len(set(answers)) != 1:
-            broken.append(f"race{r}: {len(set(answers))} different files")
-    assert not broken, f"{len(broken)} of {RUNS * PER_RUN} answers broken: {broken[:10]}"
+            broken.append(f"{name}: {len(set(answers))} different files")
+    return broken

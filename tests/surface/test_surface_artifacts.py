@@ -31,9 +31,11 @@ def test_artifact_by_alias_and_logged_by(server: LocalServer) -> None:
     assert (best.version, best.aliases) == ("v2", ["best"])
     assert api.artifact("surface/data:latest").version == "v4"
     server.clear_requests()
-    assert best.logged_by() == RunRef(ENTITY, PROJECT, "sw-run-0")
-    assert best.logged_by().path == "local/surface/sw-run-0"  # type: ignore[union-attr]
+    assert best.logged_by_ref() == RunRef(ENTITY, PROJECT, "sw-run-0")
+    assert best.logged_by_ref().path == "local/surface/sw-run-0"  # type: ignore[union-attr]
     assert operations(server) == ["ArtifactLoggedBy"]  # asked once, then kept
+    run = best.logged_by()  # a Run, as wandb
+    assert run is not None and run.id == "sw-run-0" and run.path == [ENTITY, PROJECT, "sw-run-0"]
 
 
 def test_artifact_type_check(api: Api) -> None:
@@ -81,10 +83,11 @@ def test_artifact_versions_paginate_and_frame(api: Api, server: LocalServer) -> 
     assert list(frame.columns[:3]) == ["name", "collection", "version"]
     assert list(frame.columns[-3:]) == ["metadata.rows", "metadata.source.name", "metadata.source.v"]
     assert list(frame["metadata.rows"]) == [40, 30, 20, 10, 0]
-    assert str(frame["metadata.rows"].dtype) == "int64[pyarrow]"
-    assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
-    assert str(frame["aliases"].dtype) == "list<item: string>[pyarrow]"
-    assert frame.set_index("version").loc["v4", "aliases"] == ["latest"]
+    # NumPy columns by default (docs/frames.md, "pandas frames"); lists are tuples.
+    assert str(frame["metadata.rows"].dtype) == "int64"
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["aliases"].dtype) == "object"
+    assert frame.set_index("version").loc["v4", "aliases"] == ("latest",)
     assert list(frame["metadata.source.name"].unique()) == ["s3"]
 
 
@@ -190,7 +193,7 @@ def test_artifact_type_collections(api: Api, server: LocalServer) -> None:
     frame = collections.to_pandas()
     assert list(frame.columns) == ["id", "name", "type", "kind", "description", "tags", "created_at",
                                    "updated_at", "entity", "project"]
-    assert sorted(frame["name"]) == ["data", "mixed"] and str(frame["created_at"].dtype).startswith("timestamp")
+    assert sorted(frame["name"]) == ["data", "mixed"] and str(frame["created_at"].dtype) == "datetime64[us, UTC]"
     assert [c.name for c in api.artifact_type("model", FULL).collections()] == ["weights"]
 
 

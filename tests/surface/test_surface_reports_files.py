@@ -23,13 +23,14 @@ def test_reports_paginate_and_frame(api: Api, server: LocalServer) -> None:
     assert operations(server) == ["ReportsPage"] * 3
     assert sorted(frame["name"]) == [f"report-{k}" for k in range(5)]
     first = next(r for r in reports if r.name == "report-1")
-    assert (first.display_name, first.description, first.user) == ("Weekly report 1", "week 1", "alice")
+    assert (first.display_name, first.description, first.username) == ("Weekly report 1", "week 1", "alice")
+    assert first.user is not None and first.user["username"] == "alice"  # the author dict, as wandb
     assert first.spec == {"blocks": [{"type": "paragraph", "k": 1}]}
     assert first.url == f"{api.app_url}/local/surface/reports/Weekly-report-1--Vmlldzo1"
     assert json.loads(frame.set_index("name").loc["report-1", "spec"]) == first.spec
     assert list(frame.columns) == ["id", "name", "display_name", "description", "user", "created_at",
                                    "updated_at", "entity", "project", "url", "spec"]
-    assert str(frame["updated_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert str(frame["updated_at"].dtype) == "datetime64[us, UTC]"
 
 
 def test_reports_by_name(api: Api) -> None:
@@ -40,7 +41,7 @@ def test_reports_by_name(api: Api) -> None:
 def test_empty_collection_frame_keeps_columns_and_types(api: Api) -> None:
     frame = api.reports(FULL, name="unknown").to_pandas()
     assert len(frame) == 0 and list(frame.columns)[:3] == ["id", "name", "display_name"]
-    assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
     assert frame.attrs["wandb_frames"]["json_columns"] == []
 
 
@@ -68,8 +69,8 @@ def test_files_paginate_and_frame(api: Api, server: LocalServer) -> None:
     assert operations(server) == ["RunFilesPage"] * 3
     assert list(frame["name"]) == [f"file-{k}.txt" for k in range(5)]
     assert list(frame["size"]) == [9] * 5 and files.file_count == 5
-    assert str(frame["size"].dtype) == "int64[pyarrow]"
-    assert str(frame["updated_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert str(frame["size"].dtype) == "int64"
+    assert str(frame["updated_at"].dtype) == "datetime64[us, UTC]"
     assert [f.name for f in run.files(pattern="%-3.txt")] == ["file-3.txt"]
     assert [f.name for f in run.files(names=["file-1.txt", "file-4.txt"])] == ["file-1.txt", "file-4.txt"]
 
@@ -116,15 +117,16 @@ def test_file_download_and_read_bytes(api: Api, server: LocalServer, tmp_path: P
     run = api.run(f"{FULL}/sw-run-0")
     found = run.file("file-3.txt")
     assert found.read_bytes() == b"content 3"
-    written = found.download(tmp_path / "out")
-    assert written == tmp_path / "out" / "file-3.txt" and written.read_bytes() == b"content 3"
+    with found.download(tmp_path / "out") as opened:  # an open file, as wandb's File.download
+        assert opened.read() == "content 3" and opened.name == str(tmp_path / "out" / "file-3.txt")
+    written = tmp_path / "out" / "file-3.txt"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["file-3.txt"]  # no temp file left
     with pytest.raises(ConfigurationError, match="replace=True"):
         found.download(tmp_path / "out")
     written.write_bytes(b"mine")
-    assert found.download(tmp_path / "out", exist_ok=True).read_bytes() == b"mine"
-    assert found.download(tmp_path / "out", replace=True).read_bytes() == b"content 3"
-    assert sorted(f.download(tmp_path / "all").name for f in run.files()) == [f"file-{k}.txt" for k in range(5)]
+    assert found.download_to(tmp_path / "out", exist_ok=True).read_bytes() == b"mine"
+    assert found.download_to(tmp_path / "out", replace=True).read_bytes() == b"content 3"
+    assert sorted(f.download_to(tmp_path / "all").name for f in run.files()) == [f"file-{k}.txt" for k in range(5)]
 
 
 def test_file_download_refuses_names_outside_root(api: Api, server: LocalServer, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from wandb_frames.errors import SchemaError, UnsupportedFilterError
 from wandb_frames.filters import nodes
 from wandb_frames.filters.columns import arrow_kind, is_json_field, subcolumn_prefixes
 from wandb_frames.filters.parse import parse_filter
-from wandb_frames.filters.literals import check_operand, literal, pattern, value_set
+from wandb_frames.filters.literals import check_operand, integer_comparison, literal, pattern, value_set
 from wandb_frames.filters.pyvalues import match_value, strings_in
 from wandb_frames.filters.visitor import Visitor
 
@@ -248,6 +248,11 @@ class _ArrowCompiler(Visitor[Any]):
         if op in _CMP:
             if node.kind != kind or kind in ("object", "null"):
                 return _FALSE
+            if pa.types.is_integer(typ) and isinstance(value, float):
+                rule = integer_comparison(op, value)
+                if isinstance(rule, bool):
+                    return valid if rule else _FALSE
+                op, value = rule
             return _false_if_null(_CMP[op](data, literal(value, typ)))
         if op == "$regex":
             if kind != "string":
@@ -266,6 +271,11 @@ class _ArrowCompiler(Visitor[Any]):
             return _FALSE
         if nodes.is_nan(value):
             return _false_if_null(pc.is_nan(data)) if pa.types.is_floating(typ) else _FALSE
+        if pa.types.is_integer(typ) and isinstance(value, float):
+            rule = integer_comparison("$eq", value)
+            if isinstance(rule, bool):
+                return _FALSE
+            value = rule[1]
         return _false_if_null(pc.equal(data, literal(value, typ)))
 
     def isin(self, values: tuple[Any, ...], data: Any, kind: str, valid: Any, typ: Any) -> Any:

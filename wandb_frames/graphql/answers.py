@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, NamedTuple, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import requests
 import urllib3
@@ -24,12 +25,20 @@ RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.excepti
 """``requests`` failures worth another attempt (the connection, not the request, failed)."""
 
 
-class RawAnswer(NamedTuple):
-    """A GraphQL answer as received (see :meth:`HttpTransport.post_raw`)."""
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """A GraphQL answer as received (see :meth:`HttpTransport.post_raw`).
 
-    content: bytes
+    Its ``repr`` gives the size, not the bytes: an answer can echo what the server received
+    (the credentials among it), and error reporters record the locals of a failing call.
+    """
+
+    content: bytes = field(repr=False)
     operation: str
     content_type: str
+
+    def __repr__(self) -> str:
+        return f"RawAnswer({self.operation!r}, {len(self.content)} bytes, {self.content_type!r})"
 
 
 class Resender(Protocol):

@@ -29,6 +29,7 @@ from requests.auth import AuthBase
 __all__ = [
     "CREDENTIAL_HEADERS",
     "ApiKeyAuth",
+    "OriginSession",
     "basic_token",
     "forget_credentials",
     "key_forms",
@@ -62,6 +63,13 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
+def _on_origin(url: str, base_origin: tuple[str, str, int | None], root: str) -> bool:
+    if origin(url) != base_origin:
+        return False
+    path = urlsplit(url).path
+    return not root or path == root or path.startswith(root + "/")
+
+
 def same_origin(url: str, base_url: str) -> bool:
     """Whether ``url`` is on the API server itself (same scheme, host, port and path root).
 
@@ -77,11 +85,7 @@ def same_origin(url: str, base_url: str) -> bool:
         >>> same_origin("https://h/graphql", "http://h")
         False
     """
-    if origin(url) != origin(base_url):
-        return False
-    root = urlsplit(base_url).path.rstrip("/")
-    path = urlsplit(url).path
-    return not root or path == root or path.startswith(root + "/")
+    return _on_origin(url, origin(base_url), urlsplit(base_url).path.rstrip("/"))
 
 
 def basic_token(key: str) -> str:
@@ -143,7 +147,8 @@ def forget_credentials(sent: requests.Response | requests.RequestException | Non
         headers = getattr(request, "headers", None)
         if headers is not None:
             for name in CREDENTIAL_HEADERS:
-                headers.pop(name, None)
+                if name in headers:
+                    del headers[name]
 
 
 class ApiKeyAuth(AuthBase):
@@ -156,6 +161,8 @@ class ApiKeyAuth(AuthBase):
 
     def __init__(self, base_url: str, key: str | None) -> None:
         self._base_url = base_url
+        self._origin = origin(base_url)
+        self._root = urlsplit(base_url).path.rstrip("/")
         self._header = f"Basic {basic_token(key)}" if key else None
 
     def __repr__(self) -> str:
@@ -163,12 +170,28 @@ class ApiKeyAuth(AuthBase):
 
     def applies_to(self, url: str) -> bool:
         """Whether a request to ``url`` carries the key."""
-        return self._header is not None and same_origin(url, self._base_url)
+        return self._header is not None and _on_origin(url, self._origin, self._root)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Set ``Authorization`` for the API's origin; remove any other credentials elsewhere."""
-        if self._header is not None and same_origin(request.url or "", self._base_url):
+        if self._header is not None and _on_origin(request.url or "", self._origin, self._root):
             request.headers["Authorization"] = self._header
-        else:
-            request.headers.pop("Authorization", None)
+        elif "Authorization" in request.headers:
+            del request.headers["Authorization"]
         return request
+
+
+class OriginSession(requests.Session):
+    """A ``requests.Session`` whose redirects re-decide credentials by its :class:`ApiKeyAuth`.
+
+    ``requests`` follows redirects itself for code that uses the session directly (the
+    transport follows them by hand), and on each hop re-adds the ``~/.netrc`` entry of the
+    new URL's host, whatever the port. Here each hop gets what the session's auth gives it:
+    the key on the API's origin, no ``Authorization`` anywhere else.
+    """
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        """Drop the previous hop's ``Authorization``; apply the session's auth to the new URL."""
+        prepared_request.headers.pop("Authorization", None)
+        if isinstance(self.auth, ApiKeyAuth):
+            self.auth(prepared_request)

@@ -43,6 +43,7 @@ from wandb_frames.graphql.answers import RETRYABLE_ERRORS as _RETRYABLE_ERRORS
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer, read_body
 from wandb_frames.graphql.credentials import (
     ApiKeyAuth,
+    OriginSession,
     forget_credentials,
     origin,
     same_origin,
@@ -199,8 +200,10 @@ class HttpTransport(Transport):
 
     def _new_session(self) -> requests.Session:
         # ``trust_env`` stays on (proxies and CA bundles from the environment keep working);
-        # every request carries ``self._auth``, so requests never adds a ~/.netrc entry.
-        session = requests.Session()
+        # every request carries ``self._auth``, so requests never adds a ~/.netrc entry. It is
+        # also the session's own auth, for code that uses ``transport.session`` directly.
+        session = OriginSession()
+        session.auth = self._auth
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -295,7 +298,11 @@ class HttpTransport(Transport):
             try:
                 response = self._follow(method, url, operation, body, headers, timeout)
                 status = response.status_code
-                content = read_body(response, head) if 200 <= status < 300 else b""
+                content = b""
+                if 200 <= status < 300:
+                    content = read_body(response, head)
+                else:  # read the error body (it frees the connection); kept in the response only
+                    response.content  # noqa: B018
             except _RETRYABLE_ERRORS as exc:
                 forget_credentials(exc)
                 unreached = not self._reached and isinstance(exc, requests.ConnectionError)
