@@ -91,7 +91,10 @@ WIRE_SELECTIONS = {
     "history/RunHistoryKeys.graphql": "f8a79f7a93d118f2",
     "history/RunParquetHistory.graphql": "acccff98c5c6fee4",
     "history/RunsEvents.graphql": "a27c40c2a7300915",
+    "history/RunsFullEvents.graphql": "f820a0da2af5b4fe",
+    "history/RunsFullHistory.graphql": "7af2d31ed32df330",
     "history/RunsParquetHistory.graphql": "ed1c0a2ad4926aae",
+    "history/RunsSampledHistory.graphql": "92261326ae8506d2",
 }
 
 

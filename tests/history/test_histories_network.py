@@ -178,3 +178,34 @@ def test_max_retries_bounds_the_attempts_against_a_failing_server() -> None:
         with pytest.raises(HTTPStatusError):
             api.runs(f"{ENTITY}/{PROJECT}").to_arrow()
         assert srv.fault_counts["server_error"] == 3
+
+
+@pytest.mark.filterwarnings("ignore::wandb_frames.errors.UnknownKeyWarning")  # runs that never logged loss
+@pytest.mark.parametrize(
+    ("kwargs", "batch_op", "single_op"),
+    [({}, "RunsFullHistory", "RunFullHistory"),
+     ({"keys": ["loss"]}, "RunsSampledHistory", "RunSampledHistory"),
+     ({"stream": "system"}, "RunsFullEvents", "RunFullEvents")],
+)
+def test_wandb_runs_histories_are_each_runs_history_in_batches(
+    server: LocalServer, kwargs: dict[str, Any], batch_op: str, single_op: str
+) -> None:
+    api = wf.Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
+    runs = api.runs(f"{ENTITY}/{PROJECT}")
+    expected: list[dict[str, Any]] = []
+    for run in runs:
+        rows = run.history(samples=7, pandas=False, **kwargs)
+        assert isinstance(rows, list)
+        expected += [{**row, "run_id": run.id} for row in rows]
+    server.clear_requests()
+    server.set_network(Network(latency=0.02))
+    try:
+        got = api.runs(f"{ENTITY}/{PROJECT}").histories(samples=7, **kwargs)
+    finally:
+        server.set_network(None)
+    assert repr(got) == repr(expected) and len(got) > 100
+    ops = _ops(server)
+    assert ops[batch_op] == -(-len(RUN_IDS) // 50)
+    # only runs with no row for the keys are asked alone (wandb's own check of the keys)
+    no_loss = sum(not any("loss" in row for row in r.get("history") or []) for r in _many())
+    assert ops[single_op] == (no_loss if "keys" in kwargs else 0)

@@ -23,18 +23,23 @@ never start a fetch, so a batch of cached runs is never asked for.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
+import graphql
 import orjson
 
 from wandb_frames.errors import GraphQLError, NotFoundError, ProtocolError
+from wandb_frames.graphql.concurrency import AdaptiveLimit
+from wandb_frames.graphql.documents import Document
 from wandb_frames.history.fetch import EventRows, Executor, ExportInfo, load_query
 
-__all__ = ["EVENTS_BATCH", "EXPORT_BATCH", "LOOKAHEAD", "BatchPrefetch", "events_batch", "export_batch"]
+__all__ = ["EVENTS_BATCH", "EXPORT_BATCH", "LOOKAHEAD", "SAMPLED_BATCH", "BatchPrefetch", "LimitedExecutor",
+           "events_batch", "export_batch", "sampled_batch"]
 
 logger = logging.getLogger("wandb_frames.history")
 
@@ -44,12 +49,29 @@ EXPORT_BATCH = 100
 """Runs per ``RunsParquetHistory`` request (URLs, live steps and keys: a few KB per run)."""
 EVENTS_BATCH = 25
 """Runs per ``RunsEvents`` request (every system row of each run: up to a few hundred KB per run)."""
+SAMPLED_BATCH = 50
+"""Runs per request of wandb's sampled history (``RunsFullHistory``…: up to ``samples`` rows each)."""
 LOOKAHEAD = 1
 """Batches asked for ahead of the one a fetch is waiting for."""
 _INT_MAX = 2**31 - 1
 
 #: Asks for one batch: run IDs → {run ID: what the per-run fetch needs}.
 FetchBatch = Callable[[Sequence[str]], dict[str, T]]
+
+
+class LimitedExecutor:
+    """An executor whose every request holds a slot of ``limiter`` (requests in flight)."""
+
+    def __init__(self, executor: Executor, limiter: AdaptiveLimit) -> None:
+        self._executor = executor
+        self._limiter = limiter
+
+    def execute(
+        self, document: Document | graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str | None = None
+    ) -> dict[str, Any]:
+        """Run ``document`` through the wrapped executor, inside one slot of the limit."""
+        with self._limiter.slot():
+            return self._executor.execute(document, variables, operation=operation)
 
 
 def _run_nodes(data: Mapping[str, Any], *, entity: str, project: str, operation: str) -> dict[str, dict[str, Any]]:
@@ -97,6 +119,35 @@ def events_batch(executor: Executor, *, entity: str, project: str) -> FetchBatch
         data = executor.execute(load_query(op), variables, operation=op)
         nodes = _run_nodes(data, entity=entity, project=project, operation=op)
         return {name: EventRows.from_node(node, op) for name, node in nodes.items()}
+
+    return fetch
+
+
+def sampled_batch(
+    executor: Executor, *, entity: str, project: str, samples: int, keys: Sequence[str] | None, x_axis: str,
+    stream: str,
+) -> FetchBatch[list[dict[str, Any]]]:
+    """Asks for wandb's sampled history rows (``run.history(samples, keys, x_axis, stream)``) of a
+    batch of runs: the field and arguments each per-run query sends, the rows decoded as it does."""
+    variables: dict[str, Any] = {"entity": entity, "project": project}
+    if keys:
+        op, field = "RunsSampledHistory", "sampledHistory"
+        variables["specs"] = [json.dumps({"keys": [x_axis, *keys], "samples": samples})]
+    else:
+        op, field = ("RunsFullHistory", "history") if stream == "default" else ("RunsFullEvents", "events")
+        variables["samples"] = samples
+
+    def rows(node: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if keys:
+            answers = node.get(field) or [[]]
+            return [dict(row) for row in (answers[0] or [])]
+        return [json.loads(line) for line in node.get(field) or []]
+
+    def fetch(names: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        data = executor.execute(load_query(op), {**variables, "filters": _by_name(names), "first": len(names)},
+                                operation=op)
+        nodes = _run_nodes(data, entity=entity, project=project, operation=op)
+        return {name: rows(node) for name, node in nodes.items()}
 
     return fetch
 

@@ -8,14 +8,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import graphql
 import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
 from wandb_frames.export import write_parquet, write_parquet_stream
 from wandb_frames.graphql.concurrency import AdaptiveLimit
-from wandb_frames.graphql.documents import Document
-from wandb_frames.history.batches import EVENTS_BATCH, EXPORT_BATCH, BatchPrefetch, events_batch, export_batch
+from wandb_frames.history.batches import (
+    EVENTS_BATCH,
+    EXPORT_BATCH,
+    BatchPrefetch,
+    LimitedExecutor,
+    events_batch,
+    export_batch,
+)
 from wandb_frames.history.fetch import (
     DEFAULT_PAGE_SIZE,
     EventRows,
@@ -265,20 +270,6 @@ def _column_arrays(columns: Mapping[str, Mapping[str, Any]], run_ids: Sequence[s
     return out
 
 
-class _Limited:
-    """An executor whose every request holds a slot of ``limiter`` (requests in flight)."""
-
-    def __init__(self, executor: Executor, limiter: AdaptiveLimit) -> None:
-        self._executor = executor
-        self._limiter = limiter
-
-    def execute(
-        self, document: Document | graphql.DocumentNode, variables: Mapping[str, Any], *, operation: str | None = None
-    ) -> dict[str, Any]:
-        with self._limiter.slot():
-            return self._executor.execute(document, variables, operation=operation)
-
-
 def fetch_histories(
     executor: Executor,
     get: Getter,
@@ -336,7 +327,7 @@ def fetch_histories(
     if max_workers is not None or limiter is None:
         fixed = max_workers or 8
         limiter = AdaptiveLimit(fixed, minimum=fixed, maximum=fixed)
-    limited = _Limited(executor, limiter)
+    limited = LimitedExecutor(executor, limiter)
 
     def limited_get(url: str) -> bytes:
         with limiter.slot():

@@ -21,6 +21,7 @@ from wandb_frames.cache.histories import history_cache_wrap, history_token, run_
 from wandb_frames.errors import ConfigurationError, NotFoundError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.graphql.snapshot import listed_run_ids
+from wandb_frames.history.batches import SAMPLED_BATCH, BatchPrefetch, LimitedExecutor, sampled_batch
 from wandb_frames.resources.typos import check_history_keys
 from wandb_frames.tabular import loads_wandb_json, table_to_pandas
 
@@ -257,17 +258,49 @@ def wandb_histories(runs: Iterator[RunHistory], samples: int, keys: list[str] | 
                     format: str, stream: str) -> Any:
     """``wandb``'s ``Runs.histories``: every run's sampled history, rows tagged with ``run_id``.
 
+    The same rows as ``run.history(samples, keys, x_axis, pandas=False, stream)`` of each run,
+    asked for :data:`~wandb_frames.history.batches.SAMPLED_BATCH` runs per request (the same
+    field and arguments under ``runs(filters: {"name": {"$in": [...]}})``), a few requests in
+    flight; a run missing from an answer, or with no rows for ``keys``, is asked alone, as wandb
+    does.
+
     Raises:
-        ConfigurationError: ``format`` is not ``"default"``, ``"pandas"`` or ``"polars"``.
+        ConfigurationError: ``format`` is not ``"default"``, ``"pandas"`` or ``"polars"``, or
+            ``run.history`` would refuse the arguments.
     """
     if format not in ("default", "pandas", "polars"):
         raise ConfigurationError(f"format must be 'default', 'pandas' or 'polars', got {format!r}")
+    if keys is not None and not isinstance(keys, list):
+        raise ConfigurationError(f"keys must be a list of metric names, got {keys!r}")
+    if keys and not all(isinstance(k, str) for k in keys):
+        raise ConfigurationError("keys must be a list of strings")
+    if keys and stream != "default":
+        raise ConfigurationError("stream must be 'default' when keys are given (as in wandb)")
+    listed = list(runs)
+    prefetch: BatchPrefetch[list[dict[str, Any]]] | None = None
+    if listed:
+        first = listed[0]
+        session = first._api
+        limited = LimitedExecutor(session, session.transport.limiter)
+        prefetch = BatchPrefetch(
+            sampled_batch(limited, entity=first.entity, project=first.project, samples=samples, keys=keys,
+                          x_axis=x_axis, stream=stream),
+            [run.id for run in listed], batch_size=SAMPLED_BATCH, lookahead=3, workers=4,
+        )
     parts: list[tuple[str, list[dict[str, Any]]]] = []
-    for run in runs:
-        rows = run.history(samples=samples, keys=keys, x_axis=x_axis, pandas=False, stream=stream)
-        assert isinstance(rows, list)
-        if rows:
-            parts.append((run.id, rows))
+    try:
+        for run in listed:
+            batched = prefetch.get(run.id) if prefetch is not None else None
+            if batched is None or (keys and not batched):
+                rows = run.history(samples=samples, keys=keys, x_axis=x_axis, pandas=False, stream=stream)
+                assert isinstance(rows, list)
+            else:
+                rows = batched
+            if rows:
+                parts.append((run.id, rows))
+    finally:
+        if prefetch is not None:
+            prefetch.close()
     if format == "default":
         out: list[dict[str, Any]] = []
         for run_id, rows in parts:
