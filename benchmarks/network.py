@@ -12,6 +12,8 @@ interpreter (this script with ``--child``), every argument at its default:
 - ``table: official lazy=False``: ``wandb.Api(...).runs("bench/table", lazy=False)`` (its
   default ``per_page=50``) + ``pd.json_normalize`` (``official_contenders.official_lazy_false``);
 - ``histories: wandb_frames``: ``wf.Api(...).runs("bench/histories").history_frames().to_arrow()``;
+- ``sampled histories: wandb_frames``: ``wf.Api(...).runs("bench/histories").histories()``, wandb's
+  signature and answer (server-sampled rows, ``samples=500``), the official one's counterpart;
 - ``histories: official``: ``wandb.Api(...).runs("bench/histories").histories()`` (its
   defaults: ``samples=500``, a list of row dicts).
 
@@ -48,7 +50,8 @@ ROOT = os.path.dirname(HERE)
 ENTITY = "bench"
 TABLE, HISTORIES = "table", "histories"
 KEY = "local-" + "n" * 40
-ALL = ("table: wandb_frames", "table: official lazy=False", "histories: wandb_frames", "histories: official")
+ALL = ("table: wandb_frames", "table: official lazy=False", "histories: wandb_frames", "histories: official",
+       "sampled histories: wandb_frames")
 
 
 # ---------------------------------------------------------------- server (child process)
@@ -122,6 +125,9 @@ def child(name: str, url: str) -> dict[str, Any]:
         if name == "table: wandb_frames":
             frame = ours.runs(f"{ENTITY}/{TABLE}").to_pandas()
             rows, columns = frame.shape
+        elif name == "sampled histories: wandb_frames":  # wandb's Runs.histories(), same answer
+            sampled = ours.runs(f"{ENTITY}/{HISTORIES}").histories()
+            rows, columns = len(sampled), len({k for row in sampled for k in row})
         else:
             table = ours.runs(f"{ENTITY}/{HISTORIES}").history_frames().to_arrow()
             rows, columns = table.num_rows, table.num_columns
