@@ -43,9 +43,14 @@ def test_network_benchmark_prints_its_table(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "r.json").read_text())
     assert [(r["latency_ms"], r["contender"]) for r in results] == [
         (latency, name) for latency in (0.0, 20.0) for name in
-        ("table: wandb_frames", "table: official lazy=False", "histories: wandb_frames", "histories: official")]
+        ("table: wandb_frames", "table: official lazy=False", "histories: wandb_frames", "histories: official",
+         "sampled histories: wandb_frames")]
     for r in results:
         assert r["wall_s"] > 0 and r["requests"] > 0 and r["rows"] > 0, r
         if r["latency_ms"] == 20.0:  # every request paid the latency: no run can beat one round trip
             assert r["wall_s"] >= 0.02, r
     assert {r["rows"] for r in results if r["contender"].startswith("table")} == {60}
+    # wandb's Runs.histories() and ours answer the same sampled rows
+    sampled = {r["latency_ms"]: (r["rows"], r["columns"]) for r in results if r["contender"].startswith("sampled")}
+    official = {r["latency_ms"]: (r["rows"], r["columns"]) for r in results if r["contender"] == "histories: official"}
+    assert sampled == official
