@@ -6,8 +6,10 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pyarrow as pa
 
+from wandb_frames.distributed.connection import Connection
 from wandb_frames.graphql import listing
 from wandb_frames import filters as wff
 from wandb_frames.tabular.gcpause import gc_paused
@@ -107,6 +109,8 @@ class Runs:
         self.progress = progress
         self.concurrency = concurrency
         self.offline = offline
+        self.columns = tuple(columns) if columns is not None else None
+        self._only_ids: tuple[str, ...] | None = None  # a partition: these runs ($in), no other server filter
         self._plan = plan_query(filters, order)
         self.projection = Projection.from_columns(
             columns, sep=sep, everything=self._plan.local is not None
@@ -137,10 +141,13 @@ class Runs:
 
     def _query(self) -> ListingQuery:
         p = self.projection
+        filters_json = self._plan.server_filters
+        if self._only_ids is not None:  # IDs listed with the server filter; fetched by batch like concurrency=
+            filters_json = orjson.dumps({"name": {"$in": list(self._only_ids)}}).decode()
         return ListingQuery(
             entity=self.entity,
             project=self.project,
-            filters_json=self._plan.server_filters,
+            filters_json=filters_json,
             order=self._plan.server_order,
             config_keys=p.config_keys,
             summary_keys=p.summary_keys,
@@ -426,13 +433,56 @@ class Runs:
         """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""
         return table_to_pandas(self.to_arrow())
 
-    def to_parquet(self, path: str | os.PathLike[str], **kwargs: Any) -> os.PathLike[str]:
-        """Write the runs to a parquet file (atomically, with provenance metadata).
+    def to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        partition_by: str | Sequence[str] | None = None,
+        resume: bool = False,
+        batch_size: int = 1000,
+        use_dask: bool = False,
+        **kwargs: Any,
+    ) -> os.PathLike[str]:
+        """Write the runs to a parquet file, or to a partitioned dataset directory.
 
-        The file's schema metadata records the server URL, entity/project, the filters and
-        order as given and as sent, and the fetch time — never the API key.
+        Without ``partition_by``: one file, written atomically. With ``partition_by="batch"``
+        (one file per batch of ``batch_size`` runs) or a list of columns (Hive folders,
+        e.g. ``["state"]``): a resumable dataset (``docs/scale.md``): the run IDs are listed
+        first, each batch is fetched with ``$in`` and written as it arrives, and
+        ``resume=True`` continues a dataset an interrupted export left, skipping finished
+        batches. ``use_dask=True`` runs the batches as Dask tasks (the workers need the
+        directory). Every file's metadata records the server URL, entity/project, the filters
+        and order as given and as sent, and the fetch time — never the API key.
         """
-        return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
+        if partition_by is None and not resume:
+            return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
+        from wandb_frames.resources.runs_partitions import runs_to_dataset
+
+        return runs_to_dataset(self, path, partition_by=partition_by or "batch", resume=resume,
+                               batch_size=batch_size, use_dask=use_dask, **kwargs)
+
+    def to_dask(self, *, batch_size: int = 1000, meta: Any = "first") -> Any:
+        """The runs as a lazy ``dask.dataframe.DataFrame``, one partition per batch of runs.
+
+        The run IDs are listed now (light ``RunIdsPage`` requests); each partition fetches
+        its batch with ``{"name": {"$in": [...]}}`` through the same code as
+        :meth:`to_arrow` (same retries, same local filter part) when computed. The index is
+        each run's position in the listing (known divisions). The API key is not in the
+        graph: see ``docs/scale.md`` for how workers get it.
+
+        Args:
+            batch_size: Runs per partition.
+            meta: The partitions' schema: ``"first"`` (the first batch's, fetched now; a later
+                batch with a column it lacks raises ``SchemaError`` at compute), ``"scan"``
+                (every batch's schema, fetched now, unified by the ``to_arrow()`` rule: exact,
+                costs one extra fetch), or a ``pa.Schema`` (e.g. an earlier ``to_arrow().schema``).
+
+        Raises:
+            ConfigurationError: An order or ``limit`` that only a local pass could apply.
+        """
+        from wandb_frames.resources.runs_partitions import runs_to_dask
+
+        return runs_to_dask(self, batch_size=batch_size, meta=meta)
 
     def histories(
         self,
@@ -483,6 +533,7 @@ class Runs:
             run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,
+            connection=Connection.of(self._api),
             wrap=history_cache_wrap(
                 self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
                 keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
