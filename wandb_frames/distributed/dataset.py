@@ -2,18 +2,19 @@
 
 Layout of a dataset directory ``root``::
 
-    root/part-00000.parquet            partition_by="batch": one file per batch of runs
+    root/part-00000.parquet                    partition_by="batch": one file per batch of runs
     root/state=finished/part-00000-0.parquet   partition_by=["state"]: Hive folders
-    root/_wandb_frames/plan.json       the request and its batches of run IDs (written first)
-    root/_wandb_frames/done/00000.json one marker per finished batch (files, rows)
-    root/_wandb_frames/complete.json   written last, once every batch is done
+    .root.wandb-frames/plan.json               the request and its batches of run IDs (first)
+    .root.wandb-frames/done/00000.json         one marker per finished batch (files, rows)
+    .root.wandb-frames/complete.json           written last, once every batch is done
 
+The manifest folder sits beside the dataset, not in it: ``root`` holds parquet files only, so
+every reader opens it as it is (polars refuses a folder with other files in it).
 Every parquet file is written under a temporary name and renamed into place, then its
 batch's marker is written the same way, so a batch is either marked done with all its files
 in place, or redone on resume (its files are rewritten under the same names). ``resume=True``
 reads the plan (the same batches, even if the project changed since) and skips the batches
-with a marker. Readers skip ``_``-prefixed entries (pyarrow, pandas, dask), and DuckDB and
-polars are pointed at ``root/**/*.parquet``. Each file's schema metadata holds the provenance
+with a marker. Each file's schema metadata holds the provenance
 (``wandb_frames.provenance``: server, entity/project, filters, batch, row count; never a key).
 Row groups hold ``row_group_size`` rows (default 2**20), however many runs that takes.
 """
@@ -35,22 +36,25 @@ import pyarrow.parquet as pq
 
 from wandb_frames.errors import ConfigurationError, ExportError
 from wandb_frames.export import PROVENANCE_KEY, ROW_GROUP_SIZE, row_groups
-from wandb_frames.tabular.unify import conform_table, unify_schemas
+from wandb_frames.tabular.unify import conform_table, field_kind, unify_schemas
 from wandb_frames.version import __version__
 
 __all__ = [
-    "MANIFEST_DIR",
     "ROW_GROUP_SIZE",
     "BatchWriter",
     "DatasetPlan",
     "finish_dataset",
     "is_complete",
+    "manifest_dir",
     "open_dataset",
     "row_groups",
     "run_batches",
 ]
 
-MANIFEST_DIR = "_wandb_frames"
+def manifest_dir(root: str | os.PathLike[str]) -> Path:
+    """The manifest folder of the dataset at ``root``: ``.<name>.wandb-frames`` beside it."""
+    target = Path(root).absolute()
+    return target.with_name(f".{target.name}.wandb-frames")
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -94,7 +98,7 @@ class BatchWriter:
 
     @property
     def manifest(self) -> Path:
-        return Path(self.root) / MANIFEST_DIR
+        return manifest_dir(self.root)
 
     def marker(self, batch: int) -> Path:
         """The marker file of ``batch``."""
@@ -194,7 +198,7 @@ class BatchWriter:
 
 
 def _is_ours(root: Path) -> bool:
-    return (root / MANIFEST_DIR / "plan.json").is_file()
+    return (manifest_dir(root) / "plan.json").is_file()
 
 
 def open_dataset(
@@ -219,7 +223,7 @@ def open_dataset(
         raise ExportError(f"{target} is a file; a partitioned dataset needs a directory")
     if target.is_dir() and any(target.iterdir()) and not _is_ours(target):
         raise ExportError(f"{target} is a non-empty directory that is not a wandb-frames dataset")
-    plan_file = target / MANIFEST_DIR / "plan.json"
+    plan_file = manifest_dir(target) / "plan.json"
     if resume and plan_file.is_file():
         saved = json.loads(plan_file.read_text())
         if saved["request"] != request:
@@ -230,11 +234,17 @@ def open_dataset(
                 f"{changed}); write to another directory or resume=False to start over"
             )
         plan = DatasetPlan(saved["request"], saved["batches"])
-        done_dir = target / MANIFEST_DIR / "done"
+        for stale in target.rglob(".*"):  # temp files and staging folders of a killed writer
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            elif stale.name.endswith(".tmp"):
+                stale.unlink(missing_ok=True)
+        done_dir = manifest_dir(target) / "done"
         done = {int(p.stem) for p in done_dir.glob("*.json")} if done_dir.is_dir() else set()
         return plan, done
-    if target.is_dir() and _is_ours(target):
-        shutil.rmtree(target)
+    if _is_ours(target):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(manifest_dir(target))
     target.mkdir(parents=True, exist_ok=True)
     plan = DatasetPlan(dict(request), list_batches())
     _write_json(plan_file, {"request": plan.request, "batches": plan.batches})
@@ -276,19 +286,23 @@ def finish_dataset(root: str | os.PathLike[str], plan: DatasetPlan, *, unify_sep
         The completion record (batches, files, rows).
     """
     target = Path(root)
-    entries = [json.loads((target / MANIFEST_DIR / "done" / f"{i:05d}.json").read_text())
+    entries = [json.loads((manifest_dir(target) / "done" / f"{i:05d}.json").read_text())
                for i in range(len(plan.batches))]
     files = [f for entry in entries for f in entry["files"]]
     if unify_sep is not None and files:
         schemas = {f: pq.read_schema(target / f) for f in files}
         unified = unify_schemas(schemas.values(), sep=unify_sep)
+        wanted = _kinds(unified)
         for name, schema in schemas.items():
-            if schema.remove_metadata().equals(unified, check_metadata=True):
-                continue
-            _rewrite(target / name, unified)
+            if _kinds(schema) != wanted:  # (parquet names list items "element": compare kinds)
+                _rewrite(target / name, unified)
     record = {"batches": len(entries), "files": len(files), "rows": sum(e["rows"] for e in entries)}
-    _write_json(target / MANIFEST_DIR / "complete.json", record)
+    _write_json(manifest_dir(target) / "complete.json", record)
     return record
+
+
+def _kinds(schema: pa.Schema) -> list[tuple[str, str]]:
+    return [(f.name, field_kind(f)) for f in schema]
 
 
 def _rewrite(path: Path, schema: pa.Schema) -> None:
@@ -308,4 +322,4 @@ def _rewrite(path: Path, schema: pa.Schema) -> None:
 
 def is_complete(root: str | os.PathLike[str]) -> bool:
     """Whether ``root`` has ``complete.json`` (every batch written)."""
-    return (Path(root) / MANIFEST_DIR / "complete.json").is_file()
+    return (manifest_dir(root) / "complete.json").is_file()
