@@ -443,16 +443,14 @@ class Runs:
         use_dask: bool = False,
         **kwargs: Any,
     ) -> os.PathLike[str]:
-        """Write the runs to a parquet file, or to a partitioned dataset directory.
+        """Write the runs to one parquet file (atomically), or to a resumable dataset directory.
 
-        Without ``partition_by``: one file, written atomically. With ``partition_by="batch"``
-        (one file per batch of ``batch_size`` runs) or a list of columns (Hive folders,
-        e.g. ``["state"]``): a resumable dataset (``docs/scale.md``): the run IDs are listed
-        first, each batch is fetched with ``$in`` and written as it arrives, and
-        ``resume=True`` continues a dataset an interrupted export left, skipping finished
-        batches. ``use_dask=True`` runs the batches as Dask tasks (the workers need the
-        directory). Every file's metadata records the server URL, entity/project, the filters
-        and order as given and as sent, and the fetch time — never the API key.
+        ``partition_by="batch"`` (a file per batch of ``batch_size`` runs) or columns (Hive
+        folders, e.g. ``["state"]``) write a dataset: IDs listed first, batches fetched with
+        ``$in``; ``resume=True`` skips the batches an interrupted export finished;
+        ``use_dask=True`` runs batches as Dask tasks (``docs/scale.md``). Every file's metadata
+        records server, entity/project, filters and order as given and sent, fetch time —
+        never the API key.
         """
         if partition_by is None and not resume:
             return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
@@ -462,20 +460,13 @@ class Runs:
                                batch_size=batch_size, use_dask=use_dask, **kwargs)
 
     def to_dask(self, *, batch_size: int = 1000, meta: Any = "first") -> Any:
-        """The runs as a lazy ``dask.dataframe.DataFrame``, one partition per batch of runs.
+        """A lazy ``dask.dataframe.DataFrame``: one partition per batch of runs (``docs/scale.md``).
 
-        The run IDs are listed now (light ``RunIdsPage`` requests); each partition fetches
-        its batch with ``{"name": {"$in": [...]}}`` through the same code as
-        :meth:`to_arrow` (same retries, same local filter part) when computed. The index is
-        each run's position in the listing (known divisions). The API key is not in the
-        graph: see ``docs/scale.md`` for how workers get it.
-
-        Args:
-            batch_size: Runs per partition.
-            meta: The partitions' schema: ``"first"`` (the first batch's, fetched now; a later
-                batch with a column it lacks raises ``SchemaError`` at compute), ``"scan"``
-                (every batch's schema, fetched now, unified by the ``to_arrow()`` rule: exact,
-                costs one extra fetch), or a ``pa.Schema`` (e.g. an earlier ``to_arrow().schema``).
+        The IDs are listed now (light requests); each partition fetches its batch with ``$in``
+        through :meth:`to_arrow`'s code when computed. Index: the run's listing position.
+        ``meta``: ``"first"`` (the first batch's schema, fetched now; a later batch with a
+        column it lacks raises ``SchemaError``), ``"scan"`` (every batch's schema unified by
+        the ``to_arrow()`` rule: exact, one extra fetch) or a ``pa.Schema``.
 
         Raises:
             ConfigurationError: An order or ``limit`` that only a local pass could apply.
