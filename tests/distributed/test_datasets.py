@@ -172,3 +172,21 @@ def test_killed_export_resumes_to_the_same_dataset(tmp_path: Path) -> None:
         pa_meta.pop("fetched_at"), pb_meta.pop("fetched_at")
         assert pa_meta == pb_meta
     assert is_complete(root) and not is_complete(fresh.with_name("other"))
+
+
+def test_history_dataset_partitioned_by_metric(api: Api, tmp_path: Path) -> None:
+    histories = api.runs("local/alpha").histories(keys=["loss", "acc"])
+    root = histories.to_parquet(tmp_path / "by-metric", partition_by=["metric"], batch_size=10)
+    assert sorted(p.name for p in root.iterdir()) == ["metric=acc", "metric=loss"]
+    assert len(list(root.rglob("*.parquet"))) == 2 * 3  # a file per metric and batch
+    back = read_parquet(root)
+    expected = histories.to_arrow()
+    by = ["run_id", "_step", "metric"]
+    got = back.select(expected.column_names).to_pandas().astype({"metric": str})
+    want = expected.to_pandas().astype({"metric": str})
+    pd.testing.assert_frame_equal(got.sort_values(by).reset_index(drop=True),
+                                  want.sort_values(by).reset_index(drop=True))
+    loss = duckdb.connect().execute(
+        f"select count(*) from read_parquet('{root}/*/*.parquet', hive_partitioning=true) "
+        "where metric = 'loss'").fetchone()
+    assert loss == (len(RUNS) * 6,)

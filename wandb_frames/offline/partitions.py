@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -20,9 +20,6 @@ from wandb_frames.errors import ConfigurationError
 from wandb_frames.history.frames import LONG_SCHEMA, plot_types_mapper
 from wandb_frames.offline.reader import _read
 from wandb_frames.tabular import table_to_pandas
-
-if TYPE_CHECKING:
-    from wandb_frames.offline.local import LocalRuns
 
 __all__ = ["OfflineBatch", "OfflineSource", "local_runs_to_dask"]
 
@@ -37,8 +34,13 @@ class OfflineBatch:
 
 @dataclass(frozen=True)
 class OfflineSource:
-    """How a worker reads and frames a batch of offline runs (picklable)."""
+    """How a worker reads and frames a batch of offline runs (picklable).
 
+    ``local_class`` is :class:`~wandb_frames.offline.local.LocalRuns` (pickled by reference;
+    held here so that this module does not import ``local``, which imports it).
+    """
+
+    local_class: Any
     kind: Literal["runs", "history"]
     entity: str | None
     sep: str
@@ -49,11 +51,9 @@ class OfflineSource:
     stream: str = "default"
 
     def __call__(self, part: OfflineBatch) -> pa.Table:
-        from wandb_frames.offline.local import LocalRuns
-
         runs = [_read(Path(p), include_files=self.include_files, running_window=self.running_window,
                       now=self.now) for p in part.paths]
-        local = LocalRuns(runs, order=None, entity=self.entity, sep=self.sep)
+        local = self.local_class(runs, order=None, entity=self.entity, sep=self.sep)
         if self.kind == "runs":
             return local.to_arrow()
         return local.histories(list(self.keys) if self.keys is not None else None, stream=self.stream)
@@ -64,7 +64,7 @@ def _history_to_pandas(table: pa.Table) -> Any:
 
 
 def local_runs_to_dask(
-    local: LocalRuns,
+    local: Any,
     *,
     kind: Literal["runs", "history"],
     batch_size: int,
@@ -80,7 +80,7 @@ def local_runs_to_dask(
         raise ConfigurationError(f"kind must be 'runs' or 'history' (got {kind!r})")
     paths = [str(r.path) for r in local.runs]
     parts = [OfflineBatch(i // batch_size, tuple(paths[i:i + batch_size])) for i in range(0, len(paths), batch_size)]
-    source = OfflineSource(kind, local._entity, local._sep, local.include_files, local.running_window, now,
+    source = OfflineSource(type(local), kind, local._entity, local._sep, local.include_files, local.running_window, now,
                            tuple(keys) if keys is not None else None, stream)
     if kind == "runs":
         return dask_frame(source, parts, local.to_arrow().schema, to_pandas=table_to_pandas,

@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
@@ -32,9 +32,6 @@ from wandb_frames.graphql.session import Session
 from wandb_frames.tabular import table_to_pandas
 from wandb_frames.tabular.unify import unify_schemas
 
-if TYPE_CHECKING:
-    from wandb_frames.resources.runs import Runs
-
 __all__ = ["RunBatch", "RunsSource", "runs_to_dask", "runs_to_dataset"]
 
 
@@ -49,8 +46,13 @@ class RunBatch:
 
 @dataclass(frozen=True)
 class RunsSource:
-    """Everything a worker needs to fetch a batch of a listing — and no API key."""
+    """Everything a worker needs to fetch a batch of a listing — and no API key.
 
+    ``runs_class`` is :class:`~wandb_frames.resources.runs.Runs` (pickled by reference; held
+    here so that this module does not import ``runs``, which imports it).
+    """
+
+    runs_class: Any
     connection: Connection
     entity: str
     project: str
@@ -66,10 +68,8 @@ class RunsSource:
 
     def fetch(self, session: Session, ids: Sequence[str]) -> pa.Table:
         """The runs ``ids`` (those the local filter part keeps) as ``to_arrow()`` builds them."""
-        from wandb_frames.resources.runs import Runs
-
-        runs = Runs(
-            session,  # type: ignore[arg-type]  # a worker session: no on-disk cache
+        runs = self.runs_class(
+            session,  # a worker session: no on-disk cache
             self.entity, self.project, filters=self.filters, order=self.order,
             per_page=max(1, min(self.per_page, len(ids))), columns=self.columns, sep=self.sep,
             progress=False, concurrency=0,
@@ -84,15 +84,15 @@ class RunsSource:
         return runs.projection.select(full)
 
 
-def _source(runs: Runs) -> RunsSource:
+def _source(runs: Any) -> RunsSource:
     return RunsSource(
-        connection=Connection.of(runs._api), entity=runs.entity, project=runs.project,
+        runs_class=type(runs), connection=Connection.of(runs._api), entity=runs.entity, project=runs.project,
         filters=runs.filters, order=runs.order, per_page=runs.per_page, columns=runs.columns,
         sep=runs.sep,
     )
 
 
-def _run_ids(runs: Runs) -> list[str]:
+def _run_ids(runs: Any) -> list[str]:
     """The listing's run IDs (``limit`` applied), after checking it can be partitioned."""
     plan = runs._plan
     if plan.sort_locally:
@@ -121,7 +121,7 @@ class _BatchSchema:
         return self.source(part).schema
 
 
-def runs_to_dask(runs: Runs, *, batch_size: int, meta: Any) -> Any:
+def runs_to_dask(runs: Any, *, batch_size: int, meta: Any) -> Any:
     """See :meth:`Runs.to_dask`."""
     import_dask()
     source = _source(runs)
@@ -146,7 +146,7 @@ def runs_to_dask(runs: Runs, *, batch_size: int, meta: Any) -> Any:
                       label=f"wandb-runs-{runs.project}", divisions=divisions)
 
 
-def _empty(runs: Runs) -> pa.Table:
+def _empty(runs: Any) -> pa.Table:
     from wandb_frames.tabular import empty_runs_table
 
     return runs.projection.select(empty_runs_table())
@@ -165,7 +165,7 @@ class _RunsBatchTask:
 
 
 def runs_to_dataset(
-    runs: Runs,
+    runs: Any,
     path: str | os.PathLike[str],
     *,
     partition_by: str | Sequence[str],
