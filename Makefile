@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports --no-cache
 	WANDB_ERROR_REPORTING=false WANDB_SILENT=true $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -14,6 +14,7 @@ from wandb_frames.cache.store import RunsCache, resolve_cache
 from wandb_frames.resources.artifact_types import ArtifactType, ArtifactTypes
 from wandb_frames.resources.artifacts import Artifact, Artifacts
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.filters import parse_filter, parse_order
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.transport import (
@@ -311,6 +312,10 @@ class Api:
         """
         entity, project = split_project_path(path)
         project = self._project_or_default(project, path)
+        # Validate first (FilterError, before any request): repr() of an invalid filter may
+        # fail, and an unhashable order cannot be part of the key.
+        parse_filter(filters)
+        parse_order(order)
         key = (
             entity or self.settings.entity,
             project,

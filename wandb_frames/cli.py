@@ -106,6 +106,8 @@ def filter_from_args(args: argparse.Namespace) -> Any:
             return json.loads(args.filter_json)
         except json.JSONDecodeError as exc:
             raise FilterError(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+        except RecursionError:
+            raise FilterError("--filter is nested too deeply to decode") from None
     return args.where
 
 

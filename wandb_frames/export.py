@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from wandb_frames.errors import ConfigurationError, ExportError
 __all__ = [
     "PROVENANCE_KEY",
     "ROW_GROUP_SIZE",
+    "create_sibling_dir",
+    "create_sibling_file",
     "provenance",
     "read_parquet",
     "read_provenance",
@@ -92,6 +95,8 @@ def write_parquet(
 ) -> Path:
     """Write ``table`` to ``path`` atomically (temp file + rename), with provenance.
 
+    The file's mode is that of any new file (the umask applies), or the replaced file's.
+
     With ``partition_by``, ``path`` is a directory of Hive-style partitions
     (``project=x/part-0.parquet``) that DuckDB, polars and Spark scan lazily; the
     directory is built beside the target and renamed into place. ``checksum`` writes a
@@ -108,7 +113,7 @@ def write_parquet(
             missing = [c for c in partition_by if c not in table.column_names]
             if missing:
                 raise ExportError(f"cannot partition by missing column(s) {missing}")
-            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+            staging = create_sibling_dir(target)
             try:
                 ds.write_dataset(
                     table,
@@ -124,7 +129,7 @@ def write_parquet(
                 if staging.exists():
                     _remove_tree(staging)
             return target
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = create_sibling_file(target)
         os.close(fd)
         try:
             pq.write_table(table, tmp_name, compression=compression, write_page_checksum=checksum)
@@ -161,7 +166,7 @@ def write_parquet_stream(
     record.setdefault("wandb_frames_version", __version__)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = create_sibling_file(target)
         os.close(fd)
         try:
             rows = 0
@@ -181,6 +186,64 @@ def write_parquet_stream(
     except (OSError, pa.ArrowException) as exc:
         raise ExportError(f"could not write {target}: {exc}") from exc
     return target
+
+
+def _sibling(target: Path, suffix: str) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}{suffix}")
+
+
+def _mode_of(target: Path, *, directory: bool) -> int | None:
+    try:
+        found = target.stat()
+    except OSError:
+        return None
+    same_kind = stat.S_ISDIR(found.st_mode) if directory else stat.S_ISREG(found.st_mode)
+    return stat.S_IMODE(found.st_mode) if same_kind else None
+
+
+def create_sibling_file(target: str | os.PathLike[str], suffix: str = ".tmp") -> tuple[int, Path]:
+    """Create an empty file beside ``target`` to write and then rename onto it (atomic write).
+
+    Unlike ``tempfile.mkstemp`` (always 0600), the file gets the mode any new file gets:
+    0666 less the umask (0644 under umask 022, 0640 under 027); when ``target`` exists, its
+    mode instead, as rewriting it in place would keep.
+
+    Returns:
+        The open (write-only) descriptor and the path; the caller closes, renames or removes it.
+
+    Raises:
+        OSError: the directory is not writable.
+    """
+    target = Path(target)
+    while True:
+        path = _sibling(target, suffix)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        mode = _mode_of(target, directory=False)
+        if mode is not None:
+            os.chmod(path, mode)
+        return fd, path
+
+
+def create_sibling_dir(target: str | os.PathLike[str]) -> Path:
+    """Create an empty directory beside ``target`` to fill and rename onto it.
+
+    Its mode is what ``mkdir`` gives (0777 less the umask; ``tempfile.mkdtemp`` gives 0700),
+    or an existing ``target`` directory's mode.
+    """
+    target = Path(target)
+    while True:
+        path = _sibling(target, "")
+        try:
+            path.mkdir(0o777)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        mode = _mode_of(target, directory=True)
+        if mode is not None:
+            os.chmod(path, mode)
+        return path
 
 
 def row_groups(tables: Iterable[pa.Table], size: int = ROW_GROUP_SIZE) -> Iterator[pa.Table]:

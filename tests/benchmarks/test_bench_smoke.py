@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +30,22 @@ def test_runs_listing_benchmark_prints_its_table() -> None:
         assert runs == (10 if "recipe" in name else 50), out.stdout
         assert wall > 0 and peak > 0
     assert "(target >= 5x)" in out.stdout and "(target >= 100x)" in out.stdout
+
+
+def test_network_benchmark_prints_its_table(tmp_path: Path) -> None:
+    env = {**os.environ, "WANDB_ERROR_REPORTING": "false", "WANDB_SILENT": "true"}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "network.py"), "--quick", "--json", str(tmp_path / "r.json")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "official/ours" in out.stdout
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert [(r["latency_ms"], r["contender"]) for r in results] == [
+        (latency, name) for latency in (0.0, 20.0) for name in
+        ("table: wandb_frames", "table: official lazy=False", "histories: wandb_frames", "histories: official")]
+    for r in results:
+        assert r["wall_s"] > 0 and r["requests"] > 0 and r["rows"] > 0, r
+        if r["latency_ms"] == 20.0:  # every request paid the latency: no run can beat one round trip
+            assert r["wall_s"] >= 0.02, r
+    assert {r["rows"] for r in results if r["contender"].startswith("table")} == {60}

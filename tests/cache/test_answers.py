@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from cache_support import ENTITY, PROJECT, fetch, make_api, requests_of, same_rows
 
@@ -48,8 +49,10 @@ def test_limit_and_columns_from_the_cache(server: LocalServer, cache_dir: Path) 
 def test_filtered_first_fetch_fetches_only_matching_runs(server: LocalServer, cache_dir: Path) -> None:
     spec = {"config.opt": "sgd"}
     table = fetch(server, cache_dir, filters=spec)
-    sent = [f for op, f in requests_of(server) if op == "RunsPage"]
-    assert sent and all("sgd" in f for f in sent)
+    listed = [f for op, f in requests_of(server) if op == "RunIdsPage"]
+    assert listed and all("sgd" in f for f in listed)  # the snapshot is filtered on the server
+    fetched = [f for op, f in requests_of(server) if op == "RunsPage"]  # then fetched by name
+    assert sorted(orjson.loads(fetched[0])["name"]["$in"]) == sorted(table["id"].to_pylist())
     assert table.num_rows == 20
     # offline: the same filter is answered, any other one is refused (the cache is partial)
     offline = fetch(server, cache_dir, filters=spec, offline=True)

@@ -88,7 +88,12 @@ def test_history_long_format(env: LocalServer, capsys: pytest.CaptureFixture[str
      ["runs", PATH, "--filter", '{"id": "c001"}'],
      ["runs", PATH, "--where", "config.lr >"],
      ["runs", PATH, "--order", "-no_such_key"],
-     ["history", PATH, "--filter", '{"$bogus": 1}']],
+     ["history", PATH, "--filter", '{"$bogus": 1}'],
+     ["runs", PATH, "--filter", "[" * 100_000 + "]" * 100_000],
+     ["runs", PATH, "--filter", '{"$and": [' * 1000 + '{"state": "x"}' + "]}" * 1000],
+     ["runs", PATH, "--filter", '{"state": "\\ud800"}'],
+     ["runs", PATH, "--filter", '{"config.seed": {"$gt": 1' + "0" * 400 + "}}"],
+     ["runs", PATH, "--where", "not " * 1000 + "state == 'x'"]],
 )
 def test_bad_filter_exits_2_before_any_request(
     env: LocalServer, capsys: pytest.CaptureFixture[str], argv: list[str]

@@ -69,7 +69,7 @@ WIRE_SELECTIONS = {
     "graphql/run.graphql": "f9e3c9e221ba10aa",
     "graphql/run_count.graphql": "c14bbb6e44f05683",
     "graphql/run_files.graphql": "c431b0dbb1753ab7",
-    "graphql/run_ids_page.graphql": "d82cf81e6b2a5411",
+    "graphql/run_ids_page.graphql": "288b951ae12680f0",
     "graphql/run_write_create.graphql": "8c08b6be63e0038c",
     "graphql/run_write_lookup.graphql": "2d3980bea4047ef8",
     "graphql/run_write_summary.graphql": "a01d499c491a87a1",

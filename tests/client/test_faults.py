@@ -32,24 +32,24 @@ def test_rate_limits_and_server_errors_are_retried_transparently() -> None:
 
 def test_failure_mid_pagination_raises_with_partial_rows() -> None:
     with LocalServer() as server:
-        server.add_runs(ENTITY, "breaks", simple_runs(50))
-        session = requests.Session()
-        pages: list[int] = []
-
-        def break_after_second_page(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-            if b'"runs"' in response.content:
-                pages.append(1)
-                if len(pages) == 2:
-                    server.faults = FaultInjector(Faults(server_error=1.0, statuses=(503,)))
-
-        session.hooks["response"].append(break_after_second_page)
+        server.add_runs(ENTITY, "breaks", simple_runs(1100))
         api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False,
-                  session=session, retry=RetryPolicy(max_attempts=2, base_delay=0.01))
+                  retry=RetryPolicy(max_attempts=2, base_delay=0.01))
+        send = api.execute_pending
+        batches: list[int] = []
+
+        def break_at_third_batch(document: Any, variables: Any) -> Any:
+            batches.append(1)
+            if len(batches) == 3:  # two heavy batches of 500 arrived; the server breaks now
+                server.faults = FaultInjector(Faults(server_error=1.0, statuses=(503,)))
+            return send(document, variables)
+
+        api.execute_pending = break_at_third_batch  # type: ignore[method-assign]
         with pytest.raises(IncompleteResultError) as info:
-            api.runs("local/breaks", per_page=10).to_arrow()
+            api.runs("local/breaks", per_page=10, concurrency=1).to_arrow()
     partial = info.value.partial
-    assert partial.num_rows == 20
-    assert partial["id"].to_pylist() == [f"r{i:05d}" for i in range(20)]
+    assert partial.num_rows == 1000
+    assert partial["id"].to_pylist() == [f"r{i:05d}" for i in range(1000)]
     assert isinstance(info.value.__cause__, HTTPStatusError)
     assert info.value.__cause__.status_code == 503
     assert server.api_key not in str(info.value)
@@ -62,7 +62,7 @@ def test_failure_on_first_page_raises_the_api_error() -> None:
                   retry=RetryPolicy(max_attempts=2, base_delay=0.01))
         with pytest.raises(HTTPStatusError) as info:
             api.runs("local/down").to_arrow()
-    assert info.value.status_code == 500 and info.value.operation == "RunsPage"
+    assert info.value.status_code == 500 and info.value.operation == "RunIdsPage"  # the first request
 
 
 def test_truncated_bodies_are_retried() -> None:

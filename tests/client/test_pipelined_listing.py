@@ -182,7 +182,7 @@ def test_truncated_answers_are_asked_again_and_the_frame_is_whole() -> None:
 
 def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
     with LocalServer(entity=ENTITY) as srv:
-        srv.add_runs(ENTITY, "pipe", simple_runs(100))
+        srv.add_runs(ENTITY, "pipe", simple_runs(1100))
         api = Api(api_key=srv.api_key, overrides={"base_url": srv.url}, progress=False)
         original = api.execute_pending
         calls = 0
@@ -196,8 +196,8 @@ def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
 
         api.execute_pending = failing  # type: ignore[method-assign]
         with pytest.raises(IncompleteResultError) as info:
-            api.runs(f"{ENTITY}/pipe", per_page=20).to_pandas()
-    assert info.value.partial is not None and len(info.value.partial) == 40
+            api.runs(f"{ENTITY}/pipe", per_page=20, concurrency=1).to_pandas()
+    assert info.value.partial is not None and len(info.value.partial) == 1000  # two batches of 500
 
 
 def test_pages_are_handed_over_not_kept(api: Api) -> None:

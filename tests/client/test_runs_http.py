@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import orjson
 import pytest
 import requests
 from graphql import parse
@@ -28,15 +29,24 @@ def _ops(server: LocalServer, name: str) -> list[dict[str, Any]]:
     return [v for op, v in server.requests if op == name]
 
 
-def test_many_pages_return_every_run_once_in_order(api: Api, server: LocalServer) -> None:
+def test_a_table_is_one_id_snapshot_then_heavy_batches(api: Api, server: LocalServer) -> None:
     server.clear_requests()
     table = api.runs("local/many", per_page=20).to_arrow()
     ids = table["id"].to_pylist()
     assert ids == [f"r{i:05d}" for i in range(230)]
-    pages = _ops(server, "RunsPage")
-    assert len(pages) == 12
-    assert [p["withCount"] for p in pages] == [True] + [False] * 11  # runCount fetched once
-    assert pages[1]["after"] and pages[1]["after"] != pages[2]["after"]
+    snapshots = _ops(server, "RunIdsPage")
+    assert len(snapshots) == 1 and snapshots[0]["withCount"] is True  # runCount fetched once
+    batches = _ops(server, "RunsPage")  # per_page 20 < TABLE_BATCH: one batch of every run
+    assert len(batches) == 1 and batches[0]["withCount"] is False
+    assert orjson.loads(batches[0]["filters"]) == {"name": {"$in": ids}}
+
+
+def test_iteration_fetches_per_page_runs_per_request(api: Api, server: LocalServer) -> None:
+    server.clear_requests()
+    assert [run.id for run in api.runs("local/many", per_page=20)] == [f"r{i:05d}" for i in range(230)]
+    batches = _ops(server, "RunsPage")
+    assert len(batches) == 12 and [len(orjson.loads(b["filters"])["name"]["$in"]) for b in batches] == [20] * 11 + [10]
+    assert len(_ops(server, "RunIdsPage")) == 1
 
 
 def test_values_are_typed_and_correct(api: Api) -> None:
@@ -165,7 +175,7 @@ def test_wrong_key_is_an_authentication_error_without_the_key(server: LocalServe
     with pytest.raises(AuthenticationError) as info:
         api.runs("local/small").to_arrow()
     assert info.value.status_code == 401
-    assert isinstance(info.value.__cause__, requests.HTTPError)
+    assert info.value.__cause__ is None and info.value.__context__ is None  # no request kept
     for text in (str(info.value), repr(info.value), repr(api), repr(api.settings)):
         assert bad not in text and server.api_key not in text
 

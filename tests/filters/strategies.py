@@ -4,6 +4,9 @@ Reusable by other suites (e.g. the HTTP agreement test): ``records()`` yields li
 ``wandb_frames.testing.records.RunRecord`` dicts, ``filters()`` yields Mongo JSON filters
 written with user keys (both spellings, ``summary.`` alias, ``config.k.value``).
 
+Records keep explicit nulls (``None`` in the pools) next to missing keys, and some keys
+(``config.nope``, ``summary.never``) are in no record: no column of the frame reaches them.
+
 Kept small for CI (≤ 8 records, filters ≤ 2 levels deep). Value pools avoid the places
 where mongomock (the reference) departs from MongoDB on purpose-free details, each
 listed in docs/filters.md "Known differences":
@@ -59,7 +62,7 @@ _POOLS: dict[str, list[Any]] = {
     "config.lst": [_MISSING, *_SMALL_LISTS, *_DATA_SCALARS[::2]],
     "config.model": [_MISSING, None, *_MODELS, *_DATA_SCALARS[::3]],
     "summary.loss": [_MISSING, *_DATA_NUMBERS],
-    "summary.acc": [_MISSING, *NUMBERS, *STRINGS],
+    "summary.acc": [_MISSING, None, *NUMBERS, *STRINGS],
     "summary.img": [_MISSING, 2, 3.5, *({"_type": "image-file", "path": p} for p in STRINGS)],
     "display_name": [_MISSING, "r1", "r2", "a"],
     "state": [_MISSING, "finished", "crashed", "running"],
@@ -127,6 +130,7 @@ FILTER_KEYS: dict[str, st.SearchStrategy[Any]] = {
     "config.model.layers": scalars,
     "config.model.value.act": strings,
     "config.nope": scalars,
+    "summary.never": scalars,
     "summary.loss": st.one_of(numbers, scalars),
     "summary_metrics.acc": scalars,
     "summary.img": scalars,

@@ -132,7 +132,9 @@ def test_null_typed_column() -> None:
 
 def test_object_key_from_subcolumns() -> None:
     t = pa.table({"id": ["a", "b"], "config.m.l": [1, None], "config.m.k": pa.array([None, None], pa.string())})
-    assert mask(t, parse_filter({"config.m": {"$exists": True}})).to_pylist() == [True, False]
+    with pytest.raises(UnsupportedFilterError, match="explicit null"):  # b: {"l": null} or missing?
+        mask(t, parse_filter({"config.m": {"$exists": True}}))
+    assert mask(t.slice(0, 1), parse_filter({"config.m": {"$exists": True}})).to_pylist() == [True]
     assert mask(t, parse_filter({"config.m": None})).to_pylist() == [False, True]
     assert mask(t, parse_filter({"config.m": {"$ne": 3}})).to_pylist() == [True, True]
     with pytest.raises(UnsupportedFilterError) as info:

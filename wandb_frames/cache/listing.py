@@ -25,7 +25,6 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wandb_frames.graphql import listing
 from wandb_frames import filters as wff
 from wandb_frames.cache.merge import merge_tables, sort_runs, upsert_runs
 from wandb_frames.cache.refresh import SCAN_MAX_PAGE, CachedRuns, head_page, kept_nodes, lookup, micros, plan_scan, scan
@@ -33,6 +32,7 @@ from wandb_frames.cache.store import CacheEntry, CacheKey, RunsCache, safe_url
 from wandb_frames.errors import CacheError, NotFoundError, UnsupportedFilterError
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.pagination import iter_pages
+from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages
 from wandb_frames.progress import make_progress
 from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.tabular import TableAssembler, empty_runs_table, flatten_run
@@ -330,18 +330,13 @@ def _full_query(runs: CachedListing, filters_json: str) -> ListingQuery:
 def _node_pages(
     runs: CachedListing, query: ListingQuery, per_page: int, limit: int | None, on_count: Any
 ) -> Iterator[list[dict[str, Any]]]:
-    execute = runs.session.execute
-    per_page = per_page if limit is None else max(1, min(per_page, limit))
-    workers = runs.concurrency or 0
-    if workers > 1:
-        return listing.iter_batched_node_pages(execute, query, per_page, workers=workers, limit=limit,
-                                              on_count=on_count)
-    if limit is None:
-        api = runs.session
-        return listing.iter_pipelined_node_pages(
-            execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count
-        )
-    return listing.prefetch(lambda: listing.iter_node_pages(execute, query, per_page, on_count=on_count))
+    """Whole rows through the snapshot listing (an ID snapshot, then batches side by side)."""
+    session = runs.session
+    per_page = max(per_page, TABLE_BATCH) if limit is None else max(1, min(per_page, limit))
+    return iter_snapshot_node_pages(
+        session.execute, session.execute_pending, session.decode_answer, query, per_page,
+        limiter=batch_limiter(runs.concurrency, session.transport.limiter), limit=limit, on_count=on_count,
+    )
 
 
 def _fetch_table(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from wandb_frames.errors import SchemaError
 from wandb_frames.filters import nodes
 from wandb_frames.filters.columns import JSON_ENCODING_KEY, JSON_ENCODING_VALUE, key_columns
 from wandb_frames.filters.order import Order, parse_order, sort_table
@@ -35,10 +36,23 @@ def _keys(f: nodes.Filter) -> list[str]:
 
 
 def frame_to_table(df: pd.DataFrame, columns: list[str] | None = None) -> pa.Table:
-    """Arrow view of (some columns of) a runs frame, with JSON-text columns marked."""
-    names = [str(c) for c in df.columns]
-    selected = names if columns is None else [c for c in names if c in set(columns)]
-    table = pa.Table.from_pandas(df[selected], preserve_index=False)
+    """Arrow view of (some columns of) a runs frame, with JSON-text columns marked.
+
+    Only string-named columns are read (a filter key always names a string column).
+
+    Raises:
+        SchemaError: a selected column Arrow cannot represent (e.g. mixed Python objects).
+    """
+    names = [c for c in df.columns if isinstance(c, str)]
+    wanted = None if columns is None else set(columns)
+    selected = list(dict.fromkeys(c for c in names if wanted is None or c in wanted))
+    try:
+        table = pa.Table.from_pandas(df[selected], preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        table = None
+    if table is None or table.num_columns != len(selected):
+        _explain_unreadable(df, selected)
+        raise SchemaError("the frame cannot be read as Arrow for filtering")  # pragma: no cover
     info = df.attrs.get("wandb_frames")
     json_columns = set(info.get("json_columns", ())) if isinstance(info, dict) else set()
     fields = [
@@ -48,16 +62,36 @@ def frame_to_table(df: pd.DataFrame, columns: list[str] | None = None) -> pa.Tab
     return table.cast(pa.schema(fields))
 
 
+def _explain_unreadable(df: pd.DataFrame, selected: list[str]) -> None:
+    """Raise a SchemaError naming the first column Arrow cannot read (or a duplicated name)."""
+    for name in selected:
+        column = df[name]
+        if isinstance(column, pd.DataFrame):
+            raise SchemaError(f"the frame has more than one column named {name!r}", column=name)
+        try:
+            pa.Table.from_pandas(column.to_frame(), preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+            raise SchemaError(
+                f"column {name!r} cannot be read as Arrow for filtering ({type(exc).__name__}: {exc}); "
+                "give it one type per column (runs frames from wandb-frames always do)",
+                column=name,
+            ) from None
+
+
 def apply_frame(df: pd.DataFrame, spec: Any) -> pd.DataFrame:
-    """Rows of ``df`` where the filter holds (order and index kept)."""
+    """Rows of ``df`` where the filter holds (order and index kept).
+
+    A key with no column in ``df`` is missing in every row (as on the server: no rows for
+    ``{key: 1}``, every row for ``{key: {"$exists": false}}`` or ``$ne``).
+    """
     f = parse_filter(spec)
     if f is None:
         return df
-    names = [str(c) for c in df.columns]
+    names = [c for c in df.columns if isinstance(c, str)]
     needed = sorted({c for k in _keys(f) for c in key_columns(k, names)})
     table = frame_to_table(df, needed)
-    if table.num_rows != len(df):  # pragma: no cover - from_pandas keeps rows
-        table = table.slice(0, 0)
+    if table.num_columns == 0:  # no key has a column: a table of as many rows, holding nothing
+        table = pa.table({"": pa.nulls(len(df))})
     selected = np.asarray(mask(table, f).to_numpy(zero_copy_only=False), dtype=bool)
     return df[selected]
 

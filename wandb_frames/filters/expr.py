@@ -17,7 +17,8 @@ from typing import Any
 from wandb_frames.errors import FilterSyntaxError
 from wandb_frames.filters import nodes
 from wandb_frames.filters.keys import escape_segment, resolve_key
-from wandb_frames.filters.parse import _Parser, check_regex, conjoin
+from wandb_frames.filters.nodes import conjoin
+from wandb_frames.filters.values import MAX_DEPTH, check_regex, check_text, operand_value, too_deep
 
 __all__ = ["parse_expression"]
 
@@ -47,6 +48,10 @@ class _Expr:
         return err
 
     def parse(self) -> nodes.Filter:
+        try:
+            check_text(self.text, "expression")
+        except ValueError as exc:
+            raise FilterSyntaxError(str(exc), path="", filter=self.text) from None
         if "\n" in self.text.strip():
             raise self.error("an expression filter is one line")
         try:
@@ -55,17 +60,22 @@ class _Expr:
             indent = len(self.text) - len(self.text.lstrip())
             # offset 0: the expression ended too early; point just past its end
             col = (exc.offset - 1) if exc.offset else len(self.text.rstrip())
-            raise self.error(f"invalid expression: {exc.msg}", col=indent + col) from exc
-        return self.boolean(tree.body)
+            raise self.error(f"invalid expression: {exc.msg}", col=indent + col) from None
+        except (ValueError, RecursionError, MemoryError):
+            # CPython's own parser gives up on very deep nesting (and on NUL bytes in 3.11)
+            raise self.error(f"invalid expression: {too_deep('it')} or not parseable", col=0) from None
+        return self.boolean(tree.body, 1)
 
-    def boolean(self, node: ast.expr) -> nodes.Filter:
+    def boolean(self, node: ast.expr, depth: int) -> nodes.Filter:
+        if depth > MAX_DEPTH:
+            raise self.error(too_deep("the expression"), node)
         if isinstance(node, ast.BoolOp):
-            children = [self.boolean(v) for v in node.values]
+            children = [self.boolean(v, depth + 1) for v in node.values]
             if isinstance(node.op, ast.And):
                 return conjoin(children)
             return nodes.Or(tuple(children))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return nodes.Not(self.boolean(node.operand))
+            return nodes.Not(self.boolean(node.operand, depth + 1))
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.Call):
@@ -139,16 +149,26 @@ class _Expr:
         raise self.error("the only call supported is `key.matches('regex')`", node)
 
     def key_name(self, node: ast.expr) -> str | None:
-        if isinstance(node, ast.Name):
-            return None if node.id in ("inf", "nan") else node.id
-        if isinstance(node, ast.Attribute):
-            base = self.key_name(node.value)
-            return None if base is None else f"{base}.{node.attr}"
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-            base = self.key_name(node.value)
-            if base is not None and isinstance(node.slice.value, str):
-                return f"{base}.{escape_segment(node.slice.value)}"
-        return None
+        """``config.a["b.c"]`` → ``config.a.b\\.c`` (None: not a key); walked without recursion."""
+        segments: list[str] = []
+        while True:
+            if isinstance(node, ast.Name):
+                if node.id in ("inf", "nan"):
+                    return None
+                segments.append(node.id)
+                return ".".join(reversed(segments))
+            if isinstance(node, ast.Attribute):
+                segments.append(node.attr)
+                node = node.value
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)
+            ):
+                segments.append(escape_segment(node.slice.value))
+                node = node.value
+            else:
+                return None
 
     def key(self, name: str, node: ast.expr) -> nodes.Key:
         try:
@@ -157,24 +177,26 @@ class _Expr:
             raise self.error(exc.message, node) from exc
 
     def value(self, node: ast.expr, key: nodes.Key) -> Any:
-        literal = self.literal(node)
+        literal = self.literal(node, 0)
         if literal is _NOT_A_LITERAL:
             raise self.error("expected a literal value (number, string, True/False/None, list)", node)
         try:
-            return _Parser(self.text).value(key, literal, "")
+            return operand_value(key, literal, "", self.text)
         except FilterSyntaxError as exc:
-            raise self.error(exc.message, node) from exc
+            raise self.error(exc.message, node) from None
 
-    def literal(self, node: ast.expr) -> Any:
+    def literal(self, node: ast.expr, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.error(too_deep("this value"), node)
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool | int | float | str)):
             return node.value
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            inner = self.literal(node.operand)
+            inner = self.literal(node.operand, depth + 1)
             if isinstance(inner, int | float) and not isinstance(inner, bool):
                 return -inner if isinstance(node.op, ast.USub) else inner
             return _NOT_A_LITERAL
         if isinstance(node, ast.List | ast.Tuple):
-            items = [self.literal(e) for e in node.elts]
+            items = [self.literal(e, depth + 1) for e in node.elts]
             return _NOT_A_LITERAL if any(i is _NOT_A_LITERAL for i in items) else items
         if isinstance(node, ast.Name) and node.id in ("inf", "nan"):
             return float(node.id)

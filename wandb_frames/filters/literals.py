@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyarrow as pa
@@ -9,7 +10,9 @@ import pyarrow as pa
 from wandb_frames.errors import UnsupportedFilterError
 from wandb_frames.filters import nodes
 
-__all__ = ["check_operand", "literal", "pattern", "value_set"]
+__all__ = ["check_operand", "integer_comparison", "literal", "pattern", "value_set"]
+
+_INT64 = (-(2**63), 2**63)
 
 
 def check_operand(node: nodes.FieldPredicate) -> None:
@@ -37,9 +40,33 @@ def literal(value: Any, typ: Any) -> pa.Scalar:
     if pa.types.is_timestamp(typ):
         naive = value if typ.tz is not None else value.replace(tzinfo=None)
         return pa.scalar(naive, type=pa.timestamp("us", tz=typ.tz)).cast(typ)
-    if pa.types.is_integer(typ) and isinstance(value, int) and not -(2**63) <= value < 2**63:
+    if pa.types.is_integer(typ) and isinstance(value, int) and not _INT64[0] <= value < _INT64[1]:
         return pa.scalar(float(value))
+    if pa.types.is_floating(typ) and isinstance(value, int) and not isinstance(value, bool):
+        return pa.scalar(float(value))  # Arrow will not cast an int64 beyond 2**53 to double
     return pa.scalar(value)
+
+
+def integer_comparison(op: str, value: float) -> tuple[str, int] | bool:
+    """``integer_column <op> value`` for a float operand, as the same comparison with an int.
+
+    Arrow refuses to compare int64 values beyond 2**53 with a double, and a double
+    operand beyond int64 cannot become an int; so the float is replaced by the integer
+    bound that selects the same integers (``x > 1.5`` is ``x > 1``), or by a constant:
+    True (every row holding a number), False (none).
+    """
+    if math.isnan(value):
+        return False
+    inside = _INT64[0] <= value < _INT64[1]
+    if op == "$eq":
+        return ("$eq", int(value)) if inside and value.is_integer() else False
+    if not inside:  # beyond every int64 value (or infinite)
+        above = value > 0
+        return not above if op in ("$gt", "$gte") else above
+    if value.is_integer():
+        return (op, int(value))
+    rounded = {"$gt": math.floor(value), "$gte": math.ceil(value), "$lt": math.ceil(value), "$lte": math.floor(value)}
+    return (op, int(rounded[op]))
 
 
 def value_set(values: list[Any], typ: Any) -> pa.Array:

@@ -39,6 +39,8 @@ __all__ = [
     "Or",
     "Regex",
     "Size",
+    "TRUE",
+    "conjoin",
     "is_nan",
     "kind_of",
 ]
@@ -244,3 +246,20 @@ class Regex(FieldPredicate):
 def is_nan(value: Any) -> bool:
     """True for a float NaN."""
     return isinstance(value, float) and math.isnan(value)
+
+
+#: The filter that matches every run (an empty ``$and``).
+TRUE = And(())
+
+
+def conjoin(children: list[Filter], pointer: str = "") -> Filter:
+    """``And`` of children, flattening nested ``And`` (one child: the child itself)."""
+    flat: list[Filter] = []
+    for child in children:
+        if isinstance(child, And):
+            flat.extend(child.children)
+        else:
+            flat.append(child)
+    if len(flat) == 1:
+        return flat[0]
+    return And(tuple(flat), pointer=pointer)

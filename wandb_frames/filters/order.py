@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from wandb_frames.errors import FilterSyntaxError, UnsupportedFilterError
 from wandb_frames.filters.columns import arrow_kind, is_json_field
 from wandb_frames.filters.keys import RUN_FIELDS, resolve_key
+from wandb_frames.filters.values import check_text, safe_repr
 
 __all__ = ["Order", "order_to_server", "parse_order", "sort_table"]
 
@@ -56,7 +57,11 @@ def parse_order(spec: str | Order) -> Order:
     if isinstance(spec, Order):
         return spec
     if not isinstance(spec, str) or not spec.strip("+- "):
-        raise FilterSyntaxError(f"order must be a string like '-created_at', not {spec!r}", filter=spec)
+        raise FilterSyntaxError(f"order must be a string like '-created_at', not {safe_repr(spec)}", filter=spec)
+    try:
+        check_text(spec, "order")
+    except ValueError as exc:
+        raise FilterSyntaxError(str(exc), filter=spec) from None
     text = spec.strip()
     descending = text.startswith("-")
     key = text[1:] if text[:1] in "+-" else text

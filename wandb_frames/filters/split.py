@@ -10,10 +10,12 @@ superset of the answer and the local part makes it exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wandb_frames.filters import nodes
 from wandb_frames.filters.operators import OPERATORS_BY_NAME, supports
-from wandb_frames.filters.parse import conjoin
+from wandb_frames.filters.parse import parse_filter
+from wandb_frames.filters.nodes import conjoin
 
 __all__ = ["FilterPlan", "split"]
 
@@ -57,8 +59,13 @@ def _where(node: nodes.Filter) -> str:
     return f" at {pointer}" if pointer else ""
 
 
-def split(f: nodes.Filter | None) -> FilterPlan:
+def split(f: Any) -> FilterPlan:
     """Split ``f`` into a server part and a local part whose conjunction is ``f``.
+
+    ``f`` is a parsed filter, or anything :func:`~wandb_frames.filters.parse_filter` takes.
+
+    Raises:
+        FilterError: ``f`` is not a valid filter.
 
     Examples:
         >>> from wandb_frames.filters import parse_filter
@@ -66,6 +73,7 @@ def split(f: nodes.Filter | None) -> FilterPlan:
         >>> plan.server == parse_filter({"state": "finished"}), plan.local == parse_filter({"tags": {"$size": 2}})
         (True, True)
     """
+    f = parse_filter(f)
     if f is None:
         return FilterPlan(None, None, ())
     conjuncts = list(f.children) if isinstance(f, nodes.And) else [f]

@@ -19,16 +19,18 @@ every row. Every result is a non-null boolean (null → False).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wandb_frames.errors import UnsupportedFilterError
+from wandb_frames.errors import SchemaError, UnsupportedFilterError
 from wandb_frames.filters import nodes
 from wandb_frames.filters.columns import arrow_kind, is_json_field, subcolumn_prefixes
-from wandb_frames.filters.literals import check_operand, literal, pattern, value_set
+from wandb_frames.filters.parse import parse_filter
+from wandb_frames.filters.literals import check_operand, integer_comparison, literal, pattern, value_set
 from wandb_frames.filters.pyvalues import match_value, strings_in
 from wandb_frames.filters.visitor import Visitor
 
@@ -111,9 +113,19 @@ class _ArrowCompiler(Visitor[Any]):
 
     # -- sources ---------------------------------------------------------------
     def column(self, name: str) -> Any:
-        if self.table is None:
-            return pc.field(name)
-        return self.table.column(name)
+        data: Any = pc.field(name) if self.table is None else self.table.column(name)
+        typ = self.schema.field(name).type
+        if pa.types.is_dictionary(typ):  # pandas categoricals: compare their values
+            typ = typ.value_type
+            data = data.cast(typ)
+        if pa.types.is_decimal(typ):  # compared as numbers, like every other number
+            data = data.cast(pa.float64())
+        return data
+
+    def column_type(self, name: str) -> pa.DataType:
+        typ = self.schema.field(name).type
+        typ = typ.value_type if pa.types.is_dictionary(typ) else typ
+        return pa.float64() if pa.types.is_decimal(typ) else typ
 
     def valid(self, data: Any) -> Any:
         return pc.is_valid(data)
@@ -130,7 +142,8 @@ class _ArrowCompiler(Visitor[Any]):
                 return _View("json", data, valid, field.type, sub_valid)
             if sub_valid is not None:
                 valid = _or([valid, sub_valid])
-            return _View(arrow_kind(field.type), data, valid, field.type)
+            typ = self.column_type(name)
+            return _View(arrow_kind(typ), data, valid, typ)
         if sub_valid is not None:
             return _View("object", None, sub_valid)
         segments = _split_column(name)
@@ -167,6 +180,8 @@ class _ArrowCompiler(Visitor[Any]):
     def field(self, node: nodes.FieldPredicate) -> Any:
         check_operand(node)
         view = self.view(node.key, node.pointer)
+        if isinstance(node, nodes.Exists):
+            return self.exists(node, view)
         if view.kind == "json":
             return self.json(node, view)
         if view.kind == "list":
@@ -186,10 +201,40 @@ class _ArrowCompiler(Visitor[Any]):
     visit_Regex = field
     visit_Size = field
 
+    def exists(self, node: nodes.Exists, view: _View) -> Any:
+        """``$exists`` where the frame can tell; UnsupportedFilterError where a null cell hides
+        whether the key is missing or holds an explicit null (the server knows the difference)."""
+        if view.kind == "null" and view.data is None:  # no column reaches the key: missing in every row
+            return _TRUE if not node.value else _FALSE
+        if view.kind == "json" and view.path:  # inside JSON text, nulls are kept
+            return self.json(node, view)
+        present = view.valid
+        if view.kind == "json" and view.sub_valid is not None:
+            present = _or([present, view.sub_valid])
+        if self.table is None:
+            raise NotExpressible("$exists needs the data (null cells are ambiguous)")
+        if isinstance(present, pa.Scalar):
+            absent = 0 if present.as_py() else self.table.num_rows
+        else:
+            absent = len(present) - pc.sum(pc.cast(present, pa.int64())).as_py() if len(present) else 0
+        if absent:
+            raise UnsupportedFilterError(
+                f"$exists on {node.key.column!r}: the frame holds null in {absent} row(s) and cannot tell "
+                "an explicit null from a missing key (W&B can: api.runs sends $exists to the server); "
+                'write {"<key>": {"$ne": null}} for "has a non-null value"',
+                operator="$exists",
+                backend="arrow",
+                path=node.pointer,
+            )
+        return present if node.value else _not(present)
+
     def scalar(self, node: nodes.FieldPredicate, data: Any, kind: str, valid: Any, typ: Any) -> Any:
         op, value = node.op, node.value
-        if op == "$exists":
-            return valid if value else _not(valid)
+        if kind == "date" and pa.types.is_timestamp(typ) and not _fits_unit(value, typ):
+            # an operand beyond the column's unit (years outside 1677-2262 for ns): compare in us,
+            # which orders every value of the column the same way against it
+            typ = pa.timestamp("us", tz=typ.tz)
+            data = data.cast(typ)
         if op == "$ne":
             return _not(self.eq(value, data, kind, valid, typ))
         if op == "$nin":
@@ -203,6 +248,11 @@ class _ArrowCompiler(Visitor[Any]):
         if op in _CMP:
             if node.kind != kind or kind in ("object", "null"):
                 return _FALSE
+            if pa.types.is_integer(typ) and isinstance(value, float):
+                rule = integer_comparison(op, value)
+                if isinstance(rule, bool):
+                    return valid if rule else _FALSE
+                op, value = rule
             return _false_if_null(_CMP[op](data, literal(value, typ)))
         if op == "$regex":
             if kind != "string":
@@ -221,6 +271,11 @@ class _ArrowCompiler(Visitor[Any]):
             return _FALSE
         if nodes.is_nan(value):
             return _false_if_null(pc.is_nan(data)) if pa.types.is_floating(typ) else _FALSE
+        if pa.types.is_integer(typ) and isinstance(value, float):
+            rule = integer_comparison("$eq", value)
+            if isinstance(rule, bool):
+                return _FALSE
+            value = rule[1]
         return _false_if_null(pc.equal(data, literal(value, typ)))
 
     def isin(self, values: tuple[Any, ...], data: Any, kind: str, valid: Any, typ: Any) -> Any:
@@ -285,7 +340,17 @@ class _ArrowCompiler(Visitor[Any]):
         arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
         encoded = pc.dictionary_encode(arr)
         texts: list[str] = encoded.dictionary.to_pylist()
-        decoded = [_walk(_json.loads(t), view.path, node) for t in texts]
+        try:
+            roots = [_json.loads(t) for t in texts]
+        except (ValueError, RecursionError) as exc:
+            raise SchemaError(
+                f"the JSON-text column holding {node.key.column!r} has a cell that is not JSON ({exc})",
+                column=node.key.column,
+            ) from None
+        if isinstance(node, nodes.Exists):  # only reached with a path: a null cell is a missing parent
+            present = pa.array([_present(r, view.path, node) == node.value for r in roots], pa.bool_())
+            return pc.coalesce(pc.take(present, encoded.indices), pa.scalar(not node.value))
+        decoded = [_walk(r, view.path, node) for r in roots]
         hits: frozenset[str] = frozenset()
         if node.op == "$regex":
             candidates = sorted({s for v in decoded for s in strings_in(v)})
@@ -305,10 +370,30 @@ class _ArrowCompiler(Visitor[Any]):
         raise UnsupportedFilterError(f"{node!r} is not a filter node", backend="arrow")
 
 
+_NS_RANGE = (datetime(1677, 9, 22, tzinfo=UTC), datetime(2262, 4, 11, tzinfo=UTC))
+
+
+def _fits_unit(value: Any, typ: pa.TimestampType) -> bool:
+    """Whether every date of an operand can be cast to the timestamp unit of a column."""
+    if typ.unit != "ns":
+        return True
+    values = value if isinstance(value, tuple) else (value,)
+    return all(not isinstance(v, datetime) or _NS_RANGE[0] <= v <= _NS_RANGE[1] for v in values)
+
+
 def _split_column(name: str) -> list[str]:
     from wandb_frames.filters.keys import escape_segment, split_key
 
     return [escape_segment(s) for s in split_key(name)]
+
+
+def _present(value: Any, path: tuple[str, ...], node: nodes.FieldPredicate) -> bool:
+    """Whether the key at ``path`` is present (even as an explicit null) inside a decoded value."""
+    *parents, last = path
+    parent = _walk(value, tuple(parents), node)
+    if isinstance(parent, list):
+        _walk(parent, (last,), node)  # raises: reaches into an array
+    return isinstance(parent, dict) and last.replace("\\.", ".") in parent
 
 
 def _walk(value: Any, path: tuple[str, ...], node: nodes.FieldPredicate) -> Any:
@@ -325,17 +410,30 @@ def _walk(value: Any, path: tuple[str, ...], node: nodes.FieldPredicate) -> Any:
     return value
 
 
+def _arrow_failure(exc: Exception) -> UnsupportedFilterError:
+    return UnsupportedFilterError(
+        f"the local backend cannot evaluate this filter on these column types ({exc})", backend="arrow"
+    )
+
+
 def compile_mask(table: pa.Table, f: nodes.Filter) -> Any:
     """The boolean result of ``f`` over ``table`` (an Arrow array or a broadcast scalar)."""
-    return _ArrowCompiler(table.schema, table).visit(f)
+    try:
+        return _ArrowCompiler(table.schema, table).visit(f)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise _arrow_failure(exc) from None
 
 
-def mask(table: pa.Table, f: nodes.Filter | None) -> pa.ChunkedArray | pa.Array:
+def mask(table: pa.Table, f: Any) -> pa.ChunkedArray | pa.Array:
     """Evaluate a filter over a runs table: one non-null boolean per row.
 
+    ``f`` is a parsed filter, or anything :func:`~wandb_frames.filters.parse_filter` takes.
+
     Raises:
+        FilterSyntaxError: ``f`` is not a valid filter.
         UnsupportedFilterError: a part the local backend cannot evaluate (array/object
-            operands, keys that reach into lists); ``split`` routes those to the server.
+            operands, keys that reach into lists, ``$exists`` on a column with null cells);
+            ``split`` routes those to the server.
 
     Examples:
         >>> import pyarrow as pa
@@ -344,6 +442,7 @@ def mask(table: pa.Table, f: nodes.Filter | None) -> pa.ChunkedArray | pa.Array:
         >>> mask(t, parse_filter("config.lr > 0.01")).to_pylist()
         [True, False]
     """
+    f = parse_filter(f)
     if f is None:
         return pa.array(np.ones(table.num_rows, dtype=bool))
     result = compile_mask(table, f)
@@ -352,7 +451,7 @@ def mask(table: pa.Table, f: nodes.Filter | None) -> pa.ChunkedArray | pa.Array:
     return result
 
 
-def to_arrow_expression(f: nodes.Filter | None, schema: pa.Schema) -> pc.Expression | None:
+def to_arrow_expression(f: Any, schema: pa.Schema) -> pc.Expression | None:
     """The filter as a ``pc.Expression`` over ``schema`` (for parquet pushdown).
 
     Returns:
@@ -360,14 +459,18 @@ def to_arrow_expression(f: nodes.Filter | None, schema: pa.Schema) -> pc.Express
         JSON-text columns (evaluate with :func:`mask` after reading instead).
 
     Raises:
+        FilterSyntaxError: ``f`` is not a valid filter.
         UnsupportedFilterError: a part the local backend cannot evaluate at all.
     """
+    f = parse_filter(f)
     if f is None:
         return pc.scalar(True)
     try:
         result = _ArrowCompiler(schema, None).visit(f)
     except NotExpressible:
         return None
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise _arrow_failure(exc) from None
     if isinstance(result, pa.Scalar):
         return pc.scalar(bool(result.as_py()))
     expression: pc.Expression = result

@@ -17,6 +17,7 @@ from typing import Any
 
 from wandb_frames.errors import UnsupportedFilterError
 from wandb_frames.filters import nodes
+from wandb_frames.filters.parse import parse_filter
 from wandb_frames.filters.visitor import Visitor
 
 __all__ = ["server_value", "to_mongo", "to_server", "to_server_json"]
@@ -115,10 +116,14 @@ _COMPILER = _ServerCompiler()
 _MONGO = _ServerCompiler(full_mongo=True)
 
 
-def to_server(f: nodes.Filter) -> dict[str, Any]:
+def to_server(f: Any) -> dict[str, Any]:
     """Compile a filter to the JSON for W&B's ``filters`` argument.
 
+    ``f`` is a parsed filter, or anything :func:`~wandb_frames.filters.parse_filter` takes
+    (``{}`` for no filter).
+
     Raises:
+        FilterSyntaxError: ``f`` is not a valid filter.
         UnsupportedFilterError: a part the server cannot evaluate (``$size``, ``$options``,
             a local-only key); ``split`` separates those parts.
 
@@ -127,17 +132,17 @@ def to_server(f: nodes.Filter) -> dict[str, Any]:
         >>> to_server(parse_filter({"summary.loss": {"$lt": 0.1}, "created_at": {"$gt": "2024-01-01"}}))
         {'$and': [{'summary_metrics.loss': {'$lt': 0.1}}, {'createdAt': {'$gt': '2024-01-01T00:00:00'}}]}
     """
-    return _COMPILER.visit(f)
+    tree = parse_filter(f)
+    return {} if tree is None else _COMPILER.visit(tree)
 
 
-def to_mongo(f: nodes.Filter) -> dict[str, Any]:
+def to_mongo(f: Any) -> dict[str, Any]:
     """Like :func:`to_server`, but also emitting ``$size`` and ``$options`` (for MongoDB engines
     such as mongomock, which the tests use as the reference)."""
-    return _MONGO.visit(f)
+    tree = parse_filter(f)
+    return {} if tree is None else _MONGO.visit(tree)
 
 
-def to_server_json(f: nodes.Filter | None) -> str:
+def to_server_json(f: Any) -> str:
     """``json.dumps`` of :func:`to_server` for the ``filters`` GraphQL variable (``"{}"`` for None)."""
-    if f is None:
-        return "{}"
     return json.dumps(to_server(f), allow_nan=True, separators=(",", ":"))

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import requests
 import urllib3
 
 from wandb_frames.errors import TransportError
 
-if TYPE_CHECKING:
-    from wandb_frames.graphql.transport import HttpTransport
-
-__all__ = ["RETRYABLE_ERRORS", "PendingAnswer", "RawAnswer", "read_body"]
+__all__ = ["RETRYABLE_ERRORS", "PendingAnswer", "RawAnswer", "Resender", "read_body"]
 
 logger = logging.getLogger("wandb_frames.transport")
 
@@ -27,12 +25,32 @@ RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.excepti
 """``requests`` failures worth another attempt (the connection, not the request, failed)."""
 
 
-class RawAnswer(NamedTuple):
-    """A GraphQL answer as received (see :meth:`HttpTransport.post_raw`)."""
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """A GraphQL answer as received (see :meth:`HttpTransport.post_raw`).
 
-    content: bytes
+    Its ``repr`` gives the size, not the bytes: an answer can echo what the server received
+    (the credentials among it), and error reporters record the locals of a failing call.
+    """
+
+    content: bytes = field(repr=False)
     operation: str
     content_type: str
+
+    def __repr__(self) -> str:
+        return f"RawAnswer({self.operation!r}, {len(self.content)} bytes, {self.content_type!r})"
+
+
+class Resender(Protocol):
+    """What a :class:`PendingAnswer` needs of its transport: send the request again, whole.
+
+    :class:`~wandb_frames.graphql.transport.HttpTransport` is one (this module does not
+    import it: the transport builds pending answers, so that import would be a cycle).
+    """
+
+    def post_raw(self, query: str, operation: str, variables: Mapping[str, Any]) -> RawAnswer:
+        """POST one GraphQL operation with retries; return the whole answer."""
+        ...
 
 
 def read_body(response: requests.Response, limit: int | None = None) -> bytes:
@@ -82,7 +100,7 @@ class PendingAnswer:
 
     def __init__(
         self,
-        transport: HttpTransport,
+        transport: Resender,
         response: requests.Response,
         head: bytes,
         request: tuple[str, str, Mapping[str, Any]],
@@ -102,6 +120,7 @@ class PendingAnswer:
         if self._body_done:
             return RawAnswer(self.head, self.operation, content_type)
         self._body_done = True
+        broken = ""
         try:
             rest = read_body(self._response)
         except RETRYABLE_ERRORS as exc:
@@ -110,10 +129,11 @@ class PendingAnswer:
             return self._transport.post_raw(*self._request)
         except requests.RequestException as exc:  # e.g. a body that does not decompress
             self._response.close()
+            broken = type(exc).__name__
+        if broken:  # raised outside ``except``: a requests error keeps the request it sent
             raise TransportError(
-                f"{self.operation}: reading the answer failed: {type(exc).__name__}",
-                operation=self.operation,
-            ) from exc
+                f"{self.operation}: reading the answer failed: {broken}", operation=self.operation
+            )
         self.head += rest
         return RawAnswer(self.head, self.operation, content_type)
 

@@ -39,7 +39,6 @@ __all__ = [
     "iter_batched_node_pages",
     "iter_node_pages",
     "iter_pipelined_node_pages",
-    "list_run_ids",
     "prefetch",
 ]
 
@@ -349,31 +348,6 @@ def _fetch_batch(
         logger.debug("%d of %d listed runs vanished before their fetch", len(names) - len(found), len(names))
     found.sort(key=lambda n: position[n["name"]])
     return found
-
-
-def list_run_ids(execute: Execute, query: ListingQuery, *, limit: int | None = None) -> list[str]:
-    """Every matching run ID in listing order (light ``RunIdsPage`` pages; duplicates dropped).
-
-    The first step of :func:`iter_batched_node_pages`, alone: partitioned fetches
-    (``to_dask()``, partitioned parquet) cut this list into batches fetched with ``$in``.
-    """
-    id_vars = {
-        "entity": query.entity,
-        "project": query.project,
-        "filters": query.filters_json,
-        "order": query.order,
-        "withCount": False,
-    }
-    page_size = ID_PAGE_SIZE if limit is None else max(1, min(limit, ID_PAGE_SIZE))
-    ids: dict[str, None] = {}
-    for page in iter_pages(execute, documents.RUN_IDS_PAGE, id_vars, page_size=page_size, what=query.what):
-        for node in page.nodes:
-            name = node.get("name")
-            if isinstance(name, str):
-                ids[name] = None
-        if limit is not None and len(ids) >= limit:
-            break
-    return list(ids)[:limit]
 
 
 def iter_batched_node_pages(

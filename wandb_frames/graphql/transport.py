@@ -3,28 +3,24 @@
 :class:`HttpTransport` is a small ``gql`` sync transport over one pooled
 ``requests.Session`` (so it also backs ``Api.client``). It posts
 ``{"query", "variables", "operationName"}`` with Basic auth ``api:<key>``, parses the
-answer with orjson, and applies the retry policy:
+answer with orjson, and applies the retry policy of :mod:`wandb_frames.graphql.retry`
+(429 and 5xx, connection failures and truncated bodies are retried; a 200 carrying GraphQL
+``errors`` raises :class:`~wandb_frames.errors.GraphQLError` at once).
 
-- retried: 429 (honouring ``Retry-After`` in seconds or as an HTTP date), 500, 502, 503,
-  504, connection errors/timeouts and truncated bodies, with exponential backoff plus jitter, bounded by
-  ``RetryPolicy.max_attempts`` and an overall ``RetryPolicy.deadline``;
-- never retried: any other status (400, 401, 403, 404, …) and a 200 carrying GraphQL
-  ``errors`` (raised at once as :class:`~wandb_frames.errors.GraphQLError`).
+The key goes only to the API's own origin (:mod:`wandb_frames.graphql.credentials`):
+redirects are followed here, hop by hop, a GET that leaves the origin continues without
+credentials and a POST is never redirected off it. Raised errors carry scrubbed messages
+and chain no ``requests`` object (those keep the request that was sent).
 """
 
 from __future__ import annotations
 
-import base64
-import email.utils
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -45,7 +41,24 @@ from wandb_frames.errors import (
 )
 from wandb_frames.graphql.answers import RETRYABLE_ERRORS as _RETRYABLE_ERRORS
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer, read_body
+from wandb_frames.graphql.credentials import (
+    ApiKeyAuth,
+    OriginSession,
+    forget_credentials,
+    origin,
+    same_origin,
+    scrub,
+    scrub_value,
+)
+from wandb_frames.graphql.concurrency import AdaptiveLimit
 from wandb_frames.graphql.documents import Document
+from wandb_frames.graphql.retry import (
+    RETRYABLE_STATUS,
+    RetryPolicy,
+    parse_retry_after,
+    retry_delay,
+    server_wait,
+)
 from wandb_frames.settings import Settings
 
 __all__ = [
@@ -55,101 +68,19 @@ __all__ = [
     "RawAnswer",
     "RetryPolicy",
     "accept_encoding",
-    "parse_retry_after",
     "operation_name",
+    "parse_retry_after",
     "retry_delay",
+    "same_origin",
+    "server_wait",
 ]
 
 logger = logging.getLogger("wandb_frames.transport")
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-# Connection failures, timeouts and bodies cut short (truncated transfer) are retried.
 _MAX_MESSAGE = 500
+_MAX_REDIRECTS = 10
 _LOOPBACK_ENCODING = "identity"
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How failed requests are retried.
-
-    Attributes:
-        max_attempts: Attempts per request, the first included.
-        deadline: Seconds allowed for one request, all attempts and waits included.
-        base_delay: The first backoff wait; attempt ``n`` waits ``base_delay * 2**(n-1)``.
-        max_delay: Cap of one backoff wait (a server's ``Retry-After`` is honoured as given).
-        jitter: Relative random extra wait, ``U[0, jitter]`` times the backoff.
-    """
-
-    max_attempts: int = 8
-    deadline: float = 120.0
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    jitter: float = 0.25
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Parse a ``Retry-After`` header (delta seconds or an HTTP date) into seconds.
-
-    Args:
-        value: The header value, or None.
-        now: The current time for HTTP dates (default: now, UTC).
-
-    Returns:
-        Non-negative seconds, or None when absent or unparseable.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
-    return max(0.0, (when - current).total_seconds())
-
-
-def retry_delay(
-    attempt: int,
-    policy: RetryPolicy,
-    retry_after: float | None = None,
-    *,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based).
-
-    The server's ``Retry-After`` (or ``RateLimit-Reset``) wins when given, uncapped: the
-    caller's overall deadline decides whether waiting that long is allowed; otherwise
-    ``min(max_delay, base_delay * 2**(attempt-1)) * (1 + jitter * U[0,1))``.
-    """
-    if retry_after is not None:
-        return max(0.0, retry_after)
-    backoff = min(policy.max_delay, policy.base_delay * 2.0 ** max(0, attempt - 1))
-    return backoff * (1.0 + policy.jitter * rand())
-
-
-def server_wait(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks to wait: ``Retry-After``, else ``RateLimit-Reset`` (W&B sends both)."""
-    wait = parse_retry_after(headers.get("Retry-After"))
-    return wait if wait is not None else parse_retry_after(headers.get("RateLimit-Reset"))
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """Whether ``url`` is on the API server itself (same scheme, host, port and path root).
-
-    Credentials are attached only then: a download URL that merely *starts with* the base
-    URL's text (``http://host:4123`` vs ``http://host:41234``) is another server.
-    """
-    target, base = urlsplit(url), urlsplit(base_url)
-    if (target.scheme, target.hostname, target.port) != (base.scheme, base.hostname, base.port):
-        return False
-    root = base.path.rstrip("/")
-    return not root or target.path == root or target.path.startswith(root + "/")
+_JSON_BODY = {"Content-Type": "application/json"}
 
 
 def accept_encoding(base_url: str) -> str:
@@ -168,6 +99,15 @@ def accept_encoding(base_url: str) -> str:
     if host == "localhost" or host == "::1" or host.startswith("127."):
         return _LOOPBACK_ENCODING
     return "gzip, deflate"
+
+
+def _where(url: str) -> str:
+    """A URL to name in a message: scheme, host, port and path; no user info, no query (presigned
+    download URLs carry signatures there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def operation_name(document: DocumentNode) -> str:
@@ -203,8 +143,12 @@ class HttpTransport(Transport):
         self._pool_size = pool_size
         self._lock = threading.Lock()
         self._texts: dict[int, tuple[DocumentNode, str]] = {}
+        self._auth = ApiKeyAuth(settings.base_url, settings.api_key)
         self.sleep: Callable[[float], None] = time.sleep
         self.request_count = 0
+        self.limiter = AdaptiveLimit(initial=4, maximum=max(4, pool_size))
+        """Requests this client keeps in flight to the server (see :mod:`.concurrency`)."""
+        self._reached = False  # any answer from the server yet (see RetryPolicy.connect_deadline)
 
     def __repr__(self) -> str:
         return f"<HttpTransport {self.url}>"
@@ -255,7 +199,11 @@ class HttpTransport(Transport):
         return session
 
     def _new_session(self) -> requests.Session:
-        session = requests.Session()
+        # ``trust_env`` stays on (proxies and CA bundles from the environment keep working);
+        # every request carries ``self._auth``, so requests never adds a ~/.netrc entry. It is
+        # also the session's own auth, for code that uses ``transport.session`` directly.
+        session = OriginSession()
+        session.auth = self._auth
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -268,16 +216,13 @@ class HttpTransport(Transport):
         )
         return session
 
-    def _auth_headers(self) -> dict[str, str]:
-        key = self.settings.api_key
-        if not key:
+    def _require_key(self) -> None:
+        if not self.settings.api_key:
             host = self.settings.base_url
             raise ConfigurationError(
                 f"no W&B API key: pass Api(api_key=...), set WANDB_API_KEY, "
                 f"or add the host of {host} to ~/.netrc"
             )
-        token = base64.b64encode(f"api:{key}".encode()).decode("ascii")
-        return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
 
     def post(self, query: str, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """POST one GraphQL operation with retries; return ``data`` or raise an ``ApiError``."""
@@ -289,11 +234,12 @@ class HttpTransport(Transport):
         HTTP failures raise as in :meth:`post`; GraphQL ``errors`` and malformed JSON are
         found by :meth:`decode_answer` (so a caller can parse the answer on another thread).
         """
+        self._require_key()
         body = orjson.dumps(
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
-        response, content = self._send("POST", self.url, operation, body, self._auth_headers())
+        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY))
         return RawAnswer(content, operation, response.headers.get("Content-Type", ""))
 
     def post_pending(
@@ -304,26 +250,25 @@ class HttpTransport(Transport):
         The connection stays busy until the answer is read or closed; the pool opens others
         for requests sent meanwhile.
         """
+        self._require_key()
         request = (query, operation, variables)
         body = orjson.dumps(
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
-        response, content = self._send(
-            "POST", self.url, operation, body, self._auth_headers(), head=head
-        )
+        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY), head=head)
         return PendingAnswer(self, response, content, request, complete=len(content) < head)
 
     def get_bytes(self, url: str, *, what: str = "file", compressed: bool = True) -> bytes:
-        """GET a URL (a file download) with the same retry policy; auth only on the base URL.
+        """GET a URL (a file download) with the same retry policy; the key only to the API's origin.
 
+        Redirects are followed; a hop that leaves the API's origin carries no credentials.
         ``compressed=False`` asks for the body as stored (``Accept-Encoding: identity``): right
         for parquet and other already-compressed files, where gzip only costs CPU.
         """
-        headers = self._auth_headers() if same_origin(url, self.settings.base_url) else {}
-        headers.pop("Content-Type", None)
-        if not compressed:
-            headers["Accept-Encoding"] = "identity"
+        if same_origin(url, self.settings.base_url):
+            self._require_key()
+        headers = {} if compressed else {"Accept-Encoding": "identity"}
         return self._send("GET", url, f"GET {what}", None, headers)[1]
 
     def _send(
@@ -335,62 +280,130 @@ class HttpTransport(Transport):
         headers: dict[str, str],
         head: int | None = None,
     ) -> tuple[requests.Response, bytes]:
+        """Send with retries. Errors raised here chain no ``requests`` object (``from None``,
+        outside ``except``): those keep the sent request, and error reporters read them."""
         policy = self.retry
         start = time.monotonic()
-        attempt = 0
+        attempt = throttled = 0
         while True:
             attempt += 1
             remaining = policy.deadline - (time.monotonic() - start)
             timeout = max(0.5, min(self.settings.timeout, remaining))
             retry_after: float | None = None
-            failure: requests.RequestException | None = None
+            failure = ""  # the scrubbed description of a retryable failure
+            fatal = ""
             status = 0
             self.request_count += 1
+            unreached = False
             try:
-                response = self.session.request(
-                    method, url, data=body, headers=headers, timeout=timeout, stream=True
-                )
-                ok = 200 <= response.status_code < 300
-                content = read_body(response, head) if ok else response.content
+                response = self._follow(method, url, operation, body, headers, timeout)
                 status = response.status_code
-            except _RETRYABLE_ERRORS as exc:
-                failure = exc
-            except requests.RequestException as exc:
-                raise TransportError(
-                    f"{operation}: request to {self.settings.base_url} failed: "
-                    f"{self._scrub(str(exc))}",
-                    operation=operation,
-                ) from exc
-            else:
+                content = b""
                 if 200 <= status < 300:
+                    content = read_body(response, head)
+                else:  # read the error body (it frees the connection); kept in the response only
+                    response.content  # noqa: B018
+            except _RETRYABLE_ERRORS as exc:
+                forget_credentials(exc)
+                unreached = not self._reached and isinstance(exc, requests.ConnectionError)
+                failure = self._scrub(f"{type(exc).__name__}: {exc}")
+            except requests.RequestException as exc:
+                forget_credentials(exc)
+                fatal = self._scrub(f"{type(exc).__name__}: {exc}")
+            else:
+                self._reached = True
+                if 200 <= status < 300:
+                    self.limiter.healthy()
                     return response, content
                 if status not in RETRYABLE_STATUS:
-                    self._raise_status(response, operation)
+                    error = self._status_error(response, operation)
+                    del response  # error reporters read frame locals: keep no response there
+                    raise error
                 retry_after = server_wait(response.headers)
+            if fatal:
+                raise TransportError(
+                    f"{operation}: request to {self.settings.base_url} failed: {fatal}",
+                    operation=operation,
+                ) from None
+            self.limiter.pushed_back(f"HTTP {status}" if status else failure.partition(":")[0])
             delay = retry_delay(attempt, policy, retry_after)
             elapsed = time.monotonic() - start
-            if attempt >= policy.max_attempts or elapsed + delay > policy.deadline:
-                if failure is not None:
+            if unreached:
+                delay = min(delay, max(0.0, policy.connect_deadline - elapsed) / 2)
+            deadline = policy.connect_deadline if unreached else policy.deadline
+            if status == 429:
+                throttled += 1  # a rate limit is waited out until the deadline, never counted
+            if attempt - throttled >= policy.max_attempts or elapsed + delay > deadline or (
+                unreached and delay < 0.05
+            ):
+                if failure:
                     raise TransportError(
-                        f"{operation}: could not reach {self.settings.base_url} after "
-                        f"{attempt} attempts in {elapsed:.1f}s: {self._scrub(str(failure))}",
+                        f"{operation}: could not reach {_where(url)} after "
+                        f"{attempt} attempts in {elapsed:.1f}s: {failure}",
                         operation=operation,
-                    ) from failure
-                self._raise_status(response, operation, attempts=attempt)
-            logger.debug(
-                "%s: attempt %d failed (%s); retrying in %.2fs",
+                    ) from None
+                error = self._status_error(response, operation, attempts=attempt)
+                del response
+                raise error
+            logger.info(
+                "%s: attempt %d failed (%s); %s %.2fs",
                 operation,
                 attempt,
-                status or type(failure).__name__,
+                f"HTTP {status}" if status else failure.partition(":")[0],
+                "waiting as the server asks," if retry_after is not None else "retrying in",
                 delay,
             )
             self.sleep(delay)
 
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        operation: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> requests.Response:
+        """One attempt: send, following redirects by hand (``requests`` would re-add ~/.netrc
+        credentials on each hop). A GET that leaves the API's origin continues without
+        credentials; a POST (it carries the key and a body) follows only a 307/308 that stays
+        on the origin, anything else raises :class:`HTTPStatusError`."""
+        session = self.session
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = session.request(
+                method, url, data=body, headers=headers, timeout=timeout, stream=True,
+                allow_redirects=False, auth=self._auth,
+            )
+            forget_credentials(response)
+            target = session.get_redirect_target(response) if response.is_redirect else None
+            if target is None:
+                return response
+            status = response.status_code
+            response.close()
+            del response
+            next_url = urljoin(url, target)
+            staying = same_origin(next_url, self.settings.base_url)
+            if method != "GET" and not (staying and status in (307, 308)):
+                where = "%s://%s:%s" % origin(next_url)
+                raise HTTPStatusError(
+                    self._scrub(
+                        f"{operation}: the server redirected the {method} (HTTP {status}) to {where}; "
+                        f"not followed, the API key goes only to {self.settings.base_url}. "
+                        "Set base_url to the server's own address."
+                    ),
+                    operation=operation,
+                    status_code=status,
+                )
+            logger.debug("%s: HTTP %d redirect to %s://%s:%s%s", operation, status, *origin(next_url),
+                         "" if staying else " (no credentials)")
+            url = next_url
+        raise TransportError(
+            f"{operation}: more than {_MAX_REDIRECTS} redirects from {self.settings.base_url}",
+            operation=operation,
+        )
+
     def _scrub(self, text: str) -> str:
-        key = self.settings.api_key
-        if key and key in text:
-            text = text.replace(key, "***")
-        return text[:_MAX_MESSAGE]
+        return scrub(text, self.settings.api_key)[:_MAX_MESSAGE]
 
     def _server_messages(self, response: requests.Response) -> str:
         try:
@@ -405,11 +418,12 @@ class HttpTransport(Transport):
             return self._scrub("; ".join(messages))
         return self._scrub(response.text.strip())
 
-    def _raise_status(
-        self, response: requests.Response, operation: str, *, attempts: int = 1
-    ) -> NoReturn:
+    def _status_error(self, response: requests.Response, operation: str, *, attempts: int = 1) -> ApiError:
+        """The error for a non-2xx answer (its body read, scrubbed and closed)."""
         status = response.status_code
         detail = self._server_messages(response)
+        retry_after = server_wait(response.headers)
+        response.close()
         tail = f": {detail}" if detail else ""
         after = f" after {attempts} attempts" if attempts > 1 else ""
         error: ApiError
@@ -425,7 +439,7 @@ class HttpTransport(Transport):
                 f"{operation}: rate limited (HTTP 429){after}; wait and retry, "
                 "or lower per_page/concurrency",
                 operation=operation,
-                retry_after=server_wait(response.headers),
+                retry_after=retry_after,
             )
         else:
             hint = " (is base_url right?)" if status == 404 else ""
@@ -434,36 +448,44 @@ class HttpTransport(Transport):
                 operation=operation,
                 status_code=status,
             )
-        try:
-            response.raise_for_status()
-        except requests.HTTPError as exc:
-            raise error from exc
-        raise error
+        return error
 
     def decode_answer(self, answer: RawAnswer) -> dict[str, Any]:
-        """Parse a :meth:`post_raw` answer; return ``data`` or raise ``GraphQLError``/``ProtocolError``."""
+        """Parse a :meth:`post_raw` answer; return ``data`` or raise ``GraphQLError``/``ProtocolError``.
+
+        The error is built in :meth:`_decode` and raised here with nothing of the raw answer
+        left in this frame's locals (the body may echo what the server received).
+        """
+        decoded = self._decode(answer)
+        if isinstance(decoded, ApiError):
+            del answer
+            raise decoded
+        return decoded
+
+    def _decode(self, answer: RawAnswer) -> dict[str, Any] | ApiError:
         operation = answer.operation
         try:
             payload = orjson.loads(answer.content)
-        except orjson.JSONDecodeError as exc:
-            raise ProtocolError(
+        except orjson.JSONDecodeError:  # its ``doc`` is the whole body: not chained
+            return ProtocolError(
                 f"{operation}: the server answered non-JSON "
                 f"({answer.content_type or 'no content type'})",
                 operation=operation,
-            ) from exc
+            )
         if not isinstance(payload, dict):
-            raise ProtocolError(f"{operation}: the answer is not a JSON object", operation=operation)
+            return ProtocolError(f"{operation}: the answer is not a JSON object", operation=operation)
         errors = payload.get("errors")
         if errors:
-            errs = errors if isinstance(errors, list) else [errors]
+            key = self.settings.api_key
+            errs = scrub_value(errors if isinstance(errors, list) else [errors], key)
             messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errs]
-            raise GraphQLError(
+            return GraphQLError(
                 f"{operation} failed: {self._scrub('; '.join(messages))}",
                 operation=operation,
                 errors=errs,
-                data=payload.get("data"),
+                data=scrub_value(payload.get("data"), key),
             )
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise ProtocolError(f"{operation}: the answer has no 'data'", operation=operation)
+            return ProtocolError(f"{operation}: the answer has no 'data'", operation=operation)
         return data

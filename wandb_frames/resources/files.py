@@ -8,7 +8,6 @@ own origin, never to a storage host).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from wandb_frames.resources.base import (
     parse_datetime,
 )
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.export import create_sibling_file
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages
@@ -104,13 +104,13 @@ class File:
                                      "or exist_ok=True to keep it")
         data = self.read_bytes()
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = create_sibling_file(target, ".part")  # the umask applies, unlike mkstemp's 0600
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
             os.replace(tmp, target)  # atomic: a reader never sees half a file
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return target
 

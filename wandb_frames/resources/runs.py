@@ -10,7 +10,6 @@ import orjson
 import pyarrow as pa
 
 from wandb_frames.distributed.connection import Connection
-from wandb_frames.graphql import listing
 from wandb_frames import filters as wff
 from wandb_frames.tabular.gcpause import gc_paused
 from wandb_frames.cache.histories import history_cache_wrap, run_tokens
@@ -30,6 +29,7 @@ from wandb_frames.graphql.arrow_page import ArrowNodes
 from wandb_frames.progress import make_progress
 from wandb_frames.graphql.plan import Projection, QueryPlan, plan_query
 from wandb_frames.graphql.records import decode_nodes
+from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages
 from wandb_frames.resources.run import Run
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["Projection", "QueryPlan", "Run", "Runs", "plan_query"]
 
 logger = logging.getLogger("wandb_frames.resources.runs")
+
 
 
 def _keep(nodes: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
@@ -190,34 +191,19 @@ class Runs:
         return self._count if self.limit is None else min(self._count, self.limit)
 
     # -- streaming -----------------------------------------------------------------------
-    def _workers(self) -> int:
-        if self.concurrency is not None:
-            return self.concurrency
-        return 0
-
     def _iter_node_pages(self, on_count: Any, *, for_table: bool = False) -> Iterator[list[dict[str, Any]]]:
-        query = self._query()
-        execute = self._api.execute
-        per_page = self.per_page
-        if self.limit is not None and self._plan.exact_on_server:
-            per_page = max(1, min(per_page, self.limit))
+        """Heavy run nodes in batches: an ID snapshot, then batches fetched side by side
+        (:mod:`~wandb_frames.graphql.snapshot`). A table takes batches of at least
+        :data:`TABLE_BATCH` runs; iteration takes ``per_page``."""
+        api = self._api
+        per_page = max(self.per_page, TABLE_BATCH) if for_table else self.per_page
         # Only a result the server alone decides may stop fetching at `limit`.
         limit = self.limit if self._plan.exact_on_server else None
-        workers = self._workers()
-        if workers > 1:
-            return listing.iter_batched_node_pages(
-                execute, query, per_page, workers=workers, limit=limit, on_count=on_count
-            )
-        if limit is None:
-            api = self._api
-            return listing.iter_pipelined_node_pages(
-                execute, api.execute_pending, api.decode_answer, query, per_page, on_count=on_count,
-                arrow=for_table,
-            )
-        return listing.prefetch(
-            lambda: listing.iter_node_pages(
-                execute, query, per_page, on_count=on_count, limit=limit
-            )
+        if limit is not None:
+            per_page = max(1, min(per_page, limit))
+        return iter_snapshot_node_pages(
+            api.execute, api.execute_pending, api.decode_answer, self._query(), per_page,
+            limiter=batch_limiter(self.concurrency, api.transport.limiter), limit=limit, on_count=on_count, arrow=for_table,
         )
 
     def iter_records(self) -> Iterator[list[dict[str, Any]]]:

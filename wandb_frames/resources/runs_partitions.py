@@ -27,7 +27,7 @@ from wandb_frames.distributed.dataset import (
 )
 from wandb_frames.distributed.frames import dask_frame, import_dask
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.graphql import listing
+from wandb_frames.graphql.snapshot import list_run_ids
 from wandb_frames.graphql.session import Session
 from wandb_frames.tabular import table_to_pandas
 from wandb_frames.tabular.unify import unify_schemas
@@ -104,7 +104,7 @@ def _run_ids(runs: Any) -> list[str]:
         raise ConfigurationError("limit with a filter evaluated locally cannot be partitioned")
     if runs.offline:
         raise ConfigurationError("offline (cache-only) runs cannot be partitioned: use to_arrow()")
-    return listing.list_run_ids(runs._api.execute, runs._query(), limit=runs.limit)
+    return list(list_run_ids(runs._api.execute, runs._query(), limit=runs.limit).names)
 
 
 def _batches(ids: Sequence[str], batch_size: int) -> list[RunBatch]:

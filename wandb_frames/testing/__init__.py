@@ -8,8 +8,11 @@ the foreground.
 from __future__ import annotations
 
 from wandb_frames.testing.faults import Faults
+from wandb_frames.testing.churn import ChurnEvent, ListingChurn, RandomChurn, RunsChange
 from wandb_frames.testing.mongo import ServerFilterError
+from wandb_frames.testing.network import Network, RateLimit, TrafficStats
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, RunState, SweepRecord
+from wandb_frames.testing.routes import Echo, Redirect
 from wandb_frames.testing.server import LocalServer
 from wandb_frames.testing.synthetic import (
     iter_synthetic_runs,
@@ -21,13 +24,22 @@ from wandb_frames.testing.synthetic import (
 
 __all__ = [
     "ArtifactRecord",
+    "ChurnEvent",
+    "Echo",
     "Faults",
+    "ListingChurn",
     "LocalServer",
+    "Network",
+    "RandomChurn",
+    "RateLimit",
+    "Redirect",
     "ReportRecord",
     "RunRecord",
     "RunState",
+    "RunsChange",
     "ServerFilterError",
     "SweepRecord",
+    "TrafficStats",
     "iter_synthetic_runs",
     "synthetic_artifacts",
     "synthetic_project",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ def _is_query(document: DocumentNode, name: str | None) -> bool:
 def _compare_with_reference(
     result: Any, document: DocumentNode, context: Any, variables: dict[str, Any], name: str | None
 ) -> None:
+    if isinstance(context, resolvers.Context) and context.on_runs_page is not None:
+        context = dataclasses.replace(context, on_runs_page=None)  # the check serves no page
     reference = execute_sync(load_schema(), document, None, context, variables, name, executor_class=Executor)
     ours = (result.data, [e.formatted for e in result.errors or ()])
     theirs = (reference.data, [e.formatted for e in reference.errors or ()])

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -143,7 +145,10 @@ def _column(values: list[Any]) -> pa.Array:
 
 
 def write_parquet(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
-    """Write history rows as one parquet file: one column per key (nested values as JSON text)."""
+    """Write history rows as one parquet file: one column per key (nested values as JSON text).
+
+    Written beside ``path`` and renamed into place, so a reader never sees part of a file.
+    """
     names = list(dict.fromkeys(k for row in rows for k in row))
     if "_step" in names:
         names.remove("_step")
@@ -151,4 +156,10 @@ def write_parquet(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
     arrays = [_column([row.get(name) for row in rows]) for name in names]
     table = pa.table(dict(zip(names, arrays, strict=True))) if names else pa.table({"_step": pa.array([], pa.int64())})
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)  # atomic: a download sees no file or the whole file
+    finally:
+        Path(tmp).unlink(missing_ok=True)

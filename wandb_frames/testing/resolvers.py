@@ -8,6 +8,7 @@ The store is reached through ``info.context`` (a :class:`Context`).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,15 @@ class Context:
     email: str = "local-user@localhost"
     parquet_export: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: called with ``(project, operation name)`` for every runs page served (listing churn)
+    on_runs_page: Callable[[ProjectStore, str | None], None] | None = None
+    _export_locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _export_locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def export_lock(self, name: str) -> threading.Lock:
+        """The lock of one run's history export (one per ``name``, made on first use)."""
+        with self._export_locks_guard:
+            return self._export_locks.setdefault(name, threading.Lock())
 
     def viewer(self) -> dict[str, Any]:
         """The viewer (the only user of the server)."""
@@ -154,8 +164,13 @@ def p_run_count(source: Mapping[str, Any], info: Info, filters: Any = None) -> i
 
 def p_runs(source: Mapping[str, Any], info: Info, filters: Any = None, order: str | None = None,
            first: int | None = None, after: str | None = None, **_kw: Any) -> dict[str, Any]:
-    runs = ctx(info).store.select(_project(source), filters, order)
-    return connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
+    c = ctx(info)
+    project = _project(source)
+    runs = c.store.select(project, filters, order)
+    page = connection(runs, first, after, lambda r: r.wire, **backwards(_kw))
+    if c.on_runs_page is not None:
+        c.on_runs_page(project, info.operation.name.value if info.operation.name else None)
+    return page
 
 
 def p_run(source: Mapping[str, Any], info: Info, name: str) -> Any:
@@ -227,12 +242,15 @@ def r_parquet(source: Mapping[str, Any], info: Info, liveKeys: list[str]) -> dic
     exported, live = hist.split_export(run.history_rows(), run.doc["state"])
     urls: list[str] = []
     if exported:
-        rel = run.cached("parquet")
-        if rel is None:
-            p = run.project
-            rel = f"{p.entity}/{p.name}/{run.run_id}/{id(run):x}/0.runhistory.parquet"
-            hist.write_parquet(exported, c.data_dir / rel)
-            run.remember("parquet", rel)
+        p = run.project
+        folder = f"{p.entity}/{p.name}/{run.run_id}/{id(run):x}"
+        # Concurrent first requests for one run: one writes (atomically), the others wait for it.
+        with c.export_lock(folder):
+            rel = run.cached("parquet")
+            if rel is None:
+                rel = f"{folder}/0.runhistory.parquet"
+                hist.write_parquet(exported, c.data_dir / rel)
+                run.remember("parquet", rel)
         urls.append(f"{c.base_url}/parquet/{c.token}/{rel}")
     wanted = list(dict.fromkeys(["_step", *liveKeys]))
     return {"parquetUrls": urls, "liveData": [{k: r[k] for k in wanted if k in r} for r in live]}

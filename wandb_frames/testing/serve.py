@@ -3,8 +3,13 @@
 Width and size flags for benchmarks: ``--config-keys K --summary-keys K`` (approximate leaves
 per run, see :func:`~wandb_frames.testing.synthetic.synthetic_project`) and ``--runs-only``
 (seed the demo runs only, generated lazily: no sweeps, artifacts or reports, so 100,000 runs
-never exist twice in memory); ``--latency S`` delays every ``/graphql`` answer by ``S``
-seconds, a stand-in for the network round trip to a remote W&B server.
+never exist twice in memory).
+
+Network shape (see :class:`~wandb_frames.testing.network.Network`): ``--latency S`` delays
+every HTTP answer (``/graphql`` and downloads) by ``S`` seconds, a stand-in for the round trip
+to a remote W&B server, plus up to ``--jitter S`` seconds; ``--bandwidth B`` caps response
+bodies at ``B`` bytes/s; ``--rate-limit R [--burst N]`` answers ``/graphql`` requests over
+``R`` per second (bursts of ``N``) with 429 and ``Retry-After``.
 
 On startup it prints two flushed lines, ``URL <url>`` and ``KEY <key>``, so a parent process
 can read them, then serves until Ctrl-C or SIGTERM.
@@ -20,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from wandb_frames.testing.faults import Faults
+from wandb_frames.testing.network import Network, RateLimit
 from wandb_frames.testing.server import LocalServer
 
 __all__ = ["main"]
@@ -40,12 +45,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config-keys", type=int, default=None, help="approximate config leaves per demo run")
     parser.add_argument("--summary-keys", type=int, default=None, help="approximate summary keys per demo run")
     parser.add_argument("--latency", type=float, default=0.0,
-                        help="seconds added to every /graphql answer (models a network round trip)")
+                        help="seconds added to every HTTP answer, /graphql and downloads (a network round trip)")
+    parser.add_argument("--jitter", type=float, default=0.0, help="up to this many extra seconds per answer")
+    parser.add_argument("--bandwidth", type=float, default=None, help="bytes/s for response bodies (all connections)")
+    parser.add_argument("--rate-limit", type=float, default=None,
+                        help="/graphql requests per second before answering 429 (token bucket)")
+    parser.add_argument("--burst", type=int, default=None, help="token bucket size (default: ceil(rate-limit))")
     parser.add_argument("--runs-only", action="store_true",
                         help="seed only the demo runs, generated lazily (no sweeps/artifacts/reports)")
     parser.add_argument("--api-key", default=None, help="the key to accept (default: random)")
     parser.add_argument("--entity", default="local", help="the viewer's default entity")
     return parser
+
+
+def network_from_args(args: argparse.Namespace) -> Network | None:
+    """The :class:`Network` the flags ask for (None for a plain loopback server)."""
+    limit = RateLimit(args.rate_limit, args.burst) if args.rate_limit is not None else None
+    if not args.latency and not args.jitter and args.bandwidth is None and limit is None:
+        return None
+    return Network(latency=args.latency, jitter=args.jitter, bandwidth=args.bandwidth, rate_limit=limit)
 
 
 def _seed_demo(server: LocalServer, args: argparse.Namespace) -> None:
@@ -66,9 +84,8 @@ def _seed_demo(server: LocalServer, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server in the foreground; returns the exit code."""
     args = _parser().parse_args(argv)
-    faults = Faults(delay=args.latency, delay_rate=1.0) if args.latency > 0 else None
     server = LocalServer(port=args.port, api_key=args.api_key, host=args.host, entity=args.entity,
-                         faults=faults)
+                         network=network_from_args(args))
     if args.demo:
         _seed_demo(server, args)
     # The seeded store lives as long as the process: keep it out of the cyclic GC, whose full

@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -58,10 +58,13 @@ import orjson
 from wandb_frames.testing import engine
 from wandb_frames.testing.artifact_files import artifact_download
 from wandb_frames.testing.catalog import normalize_artifacts
+from wandb_frames.testing.churn import ChurnEvent, ListingChurn, ListingChurner
 from wandb_frames.testing.downloads import Unsatisfiable, byte_range
 from wandb_frames.testing.faults import FaultInjector, Faults
+from wandb_frames.testing.network import Network, NetworkShaper, TrafficCounter, TrafficStats
 from wandb_frames.testing.records import ArtifactRecord, ReportRecord, RunRecord, SweepRecord
 from wandb_frames.testing.resolvers import Context
+from wandb_frames.testing.routes import Echo, Redirect, Route, echo_body
 from wandb_frames.testing.store import ProjectStore, Store
 
 __all__ = ["LocalServer"]
@@ -83,6 +86,9 @@ def _random_key() -> str:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The stdlib's listen backlog of 5 resets connections when dozens of clients connect
+    # at once (parallel fetches); a real server's is in the hundreds.
+    request_queue_size = 128
     app: LocalServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -102,7 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.command, urlsplit(self.path).path)
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None, truncate: bool = False, compress: bool = True) -> None:
+              headers: dict[str, str] | None = None, truncate: bool = False, compress: bool = True,
+              rate_limited: bool = False) -> None:
         if compress and len(body) > GZIP_MIN_BYTES and "gzip" in self.headers.get("Accept-Encoding", ""):
             body = gzip.compress(body, compresslevel=1)
             headers = {**(headers or {}), "Content-Encoding": "gzip"}
@@ -115,7 +122,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         payload = b"" if self.command == "HEAD" else (body[: len(body) // 2] if truncate else body)
-        if len(payload) <= _COALESCE_MAX_BYTES:
+        app = self.server.app
+        app.traffic_counter.sent(status, len(payload), rate_limited)
+        if app.network.paced and payload:  # headers now, then the body at the link's pace
+            self.end_headers()
+            app.network.write(self.wfile.write, payload)
+        elif len(payload) <= _COALESCE_MAX_BYTES:
             # headers and a small body leave in one send (one packet, one syscall)
             self._headers_buffer.append(b"\r\n")
             self._headers_buffer.append(payload)
@@ -137,13 +149,45 @@ class _Handler(BaseHTTPRequestHandler):
                 return None
         return raw
 
+    def _shaped(self, route: str, answer: Callable[[], None]) -> None:
+        """Answer a request through the server's network: counted, delayed, then ``answer()``."""
+        app = self.server.app
+        app.traffic_counter.begin(route)
+        try:
+            app.network.delay()
+            answer()
+        finally:
+            app.traffic_counter.end()
+
+    def _routed(self, raw: bytes | None) -> bool:
+        """Answer from a test's :meth:`LocalServer.route` for this path; False when none."""
+        route = self.server.app.routes.get(urlsplit(self.path).path)
+        if route is None:
+            return False
+        if isinstance(route, Redirect):
+            self._send(route.status, b"", "text/plain", {"Location": route.location})
+        else:
+            body, content_type = echo_body(route, self.requestline, self.headers.items(), raw or b"")
+            self._send(route.status, body, content_type)
+        return True
+
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         path = urlsplit(self.path).path.rstrip("/")
+        self._shaped("graphql" if path == "/graphql" else "other", lambda: self._post(path))
+
+    def _post(self, path: str) -> None:
         raw = self._body()
+        if self._routed(raw):
+            return
         if path != "/graphql":
             self._json(404, {"errors": [{"message": f"not found: {path}"}]})
             return
         app = self.server.app
+        wait = app.network.admit()
+        if wait is not None:
+            self._json(429, {"errors": [{"message": "rate limit exceeded"}]},
+                       headers=app.network.rate_limit_headers(wait), rate_limited=True)
+            return
         if not app.authorized(self.headers.get("Authorization", "")):
             self._json(401, {"errors": [{"message": "invalid or missing API key"}]})
             return
@@ -159,6 +203,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         path = urlsplit(self.path).path
+        self._shaped("other" if path in ("/", "/healthz") else "download", lambda: self._get(path))
+
+    def _get(self, path: str) -> None:
+        if self._routed(b""):
+            return
         if path in ("/", "/healthz"):
             self._send(200, b"ok", "text/plain")
             return
@@ -204,11 +253,18 @@ class LocalServer:
         parquet_export: False models an older W&B server without history export:
             ``parquetHistory`` answers a GraphQL error and step-ranged history reads serve
             every row of every run.
+        network: optional :class:`~wandb_frames.testing.network.Network`: latency on every
+            request, a bandwidth cap on response bodies, a W&B-like rate limit on ``/graphql``
+            (429 with ``Retry-After``). Counts of what was answered: :attr:`traffic`.
+        churn: optional :class:`~wandb_frames.testing.churn.ListingChurn`: runs deleted,
+            moved or added between the pages of a runs listing (consistency tests); what
+            was changed: :attr:`churn_events`. Also settable later with :meth:`set_churn`.
     """
 
     def __init__(self, port: int | None = None, api_key: str | None = None, faults: Faults | None = None,
                  entity: str = "local", username: str = "local-user", host: str = "127.0.0.1",
-                 parquet_export: bool = True) -> None:
+                 parquet_export: bool = True, network: Network | None = None,
+                 churn: ListingChurn | None = None) -> None:
         self._parquet_export = parquet_export
         self._port = port or 0
         self._host = host
@@ -216,11 +272,15 @@ class LocalServer:
         self._token = secrets.token_hex(16)
         self.store = Store(entity, username)
         self.faults = FaultInjector(faults) if faults is not None else None
+        self.network = NetworkShaper(network)
+        self.traffic_counter = TrafficCounter()
+        self._churner = ListingChurner(churn) if churn is not None else None
         self._log: deque[tuple[str | None, dict[str, Any]]] = deque(maxlen=_REQUEST_LOG_SIZE)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._data_dir: Path | None = None
         self._context: Context | None = None
+        self.routes: dict[str, Route] = {}
 
     def __repr__(self) -> str:
         state = self.url if self._httpd else "stopped"
@@ -250,7 +310,7 @@ class LocalServer:
         self._httpd = httpd
         self._data_dir = Path(tempfile.mkdtemp(prefix="wandb-frames-server-"))
         self._context = Context(self.store, self.url, self._token, self._data_dir,
-                                parquet_export=self._parquet_export)
+                                parquet_export=self._parquet_export, on_runs_page=self._runs_page_served)
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="wandb-frames-local-server", daemon=True)
         self._thread.start()
@@ -305,6 +365,19 @@ class LocalServer:
             proj.reports.extend(reports)
             self.store.touch(proj)
 
+    def route(self, path: str, answer: Route | None) -> None:
+        """Answer every request for ``path`` (exact, without query) with ``answer`` instead.
+
+        ``answer`` is a :class:`~wandb_frames.testing.routes.Redirect` or an
+        :class:`~wandb_frames.testing.routes.Echo`; None restores what the path served.
+        """
+        if answer is None:
+            self.routes.pop(path, None)
+        elif isinstance(answer, Redirect | Echo):
+            self.routes[path] = answer
+        else:
+            raise TypeError(f"a route answers a Redirect or an Echo, not {answer!r}")
+
     # ------------------------------------------------------------ introspection for tests
     @property
     def requests(self) -> list[tuple[str | None, dict[str, Any]]]:
@@ -314,6 +387,41 @@ class LocalServer:
     def clear_requests(self) -> None:
         """Forget the request log."""
         self._log.clear()
+
+    @property
+    def traffic(self) -> TrafficStats:
+        """What the server answered so far: requests (total, ``/graphql``, downloads), 429s of
+        the rate limit, answers by status, body bytes, the most requests in flight at once."""
+        return self.traffic_counter.snapshot()
+
+    def set_network(self, network: Network | None) -> None:
+        """Change the network shape from the next request on (None: a plain loopback link)."""
+        self.network = NetworkShaper(network)
+
+    def set_churn(self, churn: ListingChurn | None) -> None:
+        """Churn the runs listings from the next page on (pages counted from 1 again; None: stop)."""
+        self._churner = ListingChurner(churn) if churn is not None else None
+
+    @property
+    def churn_events(self) -> list[ChurnEvent]:
+        """The changes the current :class:`ListingChurn` applied, in order."""
+        churner = self._churner
+        return list(churner.events) if churner is not None else []
+
+    @property
+    def churn_pages(self) -> int:
+        """Runs pages the current :class:`ListingChurn` counted so far."""
+        churner = self._churner
+        return churner.pages if churner is not None else 0
+
+    def _runs_page_served(self, project: ProjectStore, operation: str | None) -> None:
+        churner = self._churner
+        if churner is not None:
+            churner.note_page(project, operation)
+
+    def reset_traffic(self) -> None:
+        """Zero the :attr:`traffic` counters."""
+        self.traffic_counter.reset()
 
     @property
     def fault_counts(self) -> dict[str, int]:
@@ -362,12 +470,17 @@ class LocalServer:
             if decision.kind == "server_error":
                 handler._json(decision.status, {"errors": [{"message": "injected server error"}]})
                 return
+        churner = self._churner
         try:
             _, reply = engine.execute_request(body, context)
         except Exception:  # a bug in a resolver must not kill the handler thread
             logger.exception("internal error while answering %s", name)
+            if churner is not None:
+                churner.discard_pending()
             handler._json(500, {"errors": [{"message": "internal server error"}], "data": None})
             return
+        if churner is not None:  # the changes due after the pages this answer holds
+            churner.apply_pending(self.store)
         handler._json(reply.status, reply.payload,
                       truncate=decision is not None and decision.kind == "truncate")
 

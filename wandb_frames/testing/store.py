@@ -268,7 +268,8 @@ class Store:
             if hit is not None:
                 self._selection.move_to_end(key)
                 return hit
-        runs = list(project.runs.values())
+        with self.lock:  # a concurrent write (e.g. listing churn) must not resize the dict mid-copy
+            runs = list(project.runs.values())
         ids = _names_in(spec) if spec else None
         if spec and ids is None:
             ids = set(mongo.select_ids(spec, [r.doc for r in runs]))
