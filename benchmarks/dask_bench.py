@@ -14,6 +14,9 @@ each run's parquet export on first request). Then, ``--repeat`` times each, alte
   (the batches run as tasks on the two worker processes; the key reaches them by
   ``ApiKeyPlugin``).
 
+``--latency-ms`` makes the server add that latency to every request (``testing.network``), as
+a link to W&B does: the fetch then waits on the network, not on the two cores.
+
 Peak RSS is sampled every 20 ms: of this process (single) and of each worker process (Dask),
 above its RSS before the call. Then reading, ``--repeat`` times each: DuckDB and polars compute
 ``avg(value)`` per metric over (a) the file written the old way (one row group per run), (b)
@@ -43,13 +46,15 @@ import pyarrow.parquet as pq
 ENTITY, PROJECT = "local", "bench"
 
 
-def serve(runs: int, steps: int, metrics: int) -> None:
+def serve(runs: int, steps: int, metrics: int, latency_ms: float) -> None:
     """Child process: seed the server, print URL/KEY, serve until stdin closes."""
     from wandb_frames.testing import LocalServer
+    from wandb_frames.testing.network import Network
     from wandb_frames.testing.synthetic import synthetic_project
 
     records = synthetic_project(runs, 0, history_steps=steps, n_history_metrics=metrics)
-    server = LocalServer().start()
+    network = Network(latency=latency_ms / 1000) if latency_ms else None
+    server = LocalServer(network=network).start()
     server.add_runs(ENTITY, PROJECT, records)
     sys.stdout.write(f"URL {server.url}\nKEY {server.api_key}\n")
     sys.stdout.flush()
@@ -113,10 +118,12 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request by the server")
+    parser.add_argument("--skip-reads", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.runs, args.steps, args.metrics)
+        serve(args.runs, args.steps, args.metrics, args.latency_ms)
         return
     warnings.simplefilter("ignore")
     import duckdb
@@ -129,7 +136,7 @@ def main() -> None:
     t0 = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--runs", str(args.runs), "--steps", str(args.steps),
-         "--metrics", str(args.metrics)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+         "--metrics", str(args.metrics), "--latency-ms", str(args.latency_ms)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     url = child.stdout.readline().split()[1]
     key = child.stdout.readline().split()[1]
@@ -168,7 +175,9 @@ def main() -> None:
               f"peak RSS +{max(single_peak):.0f} MiB")
         print(f"export, LocalCluster(2): {d:.2f} s (all: {', '.join(f'{x:.2f}' for x in cluster_walls)}), "
               f"peak RSS per worker {max(max(p) for p in worker_peaks):.0f} MiB (absolute)")
-        print(f"speed-up: {s / d:.2f}x")
+        print(f"speed-up: {s / d:.2f}x (latency {args.latency_ms:g} ms per request)")
+        if args.skip_reads:
+            return
 
         old = work / "one-group-per-run.parquet"
         write_one_group_per_run(histories, old)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from wandb_frames.errors import ConfigurationError, ExportError
-from wandb_frames.export import PROVENANCE_KEY, ROW_GROUP_SIZE, row_groups
+from wandb_frames.export import PROVENANCE_KEY, ROW_GROUP_SIZE, create_sibling_dir, create_sibling_file, row_groups
 from wandb_frames.tabular.unify import conform_table, field_kind, unify_schemas
 from wandb_frames.version import __version__
 
@@ -60,7 +59,7 @@ def manifest_dir(root: str | os.PathLike[str]) -> Path:
 def _write_json(path: Path, value: Any) -> None:
     """Write JSON atomically (temp file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_sibling_file(path)
     try:
         with os.fdopen(fd, "w") as out:
             json.dump(value, out, default=str, sort_keys=True)
@@ -135,7 +134,7 @@ class BatchWriter:
     ) -> tuple[list[str], int]:
         root = Path(self.root)
         name = f"part-{batch:05d}.parquet"
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=root)
+        fd, tmp = create_sibling_file(root / name)
         os.close(fd)
         rows = 0
         writer: pq.ParquetWriter | None = None
@@ -178,7 +177,7 @@ class BatchWriter:
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), **self._meta(batch, runs, table.num_rows)})
         keys = pa.schema([table.schema.field(c) for c in self.partition_by])
-        staging = Path(tempfile.mkdtemp(prefix=f".batch-{batch:05d}.", dir=root))
+        staging = create_sibling_dir(root / f"batch-{batch:05d}")
         try:
             ds.write_dataset(
                 table, staging, format="parquet",
@@ -310,7 +309,7 @@ def _rewrite(path: Path, schema: pa.Schema) -> None:
     metadata = table.schema.metadata or {}
     conformed = conform_table(table.replace_schema_metadata(None), schema)
     conformed = conformed.replace_schema_metadata(metadata)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_sibling_file(path)
     os.close(fd)
     try:
         pq.write_table(conformed, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE)
