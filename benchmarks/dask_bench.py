@@ -18,7 +18,8 @@ each run's parquet export on first request). Then, ``--repeat`` times each, alte
 a link to W&B does: the fetch then waits on the network, not on the two cores.
 
 Peak RSS is sampled every 20 ms: of this process (single) and of each worker process (Dask),
-above its RSS before the call. Then reading, ``--repeat`` times each: DuckDB and polars compute
+above its RSS before the call. ``--synthetic-reads`` only compares the reads below on generated
+long tables (``--runs``, ``--steps``, ``--metrics``), without a server. Then reading, ``--repeat`` times each: DuckDB and polars compute
 ``avg(value)`` per metric over (a) the file written the old way (one row group per run), (b)
 one file in ~1M-row groups (today's ``Histories.to_parquet``), (c) the partitioned dataset.
 """
@@ -111,6 +112,54 @@ def write_one_group_per_run(histories: Any, path: Path) -> None:
             writer.write_table(table)
 
 
+def synthetic_reads(runs: int, steps: int, metrics: int, repeat: int) -> None:
+    """Read speed of one row group per run vs ~1M-row groups on generated long tables (no server)."""
+    import duckdb
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+    from wandb_frames.export import write_parquet_stream
+    from wandb_frames.history.frames import LONG_SCHEMA
+
+    names = pa.array([f"metric_{i:02d}" for i in range(metrics)])
+
+    def tables() -> Any:
+        rng = np.random.default_rng(0)
+        n = steps * metrics
+        codes = pa.array(np.tile(np.arange(metrics, dtype=np.int32), steps))
+        for r in range(runs):
+            yield pa.table({
+                "run_id": pa.array([f"run{r:05d}"] * n),
+                "_step": pa.array(np.repeat(np.arange(steps), metrics)),
+                "metric": pa.DictionaryArray.from_arrays(codes, names),
+                "value": pa.array(rng.random(n)),
+                "_timestamp": pa.array(np.repeat(1.7e9 + np.arange(steps, dtype=float), metrics)),
+                "_runtime": pa.array(np.repeat(np.arange(steps, dtype=float), metrics)),
+            }, schema=LONG_SCHEMA)
+
+    work = Path(tempfile.mkdtemp(prefix="dask-bench-reads-"))
+    try:
+        old, new = work / "old.parquet", work / "new.parquet"
+        with pq.ParquetWriter(old, LONG_SCHEMA, compression="zstd") as writer:
+            for table in tables():
+                writer.write_table(table)
+        write_parquet_stream(tables(), LONG_SCHEMA, new)
+        con = duckdb.connect()
+        print(f"synthetic: {runs} runs x {steps} steps x {metrics} metrics = {runs * steps * metrics:,} rows")
+        for name, path in (("one row group per run", old), ("~1M-row groups", new)):
+            duck = statistics.median(timed(lambda: con.execute(
+                f"select metric, avg(value) from read_parquet('{path}') group by metric").fetchall())
+                for _ in range(repeat))
+            polars = statistics.median(timed(lambda: pl.scan_parquet(path).group_by("metric")
+                                             .agg(pl.col("value").mean()).collect()) for _ in range(repeat))
+            arrow = statistics.median(timed(lambda: pq.read_table(path)) for _ in range(repeat))
+            print(f"read {name} ({pq.ParquetFile(path).num_row_groups} groups): DuckDB {duck:.3f} s, "
+                  f"polars {polars:.3f} s, pyarrow read_table {arrow:.3f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=2000)
@@ -120,10 +169,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request by the server")
     parser.add_argument("--skip-reads", action="store_true")
+    parser.add_argument("--synthetic-reads", action="store_true",
+                        help="only compare read speeds on generated long tables (no server)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.runs, args.steps, args.metrics, args.latency_ms)
+        return
+    if args.synthetic_reads:
+        synthetic_reads(args.runs, args.steps, args.metrics, args.repeat)
         return
     warnings.simplefilter("ignore")
     import duckdb
