@@ -35,6 +35,7 @@ MODEST: list[tuple[str, list[str]]] = [
     ("offline runs: 200 runs x 1,000 steps", ["offline_bench.py", "--runs", "200", "--steps", "1000"]),
     ("runs cache: refresh vs full fetch, 10,000 runs", ["cache_bench.py", "--runs", "10000", "--repeat", "3"]),
     ("over a slow link: 0/50/200 ms, 5,000-run table, 300 x 500 histories (issue 15)", ["network.py"]),
+    ("runs table to pandas per dtype_backend, 10,000 runs", ["pandas_conversion.py", "--runs", "10000"]),
 ]
 FULL: list[tuple[str, list[str]]] = [
     ("runs listing: 100,000 runs x ~220 keys (floors and wandb-frames)",
@@ -50,6 +51,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("offline runs (tiny)", ["offline_bench.py", "--runs", "10", "--steps", "50"]),
     ("runs cache (tiny)", ["cache_bench.py", "--runs", "300", "--repeat", "1"]),
     ("over a slow link (tiny)", ["network.py", "--quick"]),
+    ("pandas conversion (tiny)", ["pandas_conversion.py", "--runs", "200", "--repeat", "1"]),
 ]
 
 

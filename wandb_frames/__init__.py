@@ -1,4 +1,4 @@
-"""wandb-frames: Weights & Biases runs as typed, Arrow-backed pandas DataFrames.
+"""wandb-frames: Weights & Biases runs as typed Arrow tables and pandas DataFrames.
 
 ``Api`` mirrors ``wandb.Api``; ``local_runs`` reads offline ``wandb/`` folders; filters are
 one Mongo-style language for the server, frames (``df.wb.where``) and parquet files.

@@ -319,8 +319,14 @@ def read_parquet(
     The filter is the same Mongo-style language (or Python expression) as ``api.runs``:
     the part expressible as an Arrow expression is pushed into the parquet scan, the
     rest is evaluated on the rows read.
+
+    The table keeps the file's exact values (NaN apart from null). Its JSON-text columns are
+    also named in pyarrow's pandas metadata, so ``read_parquet(...).to_pandas()`` sets
+    ``df.attrs["wandb_frames"]["json_columns"]`` and ``df.wb.where`` decodes them;
+    ``wandb_frames.tabular.table_to_pandas(table)`` gives the frame ``Runs.to_pandas()`` gives.
     """
     from wandb_frames.filters import apply, parse_filter, to_arrow_expression
+    from wandb_frames.tabular.dataframes import with_pandas_attrs
 
     target = Path(path)
     if not target.exists():
@@ -333,4 +339,4 @@ def read_parquet(
         table = apply(table, parsed)
     if columns is not None:
         table = table.select(columns)
-    return table
+    return with_pandas_attrs(table)

@@ -81,10 +81,11 @@ def test_artifact_versions_paginate_and_frame(api: Api, server: LocalServer) -> 
     assert list(frame.columns[:3]) == ["name", "collection", "version"]
     assert list(frame.columns[-3:]) == ["metadata.rows", "metadata.source.name", "metadata.source.v"]
     assert list(frame["metadata.rows"]) == [40, 30, 20, 10, 0]
-    assert str(frame["metadata.rows"].dtype) == "int64[pyarrow]"
-    assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
-    assert str(frame["aliases"].dtype) == "list<item: string>[pyarrow]"
-    assert frame.set_index("version").loc["v4", "aliases"] == ["latest"]
+    # NumPy columns by default (docs/frames.md, "pandas frames"); lists are tuples.
+    assert str(frame["metadata.rows"].dtype) == "int64"
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["aliases"].dtype) == "object"
+    assert frame.set_index("version").loc["v4", "aliases"] == ("latest",)
     assert list(frame["metadata.source.name"].unique()) == ["s3"]
 
 
@@ -190,7 +191,7 @@ def test_artifact_type_collections(api: Api, server: LocalServer) -> None:
     frame = collections.to_pandas()
     assert list(frame.columns) == ["id", "name", "type", "kind", "description", "tags", "created_at",
                                    "updated_at", "entity", "project"]
-    assert sorted(frame["name"]) == ["data", "mixed"] and str(frame["created_at"].dtype).startswith("timestamp")
+    assert sorted(frame["name"]) == ["data", "mixed"] and str(frame["created_at"].dtype) == "datetime64[us, UTC]"
     assert [c.name for c in api.artifact_type("model", FULL).collections()] == ["weights"]
 
 

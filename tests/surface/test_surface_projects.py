@@ -40,9 +40,9 @@ def test_projects_frame_types(api: Api) -> None:
     frame = api.projects(ENTITY, per_page=3).to_pandas()
     assert list(frame.columns) == ["id", "name", "entity", "created_at", "run_count", "is_benchmark",
                                    "description", "user", "url"]
-    assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
-    assert str(frame["run_count"].dtype) == "int64[pyarrow]"
-    assert str(frame["is_benchmark"].dtype) == "bool[pyarrow]"
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["run_count"].dtype) == "int64"
+    assert str(frame["is_benchmark"].dtype) == "bool"
     assert frame.set_index("name").loc[PROJECT, "run_count"] == 6
 
 

@@ -29,7 +29,7 @@ def test_reports_paginate_and_frame(api: Api, server: LocalServer) -> None:
     assert json.loads(frame.set_index("name").loc["report-1", "spec"]) == first.spec
     assert list(frame.columns) == ["id", "name", "display_name", "description", "user", "created_at",
                                    "updated_at", "entity", "project", "url", "spec"]
-    assert str(frame["updated_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert str(frame["updated_at"].dtype) == "datetime64[us, UTC]"
 
 
 def test_reports_by_name(api: Api) -> None:
@@ -40,7 +40,7 @@ def test_reports_by_name(api: Api) -> None:
 def test_empty_collection_frame_keeps_columns_and_types(api: Api) -> None:
     frame = api.reports(FULL, name="unknown").to_pandas()
     assert len(frame) == 0 and list(frame.columns)[:3] == ["id", "name", "display_name"]
-    assert str(frame["created_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
     assert frame.attrs["wandb_frames"]["json_columns"] == []
 
 
@@ -68,8 +68,8 @@ def test_files_paginate_and_frame(api: Api, server: LocalServer) -> None:
     assert operations(server) == ["RunFilesPage"] * 3
     assert list(frame["name"]) == [f"file-{k}.txt" for k in range(5)]
     assert list(frame["size"]) == [9] * 5 and files.file_count == 5
-    assert str(frame["size"].dtype) == "int64[pyarrow]"
-    assert str(frame["updated_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+    assert str(frame["size"].dtype) == "int64"
+    assert str(frame["updated_at"].dtype) == "datetime64[us, UTC]"
     assert [f.name for f in run.files(pattern="%-3.txt")] == ["file-3.txt"]
     assert [f.name for f in run.files(names=["file-1.txt", "file-4.txt"])] == ["file-1.txt", "file-4.txt"]
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -191,16 +192,27 @@ def test_runs_to_table_bad_page_size_raises(page_size: Any) -> None:
         runs_to_table([], page_size=page_size)
 
 
-def test_table_to_pandas_arrow_dtypes_and_json_columns(collect: Collect) -> None:
+def test_table_to_pandas_numpy_dtypes_and_json_columns(collect: Collect) -> None:
     runs = [{"id": "a", "created_at": T0, "tags": ["x"], "summary": {"img": IMG, "loss": 0.5, "n": None, "ok": True}}]
     df, _ = collect(lambda: table_to_pandas(runs_to_table(runs)))
+    assert df.attrs["wandb_frames"]["json_columns"] == ["summary.img"]
+    assert df["summary.loss"].dtype == np.float64 and df["summary.ok"].dtype == np.bool_
+    assert df["summary.n"].dtype == object and df.loc[0, "summary.n"] is None
+    assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
+    assert df.loc[0, "created_at"] == pd.Timestamp("2024-01-01", tz="UTC")
+    assert df.loc[0, "tags"] == ("x",)
+    empty = table_to_pandas(empty_runs_table())
+    assert list(empty.columns) == list(RUN_COLUMNS) and len(empty) == 0
+
+
+def test_table_to_pandas_pyarrow_backend_keeps_arrow_dtypes(collect: Collect) -> None:
+    runs = [{"id": "a", "created_at": T0, "tags": ["x"], "summary": {"img": IMG, "loss": 0.5, "n": None, "ok": True}}]
+    df, _ = collect(lambda: table_to_pandas(runs_to_table(runs), dtype_backend="pyarrow"))
     assert all(isinstance(dtype, pd.ArrowDtype) for dtype in df.dtypes)
     assert df.attrs["wandb_frames"]["json_columns"] == ["summary.img"]
     assert df["summary.loss"].dtype == pd.ArrowDtype(pa.float64())
     assert df["summary.n"].dtype == pd.ArrowDtype(pa.null())
     assert df.loc[0, "created_at"] == pd.Timestamp("2024-01-01", tz="UTC")
-    empty = table_to_pandas(empty_runs_table())
-    assert list(empty.columns) == list(RUN_COLUMNS) and len(empty) == 0
 
 
 def test_parquet_round_trip_keeps_types_and_json_metadata() -> None:

@@ -1,14 +1,18 @@
-"""Fetch strategies for run listings: sequential (pipelined) and batched-concurrent.
+"""The listing query and the offset-paged listings: one page at a time, or pipelined.
 
-Both yield lists of raw GraphQL ``Run`` nodes in server order and know nothing about
-frames. Neither depends on the cursor format:
+:class:`ListingQuery` says what to list (project, server filter and order, heavy fields); every
+listing strategy takes one. They yield lists of raw GraphQL ``Run`` nodes in server order and
+know nothing about frames:
 
 - :func:`iter_node_pages` walks ``RunsPage`` with the heavy fields (one request per page);
   :func:`prefetch` runs such a generator in a thread so the next page is on the wire
-  while the caller decodes the current one.
-- :func:`iter_batched_node_pages` lists IDs with the light ``RunIdsPage`` and fetches the
-  heavy fields for batches of IDs in parallel with ``{"name": {"$in": [...]}}``,
-  re-ordering each batch to the listing's order.
+  while the caller decodes the current one;
+- :func:`iter_pipelined_node_pages` requests page ``k + 1`` as soon as page ``k``'s first
+  bytes name its cursor.
+
+``Runs`` and the cache list through :mod:`wandb_frames.graphql.snapshot` instead (an ID
+snapshot, then heavy batches by name side by side), which no deletion or re-ordering during a
+listing can make skip a run; these offset listings stay for comparison (benchmarks, tests).
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ from wandb_frames.graphql.arrow_page import ArrowNodes, page_data, page_nodes, p
 __all__ = [
     "METADATA_FILE",
     "ListingQuery",
-    "iter_batched_node_pages",
     "iter_node_pages",
     "iter_pipelined_node_pages",
     "prefetch",
@@ -45,7 +48,6 @@ __all__ = [
 logger = logging.getLogger("wandb_frames.resources.runs")
 T = TypeVar("T")
 METADATA_FILE = "wandb-metadata.json"
-ID_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,73 +332,3 @@ def prefetch(
                     break
                 if kind == "item":
                     discard(value)
-
-
-def _fetch_batch(
-    execute: Execute, query: ListingQuery, names: Sequence[str]
-) -> list[dict[str, Any]]:
-    filters = orjson.dumps({"name": {"$in": list(names)}}).decode()
-    variables = query.variables(filters_json=filters, with_count=False)
-    nodes: list[dict[str, Any]] = []
-    for page in iter_pages(
-        execute, documents.RUNS_PAGE, variables, page_size=len(names), what=query.what
-    ):
-        nodes.extend(page.nodes)
-    position = {name: i for i, name in enumerate(names)}
-    found = [n for n in nodes if n.get("name") in position]
-    if len(found) < len(names):
-        logger.debug("%d of %d listed runs vanished before their fetch", len(names) - len(found), len(names))
-    found.sort(key=lambda n: position[n["name"]])
-    return found
-
-
-def iter_batched_node_pages(
-    execute: Execute,
-    query: ListingQuery,
-    per_page: int,
-    *,
-    workers: int,
-    limit: int | None = None,
-    on_count: Callable[[int], None] | None = None,
-) -> Iterator[list[dict[str, Any]]]:
-    """List IDs (light pages), fetch heavy batches of ``per_page`` IDs on ``workers`` threads.
-
-    Batches are yielded in listing order; IDs listed twice are fetched once.
-    """
-    id_vars = {
-        "entity": query.entity,
-        "project": query.project,
-        "filters": query.filters_json,
-        "order": query.order,
-        "withCount": True,
-    }
-    page_size = max(per_page, ID_PAGE_SIZE) if limit is None else max(1, min(limit, ID_PAGE_SIZE))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wandb-frames-fetch")
-    pending: deque[Future[list[dict[str, Any]]]] = deque()
-    seen: set[str] = set()
-    batch: list[str] = []
-    try:
-        for page in iter_pages(
-            execute, documents.RUN_IDS_PAGE, id_vars, page_size=page_size, what=query.what
-        ):
-            if id_vars["withCount"]:
-                _report_count(page.parent, on_count)
-                id_vars["withCount"] = False
-            for node in page.nodes:
-                name = node.get("name")
-                if isinstance(name, str) and name not in seen:
-                    seen.add(name)
-                    batch.append(name)
-                    if len(batch) == per_page:
-                        pending.append(pool.submit(_fetch_batch, execute, query, batch))
-                        batch = []
-            while pending and pending[0].done():
-                yield pending.popleft().result()
-            if limit is not None and len(seen) >= limit:
-                break
-        if batch:
-            pending.append(pool.submit(_fetch_batch, execute, query, batch))
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)

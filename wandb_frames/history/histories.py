@@ -26,9 +26,11 @@ from wandb_frames.history.fetch import (
 )
 from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide, plot_types_mapper as _types_mapper
 from wandb_frames.history.sampling import downsample_long
+from wandb_frames.tabular.dataframes import DtypeBackend, table_to_pandas, table_to_polars
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
 
 __all__ = ["Histories", "HistorySource", "fetch_histories"]
 
@@ -153,10 +155,18 @@ class Histories:
             self._table = pa.concat_tables(tables) if tables else self.schema.empty_table()
         return self._table
 
-    def to_pandas(self) -> pd.DataFrame:
-        """The long table as pandas: Arrow-backed columns, ``metric`` as a categorical."""
-        frame: pd.DataFrame = self.to_arrow().to_pandas(types_mapper=_types_mapper)
-        return frame
+    def to_pandas(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
+        """The long table as pandas, ``metric`` as a categorical; NaN is missing there.
+
+        Args:
+            dtype_backend: ``None`` (NumPy columns), ``"numpy_nullable"`` or ``"pyarrow"``,
+                as for runs frames (``docs/frames.md``).
+        """
+        return table_to_pandas(self.to_arrow(), dtype_backend=dtype_backend)
+
+    def to_polars(self) -> pl.DataFrame:
+        """The long table as a polars DataFrame, values exact as in :meth:`to_arrow` (needs polars)."""
+        return table_to_polars(self.to_arrow())
 
     def to_wide_arrow(self) -> pa.Table:
         """The wide table: ``run_id, _step, _timestamp, _runtime, <metric>…, <run columns>``.
@@ -177,10 +187,9 @@ class Histories:
                 wide = wide.append_column(name, arr.take(pos))
         return wide
 
-    def to_wide(self) -> pd.DataFrame:
-        """:meth:`to_wide_arrow` as an Arrow-backed pandas DataFrame."""
-        frame: pd.DataFrame = self.to_wide_arrow().to_pandas(types_mapper=_types_mapper)
-        return frame
+    def to_wide(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
+        """:meth:`to_wide_arrow` as pandas, with the same ``dtype_backend`` rule as :meth:`to_pandas`."""
+        return table_to_pandas(self.to_wide_arrow(), dtype_backend=dtype_backend)
 
     def to_dask(self, *, batch_size: int = 100, format: Literal["long", "wide"] = "long") -> Any:
         """The histories as a lazy ``dask.dataframe.DataFrame``, one partition per batch of runs.

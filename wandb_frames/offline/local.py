@@ -22,6 +22,8 @@ from wandb_frames.testing.records import RunRecord
 if TYPE_CHECKING:
     import pandas as pd
 
+    from wandb_frames.tabular import DtypeBackend
+
 __all__ = ["LocalRuns", "add_offline_runs", "local_runs", "record_to_decoded_run"]
 
 _CONFIG_INTERNAL = ("_wandb", "wandb_version")
@@ -145,11 +147,11 @@ class LocalRuns:
         """The runs frame as a ``pa.Table`` (one row per run; see ``docs/frames.md``)."""
         return self._table
 
-    def to_pandas(self) -> pd.DataFrame:
-        """The runs frame as an Arrow-backed ``pd.DataFrame``."""
+    def to_pandas(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
+        """The runs frame as a ``pd.DataFrame``, as ``Runs.to_pandas`` gives it (``docs/frames.md``)."""
         from wandb_frames.tabular import table_to_pandas
 
-        return table_to_pandas(self._table)
+        return table_to_pandas(self._table, dtype_backend=dtype_backend)
 
     def to_dask(self, kind: Literal["runs", "history"] = "runs", *, batch_size: int = 100,
                 keys: Sequence[str] | None = None, stream: str = "default") -> Any:

@@ -31,12 +31,13 @@ from wandb_frames.graphql.plan import Projection, QueryPlan, plan_query
 from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages
 from wandb_frames.resources.run import Run
-from wandb_frames.tabular import TableAssembler, table_to_pandas
+from wandb_frames.tabular import DtypeBackend, TableAssembler, table_to_pandas, table_to_polars
 
 if TYPE_CHECKING:
     import os
 
     import pandas as pd
+    import polars as pl
 
     from wandb_frames.resources.session import ApiSession
 
@@ -415,9 +416,13 @@ class Runs:
             partial=self.projection.select(assembler.finish()),
         )
 
-    def to_pandas(self) -> pd.DataFrame:
-        """The runs as a DataFrame with ``pd.ArrowDtype`` columns (see :meth:`to_arrow`)."""
-        return table_to_pandas(self.to_arrow())
+    def to_pandas(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
+        """The runs as a DataFrame; NaN is missing there (``dtype_backend``: see ``docs/frames.md``)."""
+        return table_to_pandas(self.to_arrow(), dtype_backend=dtype_backend)
+
+    def to_polars(self) -> pl.DataFrame:
+        """The runs as a polars DataFrame, values exact as in :meth:`to_arrow` (needs polars)."""
+        return table_to_polars(self.to_arrow())
 
     def to_parquet(
         self,

@@ -245,7 +245,7 @@ def sweep_frame(runs: pd.DataFrame, sweep: Sweep, sep: str = ".") -> pd.DataFram
     frame = runs.reindex(columns=list(dict.fromkeys(wanted)))
     for column in frame.columns:
         if column not in runs.columns:
-            frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=pd.ArrowDtype(pa.null()))
+            frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)  # as a null column
     return frame
 
 

@@ -1,7 +1,7 @@
 """Pure functions that turn W&B run data into flat, typed Arrow tables (then pandas).
 
 ``decode_run_node`` (GraphQL node → decoded run) → ``flatten_run`` (→ flat record) →
-``TableAssembler`` / ``runs_to_table`` (→ ``pa.Table``) → ``table_to_pandas``. No I/O. The
+``TableAssembler`` / ``runs_to_table`` (→ ``pa.Table``) → ``table_to_pandas`` / ``table_to_polars``. No I/O. The
 rules are in ``docs/frames.md``; the contract with other modules in ``docs/architecture.md``.
 """
 
@@ -15,10 +15,19 @@ from wandb_frames.tabular.decode import (
     parse_timestamp,
 )
 from wandb_frames.tabular.flatten import flatten_run, unflatten
-from wandb_frames.tabular.frames import TableAssembler, json_columns, runs_to_table, table_to_pandas
+from wandb_frames.tabular.dataframes import (
+    DtypeBackend,
+    json_columns,
+    nan_as_null,
+    table_to_pandas,
+    table_to_polars,
+    with_pandas_attrs,
+)
+from wandb_frames.tabular.frames import TableAssembler, runs_to_table
 from wandb_frames.tabular.schema import JSON_ENCODING_KEY, RUN_COLUMNS, empty_runs_table
 
 __all__ = [
+    "DtypeBackend",
     "JSON_ENCODING_KEY",
     "RUN_COLUMNS",
     "TableAssembler",
@@ -29,8 +38,11 @@ __all__ = [
     "json_columns",
     "json_text",
     "loads_wandb_json",
+    "nan_as_null",
     "parse_timestamp",
     "runs_to_table",
     "table_to_pandas",
+    "table_to_polars",
     "unflatten",
+    "with_pandas_attrs",
 ]

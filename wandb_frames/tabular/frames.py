@@ -1,4 +1,4 @@
-"""Assemble flat records into one typed Arrow table, page by page; then pandas.
+"""Assemble flat records into one typed Arrow table, page by page.
 
 Each page added to a :class:`TableAssembler` is converted to Arrow at once (the Python dicts
 can be freed); :meth:`TableAssembler.finish` merges the pages' kinds into one schema and
@@ -12,16 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, Final
 
-import pandas as pd
 import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning
 from wandb_frames.tabular.arrow_runs import run_columns_from_arrow
 from wandb_frames.tabular.columns import Converted, column_to_arrow, conform_chunk
+from wandb_frames.tabular.dataframes import json_columns, table_to_pandas
 from wandb_frames.tabular.flatten import _check_sep, collision_message
 from wandb_frames.tabular.fused import flatten_to_columns, nodes_to_columns, sections_to_columns
 from wandb_frames.tabular.schema import (
-    JSON_ENCODING_KEY,
     JSON_KINDS,
     RUN_COLUMN_KINDS,
     RUN_COLUMNS,
@@ -30,7 +29,7 @@ from wandb_frames.tabular.schema import (
     merge_kinds,
 )
 
-__all__ = ["TableAssembler", "runs_to_table", "table_to_pandas"]
+__all__ = ["TableAssembler", "json_columns", "runs_to_table", "table_to_pandas"]  # the last two: from .dataframes
 
 GROUPS: Final[tuple[str, ...]] = ("config", "summary", "system", "metadata")
 """Column groups after the run columns, in order; anything else comes last."""
@@ -304,31 +303,3 @@ def runs_to_table(runs: Iterable[Mapping[str, Any]], *, sep: str = ".", page_siz
     if escaped:
         warnings.warn(collision_message(list(escaped)), FlattenCollisionWarning, stacklevel=2)
     return assembler._finish()
-
-
-def json_columns(table: pa.Table) -> list[str]:
-    """Return the names of the JSON-text columns of a table (field metadata ``json``)."""
-    return [
-        field.name
-        for field in table.schema
-        if field.metadata is not None and field.metadata.get(JSON_ENCODING_KEY) == b"json"
-    ]
-
-
-def table_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Convert a runs table to pandas with ``pd.ArrowDtype`` columns.
-
-    Args:
-        table: A table from :func:`runs_to_table` or :meth:`TableAssembler.finish`.
-
-    Returns:
-        The DataFrame; ``df.attrs["wandb_frames"]["json_columns"]`` lists the JSON-text columns.
-
-    Examples:
-        >>> df = table_to_pandas(runs_to_table([{"id": "a", "summary": {"x": 1}}]))
-        >>> str(df["summary.x"].dtype)
-        'int64[pyarrow]'
-    """
-    frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    frame.attrs["wandb_frames"] = {"json_columns": json_columns(table)}
-    return frame
