@@ -25,7 +25,7 @@ def test_runs_partitions_equal_to_pandas(api: Api, client: Any) -> None:
     ddf = runs.to_dask(batch_size=5, meta="scan")
     assert ddf.npartitions == 5 and ddf.known_divisions and ddf.divisions == (0, 5, 10, 15, 20, 23)
     got = ddf.compute()
-    expected = runs.to_pandas()
+    expected = runs.to_pandas(dtype_backend="pyarrow")
     pd.testing.assert_frame_equal(got, expected, check_index_type=False)  # same order, no sort needed
     assert "config.late.depth" in got.columns and str(got["config.mixed"].dtype) == "string[pyarrow]"
 
@@ -37,7 +37,7 @@ def test_runs_with_filters_order_and_columns(api: Api, client: Any) -> None:
         {"filters": "config.lr > 0.005", "columns": ["id", "state", "config.lr", "summary.*"]},
     ):
         runs = api.runs("local/alpha", **kwargs)
-        expected = runs.to_pandas()
+        expected = runs.to_pandas(dtype_backend="pyarrow")
         got = runs.to_dask(batch_size=3, meta="scan").compute()
         _same(got, expected, ["id"])
         pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)  # and in the same order
@@ -48,9 +48,9 @@ def test_first_batch_meta_and_explicit_schema(api: Api, client: Any) -> None:
     with pytest.raises(SchemaError, match="config.late.depth"):
         runs.to_dask(batch_size=5).compute()  # the first batch's schema lacks the later key
     ddf = runs.to_dask(batch_size=5, meta=runs.to_arrow().schema)
-    _same(ddf.compute(), runs.to_pandas(), ["id"])
+    _same(ddf.compute(), runs.to_pandas(dtype_backend="pyarrow"), ["id"])
     homogeneous = api.runs("local/alpha", columns=["id", "state", "config.lr", "summary.loss"])
-    _same(homogeneous.to_dask(batch_size=4).compute(), homogeneous.to_pandas(), ["id"])
+    _same(homogeneous.to_dask(batch_size=4).compute(), homogeneous.to_pandas(dtype_backend="pyarrow"), ["id"])
 
 
 def test_nothing_fetched_before_compute(api: Api, server: LocalServer) -> None:
@@ -69,17 +69,17 @@ def test_histories_long_and_wide(api: Api, client: Any) -> None:
     histories = runs.histories(with_config=["lr", "mixed"], with_columns=["state"])
     ddf = histories.to_dask(batch_size=5)
     assert ddf.npartitions == 3
-    _same(ddf.compute(), histories.to_pandas(), ["run_id", "_step", "metric"])
+    _same(ddf.compute(), histories.to_pandas(dtype_backend="pyarrow"), ["run_id", "_step", "metric"])
     wide = runs.histories(keys=["loss", "extra"])
-    _same(wide.to_dask(batch_size=4, format="wide").compute(), wide.to_wide(), ["run_id", "_step"])
+    _same(wide.to_dask(batch_size=4, format="wide").compute(), wide.to_wide(dtype_backend="pyarrow"), ["run_id", "_step"])
     with pytest.raises(ConfigurationError, match="keys"):
         runs.histories().to_dask(format="wide")
 
 
 def test_injected_faults_change_nothing(faulty_api: Api, faulty_server: LocalServer, api: Api,
                                         client: Any) -> None:
-    expected_runs = api.runs("local/alpha").to_pandas()
-    expected_history = api.runs("local/alpha").histories(keys=["loss", "acc"]).to_pandas()
+    expected_runs = api.runs("local/alpha").to_pandas(dtype_backend="pyarrow")
+    expected_history = api.runs("local/alpha").histories(keys=["loss", "acc"]).to_pandas(dtype_backend="pyarrow")
     before = sum(faulty_server.fault_counts.values())
     runs = faulty_api.runs("local/alpha")
     got = runs.to_dask(batch_size=4, meta="scan").compute()

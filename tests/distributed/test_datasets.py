@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ENTITY, RUNS
+from distributed_support import ENTITY, RUNS
 
 from wandb_frames.api import Api
 from wandb_frames.distributed.dataset import is_complete, manifest_dir

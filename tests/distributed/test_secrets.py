@@ -110,7 +110,7 @@ def test_workers_resolve_the_key_from_environment_or_netrc(
 ) -> None:
     runs = api.runs("local/alpha", columns=["id", "state"])
     ddf = runs.to_dask(batch_size=10)
-    expected = runs.to_pandas()
+    expected = runs.to_pandas(dtype_backend="pyarrow")
     empty_netrc = tmp_path / "empty-netrc"
     empty_netrc.write_text("")
     monkeypatch.setenv("NETRC", str(empty_netrc))

@@ -9,6 +9,7 @@ partitions and ``to_pandas()`` share their dtypes. Nothing is called before ``co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,13 @@ import pandas as pd
 import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, SchemaError
+from wandb_frames.tabular.dataframes import table_to_pandas
 from wandb_frames.tabular.unify import conform_table
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
-__all__ = ["PartitionLoader", "dask_frame", "fit_schema", "import_dask"]
+__all__ = ["PartitionLoader", "dask_frame", "fit_schema", "frame_converter", "import_dask"]
 
 ToPandas = Callable[[pa.Table], pd.DataFrame]
 
@@ -64,6 +66,23 @@ class PartitionLoader:
         if isinstance(start, int):  # the rows' positions in the listing (known divisions)
             frame.index = pd.RangeIndex(start, start + len(frame))
         return frame
+
+
+def frame_converter(dtype_backend: Any) -> ToPandas:
+    """``table_to_pandas`` with ``dtype_backend`` bound (picklable), for partitions and their meta.
+
+    Only backends whose dtypes follow the Arrow types alone: with NumPy columns (``None``) an int
+    column becomes ``Int64`` only where a partition holds a null, so partitions would disagree.
+
+    Raises:
+        ConfigurationError: ``dtype_backend`` is not ``"pyarrow"`` or ``"numpy_nullable"``.
+    """
+    if dtype_backend not in ("pyarrow", "numpy_nullable"):
+        raise ConfigurationError(
+            f"to_dask() needs dtype_backend='pyarrow' or 'numpy_nullable' (got {dtype_backend!r}): "
+            "with NumPy columns a partition's dtypes would depend on its values"
+        )
+    return functools.partial(table_to_pandas, dtype_backend=dtype_backend)
 
 
 def fit_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -407,16 +407,3 @@ def long_to_wide(long: pa.Table, *, index: str = "_step") -> pa.Table:
         cols[names[m]] = pa.array(out, mask=~present, type=pa.float64())
     return pa.table(cols)
 
-
-def plot_types_mapper(t: pa.DataType) -> Any:
-    """``types_mapper`` of the history frames' ``to_pandas`` (long and wide).
-
-    Long and wide history frames are for plotting: numbers become NumPy columns (nulls as
-    NaN), which seaborn and matplotlib take as-is (seaborn 0.13 rejects pd.ArrowDtype
-    numbers as a hue); the metric name becomes a categorical; the rest stays Arrow-backed.
-    """
-    import pandas as pd
-
-    if pa.types.is_dictionary(t) or pa.types.is_floating(t) or pa.types.is_integer(t):
-        return None
-    return pd.ArrowDtype(t)

@@ -24,7 +24,7 @@ from wandb_frames.history.fetch import (
     fetch_run_long,
     parquet_getter,
 )
-from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide, plot_types_mapper as _types_mapper
+from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide
 from wandb_frames.history.sampling import downsample_long
 from wandb_frames.tabular.dataframes import DtypeBackend, table_to_pandas, table_to_polars
 
@@ -191,12 +191,14 @@ class Histories:
         """:meth:`to_wide_arrow` as pandas, with the same ``dtype_backend`` rule as :meth:`to_pandas`."""
         return table_to_pandas(self.to_wide_arrow(), dtype_backend=dtype_backend)
 
-    def to_dask(self, *, batch_size: int = 100, format: Literal["long", "wide"] = "long") -> Any:
+    def to_dask(self, *, batch_size: int = 100, format: Literal["long", "wide"] = "long",
+                dtype_backend: DtypeBackend = "pyarrow") -> Any:
         """The histories as a lazy ``dask.dataframe.DataFrame``, one partition per batch of runs.
 
         Nothing is fetched before ``compute``: each partition fetches its runs through the
         code of :meth:`to_arrow` on the worker that computes it; its meta is :attr:`schema`
-        (long) converted as :meth:`to_pandas` converts. ``format="wide"`` needs the metric
+        (long) converted as ``to_pandas(dtype_backend=dtype_backend)`` converts (``"pyarrow"``
+        or ``"numpy_nullable"``: dtypes that do not depend on a partition's values). ``format="wide"`` needs the metric
         names up front (``histories(keys=[...])``). The API key is not in the graph: see
         ``docs/scale.md`` for how workers get it; the on-disk cache is not used.
 
@@ -206,7 +208,7 @@ class Histories:
         """
         from wandb_frames.history.partitions import histories_to_dask
 
-        return histories_to_dask(self, batch_size=batch_size, format=format)
+        return histories_to_dask(self, batch_size=batch_size, format=format, dtype_backend=dtype_backend)
 
     def to_parquet(
         self,

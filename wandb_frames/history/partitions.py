@@ -27,9 +27,9 @@ from wandb_frames.distributed.dataset import (
 )
 from wandb_frames.distributed.frames import dask_frame, import_dask
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.history.frames import plot_types_mapper
+from wandb_frames.distributed.frames import frame_converter
 
-__all__ = ["HistoryBatch", "histories_to_dask", "histories_to_dataset", "long_to_pandas", "wide_schema"]
+__all__ = ["HistoryBatch", "histories_to_dask", "histories_to_dataset", "wide_schema"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +89,12 @@ def wide_schema(histories: Any, keys: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def long_to_pandas(table: pa.Table) -> Any:
-    """The long table as ``Histories.to_pandas()`` converts it."""
-    return table.to_pandas(types_mapper=plot_types_mapper)
-
-
-def histories_to_dask(histories: Any, *, batch_size: int, format: Literal["long", "wide"]) -> Any:
+def histories_to_dask(histories: Any, *, batch_size: int, format: Literal["long", "wide"], dtype_backend: Any) -> Any:
     """See :meth:`Histories.to_dask`."""
     import_dask()
     source = _source(histories)
     parts = _batches(histories, batch_size)
+    long_to_pandas = frame_converter(dtype_backend)
     if format == "long":
         return dask_frame(_LongBatch(source), parts, histories.schema, to_pandas=long_to_pandas,
                           label=f"wandb-history-{source.project}", conform=False)

@@ -154,20 +154,21 @@ class LocalRuns:
         return table_to_pandas(self._table, dtype_backend=dtype_backend)
 
     def to_dask(self, kind: Literal["runs", "history"] = "runs", *, batch_size: int = 100,
-                keys: Sequence[str] | None = None, stream: str = "default") -> Any:
+                keys: Sequence[str] | None = None, stream: str = "default",
+                dtype_backend: DtypeBackend = "pyarrow") -> Any:
         """The runs frame (``kind="runs"``) or the long histories as a lazy Dask DataFrame.
 
         One partition per batch of ``batch_size`` runs (in this object's order); each worker
         decodes its own ``.wandb`` files (they must be on a filesystem it can read), with the
         filter already applied here. Runs meta: :meth:`to_arrow`'s schema; history meta:
-        ``history.LONG_SCHEMA``, numbers as NumPy columns as ``Histories.to_pandas`` does.
+        ``history.LONG_SCHEMA``; converted as ``to_pandas(dtype_backend=dtype_backend)``.
         """
         import time
 
         from wandb_frames.offline.partitions import local_runs_to_dask
 
         return local_runs_to_dask(self, kind=kind, batch_size=batch_size, keys=keys, stream=stream,
-                                  now=time.time())
+                                  now=time.time(), dtype_backend=dtype_backend)
 
     def histories(self, keys: Sequence[str] | None = None, *, stream: str = "default") -> pa.Table:
         """Every run's full history in the long format (``run_id, _step, metric, value, _timestamp, _runtime``).

@@ -15,11 +15,10 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from wandb_frames.distributed.frames import dask_frame, import_dask
+from wandb_frames.distributed.frames import dask_frame, frame_converter, import_dask
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.history.frames import LONG_SCHEMA, plot_types_mapper
+from wandb_frames.history.frames import LONG_SCHEMA
 from wandb_frames.offline.reader import _read
-from wandb_frames.tabular import table_to_pandas
 
 __all__ = ["OfflineBatch", "OfflineSource", "local_runs_to_dask"]
 
@@ -59,10 +58,6 @@ class OfflineSource:
         return local.histories(list(self.keys) if self.keys is not None else None, stream=self.stream)
 
 
-def _history_to_pandas(table: pa.Table) -> Any:
-    return table.to_pandas(types_mapper=plot_types_mapper)
-
-
 def local_runs_to_dask(
     local: Any,
     *,
@@ -71,6 +66,7 @@ def local_runs_to_dask(
     keys: Sequence[str] | None,
     stream: str,
     now: float,
+    dtype_backend: Any = "pyarrow",
 ) -> Any:
     """See :meth:`LocalRuns.to_dask`."""
     import_dask()
@@ -82,8 +78,9 @@ def local_runs_to_dask(
     parts = [OfflineBatch(i // batch_size, tuple(paths[i:i + batch_size])) for i in range(0, len(paths), batch_size)]
     source = OfflineSource(type(local), kind, local._entity, local._sep, local.include_files, local.running_window, now,
                            tuple(keys) if keys is not None else None, stream)
+    to_pandas = frame_converter(dtype_backend)
     if kind == "runs":
-        return dask_frame(source, parts, local.to_arrow().schema, to_pandas=table_to_pandas,
+        return dask_frame(source, parts, local.to_arrow().schema, to_pandas=to_pandas,
                           label="wandb-offline-runs")
-    return dask_frame(source, parts, LONG_SCHEMA, to_pandas=_history_to_pandas,
+    return dask_frame(source, parts, LONG_SCHEMA, to_pandas=to_pandas,
                       label="wandb-offline-history", conform=False)

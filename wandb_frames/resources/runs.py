@@ -450,21 +450,23 @@ class Runs:
         return runs_to_dataset(self, path, partition_by=partition_by or "batch", resume=resume,
                                batch_size=batch_size, use_dask=use_dask, **kwargs)
 
-    def to_dask(self, *, batch_size: int = 1000, meta: Any = "first") -> Any:
+    def to_dask(self, *, batch_size: int = 1000, meta: Any = "first",
+                dtype_backend: DtypeBackend = "pyarrow") -> Any:
         """A lazy ``dask.dataframe.DataFrame``: one partition per batch of runs (``docs/scale.md``).
 
         The IDs are listed now (light requests); each partition fetches its batch with ``$in``
         through :meth:`to_arrow`'s code when computed. Index: the run's listing position.
         ``meta``: ``"first"`` (the first batch's schema, fetched now; a later batch with a
         column it lacks raises ``SchemaError``), ``"scan"`` (every batch's schema unified by
-        the ``to_arrow()`` rule: exact, one extra fetch) or a ``pa.Schema``.
+        the ``to_arrow()`` rule: exact, one extra fetch) or a ``pa.Schema``. Partitions are
+        converted as ``to_pandas(dtype_backend=...)`` (``"pyarrow"`` or ``"numpy_nullable"``).
 
         Raises:
             ConfigurationError: An order or ``limit`` that only a local pass could apply.
         """
         from wandb_frames.resources.runs_partitions import runs_to_dask
 
-        return runs_to_dask(self, batch_size=batch_size, meta=meta)
+        return runs_to_dask(self, batch_size=batch_size, meta=meta, dtype_backend=dtype_backend)
 
     def histories(
         self,

@@ -25,11 +25,10 @@ from wandb_frames.distributed.dataset import (
     open_dataset,
     run_batches,
 )
-from wandb_frames.distributed.frames import dask_frame, import_dask
+from wandb_frames.distributed.frames import dask_frame, frame_converter, import_dask
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.graphql.snapshot import list_run_ids
 from wandb_frames.graphql.session import Session
-from wandb_frames.tabular import table_to_pandas
 from wandb_frames.tabular.unify import unify_schemas
 
 __all__ = ["RunBatch", "RunsSource", "runs_to_dask", "runs_to_dataset"]
@@ -121,9 +120,10 @@ class _BatchSchema:
         return self.source(part).schema
 
 
-def runs_to_dask(runs: Any, *, batch_size: int, meta: Any) -> Any:
+def runs_to_dask(runs: Any, *, batch_size: int, meta: Any, dtype_backend: Any = "pyarrow") -> Any:
     """See :meth:`Runs.to_dask`."""
     import_dask()
+    to_pandas = frame_converter(dtype_backend)
     source = _source(runs)
     parts = _batches(_run_ids(runs), batch_size)
     if isinstance(meta, pa.Schema):
@@ -142,7 +142,7 @@ def runs_to_dask(runs: Any, *, batch_size: int, meta: Any) -> Any:
     if parts:
         last = parts[-1]
         divisions = [p.start for p in parts] + [last.start + len(last.ids) - 1]
-    return dask_frame(source, parts, schema, to_pandas=table_to_pandas,
+    return dask_frame(source, parts, schema, to_pandas=to_pandas,
                       label=f"wandb-runs-{runs.project}", divisions=divisions)
 
 
