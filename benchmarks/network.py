@@ -11,7 +11,7 @@ interpreter (this script with ``--child``), every argument at its default:
 - ``table: wandb_frames``: ``wf.Api(...).runs("bench/table").to_pandas()``;
 - ``table: official lazy=False``: ``wandb.Api(...).runs("bench/table", lazy=False)`` (its
   default ``per_page=50``) + ``pd.json_normalize`` (``official_contenders.official_lazy_false``);
-- ``histories: wandb_frames``: ``wf.Api(...).runs("bench/histories").histories().to_arrow()``;
+- ``histories: wandb_frames``: ``wf.Api(...).runs("bench/histories").history_frames().to_arrow()``;
 - ``histories: official``: ``wandb.Api(...).runs("bench/histories").histories()`` (its
   defaults: ``samples=500``, a list of row dicts).
 
@@ -116,7 +116,7 @@ def child(name: str, url: str) -> dict[str, Any]:
             frame = ours.runs(f"{ENTITY}/{TABLE}").to_pandas()
             rows, columns = frame.shape
         else:
-            table = ours.runs(f"{ENTITY}/{HISTORIES}").histories().to_arrow()
+            table = ours.runs(f"{ENTITY}/{HISTORIES}").history_frames().to_arrow()
             rows, columns = table.num_rows, table.num_columns
     meter.stop()
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

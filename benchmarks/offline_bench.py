@@ -4,20 +4,28 @@ Files are written in the SDK's exact format (our framing + ``wandb``'s ``Record`
 shaped like ``wandb-core`` 0.31 output: a summary record before every history record), not by
 the SDK itself, which would take minutes to make 1,000 runs.
 
-    .venv/bin/python benchmarks/offline_bench.py --runs 1000 --steps 1000
+    .venv/bin/python benchmarks/offline_bench.py --runs 1000 --steps 1000 [--workers 2] [--data DIR]
+
+``--workers`` decodes the files in that many processes (``scan_run_dir(workers=…)``; 1 =
+in this thread). ``--data DIR`` keeps the generated folder in DIR and reuses it on the next
+run (so serial and parallel, or two versions of the reader, read the same files).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from wandb_frames.offline.framing import frame_records
 from wandb_frames.offline.local import LocalRuns
-from wandb_frames.offline.reader import record_class, scan_run_dir
+from wandb_frames.offline.folders import scan_run_dir
+from wandb_frames.offline.reader import record_class
 
 METRICS = ("loss", "acc", "lr", "grad_norm", "val/loss")
 
@@ -58,21 +66,36 @@ def _write_run(root: Path, i: int, steps: int) -> None:
     (run_dir / f"run-{run_id}.wandb").write_bytes(frame_records(out))
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="processes decoding files (1: this thread)")
+    parser.add_argument("--data", type=Path, default=None, help="keep/reuse the generated wandb folder here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "wandb"
+        root = (args.data or Path(tmp)) / "wandb"
+        stamp = root / f"complete-{args.runs}x{args.steps}"
         t = time.perf_counter()
-        for i in range(args.runs):
-            _write_run(root, i, args.steps)
+        if not stamp.exists():
+            if root.exists():
+                shutil.rmtree(root)
+            for i in range(args.runs):
+                _write_run(root, i, args.steps)
+            stamp.touch()
+            print(f"wrote {args.runs} runs x {args.steps} steps in {time.perf_counter() - t:.1f} s")
         size = sum(p.stat().st_size for p in root.rglob("*.wandb"))
-        print(f"wrote {args.runs} runs x {args.steps} steps: {size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        runs = scan_run_dir(root, include_files=False)
-        t_read = time.perf_counter() - t
+        print(f"{args.runs} runs x {args.steps} steps: {size / 1e6:.1f} MB of .wandb files; workers={args.workers}")
+        record_class()  # import wandb's messages before timing, as a warm process would have
+        t, cpu = time.perf_counter(), _cpu_seconds()
+        runs = scan_run_dir(root, include_files=False, workers=args.workers)
+        t_read, cpu_read = time.perf_counter() - t, _cpu_seconds() - cpu
         t = time.perf_counter()
         local = LocalRuns(runs)
         frame = local.to_pandas()
@@ -80,7 +103,8 @@ def main() -> None:
         t = time.perf_counter()
         long = local.histories()
         t_hist = time.perf_counter() - t
-        print(f"read+decode files : {t_read:7.2f} s  ({size / 1e6 / t_read:.0f} MB/s, {args.runs * args.steps / t_read:,.0f} steps/s)")
+        print(f"read+decode files : {t_read:7.2f} s  ({size / 1e6 / t_read:.0f} MB/s, {args.runs * args.steps / t_read:,.0f} steps/s;"
+              f" CPU {cpu_read:.2f} s in all processes; load average {os.getloadavg()[0]:.1f})")
         print(f"runs frame        : {t_frame:7.2f} s  ({frame.shape[0]} x {frame.shape[1]})")
         print(f"long history frame: {t_hist:7.2f} s  ({long.num_rows:,} rows)")
         print(f"total             : {t_read + t_frame + t_hist:7.2f} s")

@@ -93,3 +93,17 @@ def test_the_layers_contract_names_every_top_level_module_and_folder() -> None:
 def test_no_private_module_at_the_top_level() -> None:
     names = [m.name for m in pkgutil.iter_modules(wandb_frames.__path__)]
     assert [n for n in names if n.startswith("_")] == []
+
+
+MAX_LINES = 500
+REASON = "Why this module is long:"
+
+
+def test_no_module_over_500_lines_without_a_reason_at_its_top() -> None:
+    package = ROOT / "wandb_frames"
+    unexplained = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") > MAX_LINES and REASON not in text[:3000]:
+            unexplained.append(f"{path.relative_to(ROOT)} ({text.count(chr(10))} lines)")
+    assert unexplained == [], f"over {MAX_LINES} lines with no '{REASON}' paragraph in the docstring"

@@ -30,6 +30,8 @@ from wandb_frames.errors import (
     RateLimitError,
     SchemaError,
     TransportError,
+    UnknownKeyWarning,
+    UnsupportedFeatureError,
     UnsupportedFilterError,
     WandbFramesError,
     WandbFramesWarning,
@@ -44,6 +46,7 @@ from wandb_frames.resources.reports import Report, Reports
 from wandb_frames.resources.run import Run
 from wandb_frames.resources.runs import Runs
 from wandb_frames.resources.sweeps import Sweep, Sweeps
+from wandb_frames.resources.compat import Summary, User
 
 __all__ = [
     "Api",
@@ -81,10 +84,14 @@ __all__ = [
     "Runs",
     "RunsCache",
     "SchemaError",
+    "Summary",
     "Sweep",
     "Sweeps",
     "TransportError",
+    "UnknownKeyWarning",
+    "UnsupportedFeatureError",
     "UnsupportedFilterError",
+    "User",
     "WandbFramesError",
     "WandbFramesWarning",
     "__version__",

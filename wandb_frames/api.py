@@ -1,4 +1,9 @@
-"""``Api``: the entry point, mirroring ``wandb.Api`` (settings, paths, caches, runs)."""
+"""``Api``: the entry point, mirroring ``wandb.Api`` (settings, paths, caches, runs).
+
+Why this module is long: one class with one method per ``wandb.Api`` member (with wandb's
+signatures and docstrings), each a few lines that check arguments and hand over to
+:mod:`wandb_frames.resources`; splitting the class would scatter the surface it mirrors.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,11 @@ from graphql import DocumentNode, print_ast
 
 from wandb_frames.resources import artifact_types, artifacts, base, projects, reports, sweeps
 from wandb_frames.cache.store import RunsCache, resolve_cache
+from wandb_frames.resources.api_extras import ApiExtras
+from wandb_frames.resources.compat import User
 from wandb_frames.resources.artifact_types import ArtifactType, ArtifactTypes
 from wandb_frames.resources.artifacts import Artifact, Artifacts
-from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
+from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError, UnsupportedFeatureError
 from wandb_frames.filters import parse_filter, parse_order
 from wandb_frames.graphql import documents
 from wandb_frames.graphql.documents import Document
@@ -87,7 +94,7 @@ def _without_version(name: object) -> object:
     return name.split(":", 1)[0] if isinstance(name, str) else name
 
 
-class Api:
+class Api(ApiExtras):
     """Query a W&B server; ``runs()`` returns typed, Arrow-backed frames.
 
     Args:
@@ -170,8 +177,9 @@ class Api:
             return self._client
 
     @property
-    def viewer(self) -> dict[str, Any]:
-        """The authenticated user (``Viewer`` query), fetched once."""
+    def viewer(self) -> User:
+        """The authenticated user as a :class:`~wandb_frames.resources.compat.User` (``Viewer`` query,
+        fetched once), as ``wandb``; ``api.viewer._attrs`` holds every field the server sent."""
         if self._viewer is None:
             data = self.execute(documents.VIEWER, {})
             viewer = data.get("viewer")
@@ -182,7 +190,7 @@ class Api:
                     what="viewer",
                 )
             self._viewer = viewer
-        return self._viewer
+        return User(self._viewer)
 
     @property
     def default_entity(self) -> str:
@@ -273,10 +281,12 @@ class Api:
     # -- runs ------------------------------------------------------------------------------
     def runs(
         self,
-        path: str = "",
+        path: str | None = None,
         filters: Mapping[str, Any] | str | None = None,
         order: str = "+created_at",
         per_page: int = 50,
+        include_sweeps: bool = False,
+        lazy: bool = True,
         *,
         limit: int | None = None,
         columns: Sequence[str] | None = None,
@@ -293,6 +303,10 @@ class Api:
             filters: A MongoDB-style dict or a Python-expression string; validated now.
             order: ``"+created_at"``, ``"-summary_metrics.loss"``, ``"+config.lr"``, …
             per_page: Runs per request.
+            include_sweeps: Accepted as ``wandb``'s: ``run.sweep`` works either way (loaded on
+                first access, one request per sweep).
+            lazy: Accepted as ``wandb``'s: iterated runs load ``config``/``summary`` with the
+                listing unless ``columns=`` leaves them out.
             limit: Stop after this many runs (None: all).
             columns: Keep only these frame columns; globs allowed (``"summary.*"``). Exact
                 ``config.``/``summary.`` names are projected server-side.
@@ -310,6 +324,7 @@ class Api:
             FilterError: ``filters`` or ``order`` is invalid (before any request).
             ConfigurationError: Malformed path or arguments.
         """
+        path = path or ""
         entity, project = split_project_path(path)
         project = self._project_or_default(project, path)
         # Validate first (FilterError, before any request): repr() of an invalid filter may
@@ -346,6 +361,8 @@ class Api:
             progress=self.progress if progress is None else progress,
             concurrency=self.concurrency if concurrency is None else concurrency,
             offline=offline,
+            include_sweeps=include_sweeps,
+            lazy=lazy,
         )
         with self._lock:
             return self._runs_cache.setdefault(key, runs)
@@ -441,8 +458,11 @@ class Api:
         )
         return artifacts.get_artifact(self, path, type)
 
-    def artifact_types(self, project: str | None = None) -> ArtifactTypes:
-        """The artifact types of a project, lazily."""
+    def artifact_types(self, project: str | None = None, start: str | None = None) -> ArtifactTypes:
+        """The artifact types of a project, lazily (``start``, a page cursor, is not offered)."""
+        if start is not None:
+            raise UnsupportedFeatureError("Api.artifact_types(start=...) (a wandb.Api feature) is not supported "
+                                          "by wandb-frames: it lists every type", feature="Api.artifact_types(start)")
         return artifact_types.artifact_types(
             self, project, default_entity=self._lazy_entity(project, "project"),
             default_project=self.settings.project,

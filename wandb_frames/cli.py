@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from wandb_frames.version import __version__
 from wandb_frames.errors import (
     ApiError,
     CacheError,
@@ -26,6 +27,10 @@ from wandb_frames.errors import (
 )
 
 __all__ = ["get_parser", "main"]
+
+FORMATS = ("csv", "json", "ndjson", "parquet")
+_SUFFIXES = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson",
+             ".parquet": "parquet", ".pq": "parquet"}
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -39,6 +44,7 @@ def get_parser() -> argparse.ArgumentParser:
         description="W&B runs and histories as typed tables (parquet, CSV).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -49,7 +55,9 @@ def get_parser() -> argparse.ArgumentParser:
     _add_query_arguments(runs)
     runs.add_argument("--columns", nargs="+", default=None, help="columns or globs to keep")
     runs.add_argument("--limit", type=int, default=None, help="stop after this many runs")
-    runs.add_argument("-o", "--output", default="-", help="out.parquet, out.csv, or - for CSV on stdout")
+    runs.add_argument("-o", "--output", default="-", help="a file (format from its suffix) or - for stdout")
+    runs.add_argument("--format", choices=FORMATS, default=None,
+                      help="csv, json, ndjson or parquet (default: from --output's suffix; csv on stdout)")
     runs.add_argument("--offline", action="store_true",
                       help="answer from the on-disk cache only (no request)")
 
@@ -60,7 +68,9 @@ def get_parser() -> argparse.ArgumentParser:
     history.add_argument("--keys", nargs="+", default=None, help="metrics to fetch (default: all)")
     history.add_argument("--samples", type=int, default=None, help="deterministic downsampling per run")
     history.add_argument("--limit", type=int, default=None, help="at most this many runs")
-    history.add_argument("-o", "--output", default="-", help="out.parquet, out.csv, or - for CSV on stdout")
+    history.add_argument("-o", "--output", default="-", help="a file (format from its suffix) or - for stdout")
+    history.add_argument("--format", choices=FORMATS, default=None,
+                         help="csv, json, ndjson or parquet (default: from --output's suffix; csv on stdout)")
 
     cache = sub.add_parser("cache", parents=[debug], help="the on-disk runs cache")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True)
@@ -186,7 +196,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from wandb_frames.graphql.plan import plan_query
 
         plan_query(filters, args.order)  # a bad filter or order fails before any request
-        _check_output(args.output)
+        args.format = _output_format(args.output, args.format)
         samples = getattr(args, "samples", None)
         if samples is not None and samples < 2:
             raise ConfigurationError(f"--samples must be at least 2 (got {samples})")
@@ -198,12 +208,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             columns=args.columns, progress=progress, offline=offline,
         )
         table = runs.to_arrow()
-        _write_table(table, args.output, lambda path: runs.to_parquet(path))
+        _write_table(table, args.output, args.format, lambda path: runs.to_parquet(path))
         return EXIT_OK
     if args.command == "history":
         runs = api.runs(args.path, filters=filters, order=args.order, limit=args.limit, progress=progress)
-        histories = runs.histories(keys=args.keys, samples=args.samples)
-        _write_table(histories.to_arrow(), args.output, lambda path: histories.to_parquet(path))
+        histories = runs.history_frames(keys=args.keys, samples=args.samples)
+        _write_table(histories.to_arrow(), args.output, args.format, lambda path: histories.to_parquet(path))
         return EXIT_OK
     raise ConfigurationError(f"unknown command {args.command!r}")
 
@@ -255,31 +265,73 @@ def _cache_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_output(output: str) -> None:
-    """Reject an ``--output`` we cannot write before anything is fetched."""
-    if output != "-" and Path(output).suffix not in {".csv", ".parquet", ".pq"}:
-        raise ConfigurationError(f"--output must end in .parquet or .csv, got {output!r}")
+def _output_format(output: str, given: str | None) -> str:
+    """The output format: ``--format``, else the suffix of ``--output``, else CSV on stdout.
+
+    Raises:
+        ConfigurationError: a file whose suffix names no format, without ``--format``
+            (before anything is fetched).
+    """
+    if given is not None:
+        return given
+    if output == "-":
+        return "csv"
+    found = _SUFFIXES.get(Path(output).suffix.lower())
+    if found is None:
+        raise ConfigurationError(
+            f"--output {output!r}: end it in .parquet, .csv, .json or .ndjson, or pass --format")
+    return found
 
 
-def _write_table(table: Any, output: str, to_parquet: Any = None) -> None:
+def _write_table(table: Any, output: str, fmt: str = "csv", to_parquet: Any = None) -> None:
     import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
 
     from wandb_frames.export import write_parquet
 
-    if output == "-":
-        pa_csv.write_csv(_csv_safe(table), sys.stdout.buffer)
-        return
-    path = Path(output)
-    if path.suffix == ".csv":
-        pa_csv.write_csv(_csv_safe(table), path)
-    elif path.suffix in {".parquet", ".pq"}:
-        if to_parquet is not None:
-            to_parquet(path)  # with provenance (server, project, filters, fetch time)
+    to_stdout = output == "-"
+    if fmt == "parquet":
+        if to_stdout:
+            pq.write_table(table, sys.stdout.buffer)
+        elif to_parquet is not None:
+            to_parquet(Path(output))  # with provenance (server, project, filters, fetch time)
         else:
-            write_parquet(table, path)
+            write_parquet(table, Path(output))
+    elif fmt == "csv":
+        pa_csv.write_csv(_csv_safe(table), sys.stdout.buffer if to_stdout else Path(output))
     else:
-        raise ConfigurationError(f"--output must end in .parquet or .csv, got {output!r}")
-    print(f"wrote {table.num_rows} rows to {path}", file=sys.stderr)
+        text = _json_text(table, lines=fmt == "ndjson")
+        if to_stdout:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            Path(output).write_text(text, encoding="utf-8")
+    if not to_stdout:
+        print(f"wrote {table.num_rows} rows to {output}", file=sys.stderr)
+
+
+def _json_value(value: Any) -> Any:
+    """A cell as JSON: timestamps as ISO text, NaN/±inf as null (JSON has no such numbers)."""
+    import math
+    from datetime import date, datetime
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _json_text(table: Any, *, lines: bool) -> str:
+    """Rows as a JSON array (``lines=False``) or newline-delimited JSON objects."""
+    rows = [{k: _json_value(v) for k, v in row.items()} for row in table.to_pylist()]
+    if lines:
+        return "".join(json.dumps(row, allow_nan=False) + "\n" for row in rows)
+    return json.dumps(rows, allow_nan=False) + "\n"
 
 
 def _csv_safe(table: Any) -> Any:

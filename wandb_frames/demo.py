@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs_path = runs.to_parquet(out / "runs.parquet")
         _say(f"\nwrote {runs_path}")
 
-        histories = runs.histories(keys=["loss", "eval/loss"], with_config=["optimizer.lr"])
+        histories = runs.history_frames(keys=["loss", "eval/loss"], with_config=["optimizer.lr"])
         started = time.perf_counter()
         table = histories.to_arrow()
         history_path = histories.to_parquet(out / "history.parquet")

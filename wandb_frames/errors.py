@@ -17,12 +17,14 @@ WandbFramesError(Exception)                      root: everything raised on purp
 │   └── ProtocolError                            response shape unexpected (non-JSON, missing fields)
 ├── IncompleteResultError                        a fetch stopped part-way; .partial holds what arrived
 ├── CacheError                                   the on-disk cache cannot answer (offline) or is unusable
-└── ExportError                                  writing parquet/CSV failed
+├── ExportError                                  writing parquet/CSV failed
+└── UnsupportedFeatureError(…, NotImplementedError)  a wandb.Api feature wandb-frames does not offer; .feature
 
 WandbFramesWarning(UserWarning)
 ├── LossyConversionWarning                       a column was widened (e.g. mixed kinds → JSON text)
 ├── FlattenCollisionWarning                      "a.b" and {"a": {"b"}} in one record: both kept, one escaped
-└── CorruptRecordWarning                         a damaged cache file or torn .wandb record was skipped
+├── CorruptRecordWarning                         a damaged cache file or torn .wandb record was skipped
+└── UnknownKeyWarning                            a filter key, columns= entry or keys= metric matches nothing known
 ```
 
 Messages say what went wrong and what to do next. The API key never appears in
@@ -31,6 +33,9 @@ any message, attribute or repr of these classes.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,6 +58,8 @@ __all__ = [
     "RateLimitError",
     "SchemaError",
     "TransportError",
+    "UnknownKeyWarning",
+    "UnsupportedFeatureError",
     "UnsupportedFilterError",
     "WandbFramesError",
     "WandbFramesWarning",
@@ -193,6 +200,18 @@ class ExportError(WandbFramesError):
     """Raised when writing a parquet or CSV file failed."""
 
 
+class UnsupportedFeatureError(WandbFramesError, NotImplementedError):
+    """Raised when a ``wandb.Api`` member that wandb-frames does not offer is used; ``feature`` names it.
+
+    Raised instead of ``AttributeError`` so that a script written for ``wandb.Api`` stops
+    with a message naming the feature and why it is missing (e.g. it needs W&B's cloud).
+    """
+
+    def __init__(self, message: str, *, feature: str) -> None:
+        super().__init__(message)
+        self.feature = feature
+
+
 class WandbFramesWarning(UserWarning):
     """Root of every warning wandb-frames emits."""
 
@@ -207,3 +226,32 @@ class FlattenCollisionWarning(WandbFramesWarning):
 
 class CorruptRecordWarning(WandbFramesWarning):
     """Emitted when a damaged cache file or a torn record was skipped."""
+
+
+class UnknownKeyWarning(WandbFramesWarning):
+    """Emitted when a filter key, ``columns=`` entry or ``keys=`` metric matches nothing known.
+
+    ``key`` is the name as given, ``suggestions`` the closest known names (may be empty).
+    """
+
+    def __init__(self, message: str, *, key: str = "", suggestions: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+        self.suggestions = list(suggestions)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_at_user(message: str | Warning, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the first frame outside wandb-frames (the user's line).
+
+    So ``python -W error`` or a filter on the user's module applies, and the warning shows
+    the line of the user's script (``runs.to_pandas()``), not one of ours.
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

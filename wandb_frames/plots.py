@@ -198,12 +198,12 @@ def plot_curves(
 
     Example::
 
-        h = runs.histories(keys=["loss"], with_config=["optimizer.lr"])
+        h = runs.history_frames(keys=["loss"], with_config=["optimizer.lr"])
         fig = plot_curves(h.to_pandas(), "loss", hue="config.optimizer.lr", bins=4)
         fig.savefig("loss.png")
 
     Args:
-        histories_long: The long frame of ``runs.histories()`` (``run_id, _step, metric,
+        histories_long: The long frame of ``runs.history_frames()`` (``run_id, _step, metric,
             value, …``): a DataFrame, a ``pyarrow.Table`` or the ``Histories`` object.
         metric: The metric to draw (a value of the ``metric`` column).
         x: The x column: ``_step`` (default), ``_runtime`` or ``_timestamp``.
@@ -227,7 +227,7 @@ def plot_curves(
     frame = _as_frame(histories_long, "histories_long")
     for name in ("run_id", "metric", "value"):
         if name not in frame.columns:
-            raise ConfigurationError(f"histories_long has no {name!r} column: pass runs.histories(...).to_pandas()")
+            raise ConfigurationError(f"histories_long has no {name!r} column: pass runs.history_frames(...).to_pandas()")
     x = _column(frame, x)
     if hue is not None:
         hue = _column(frame, hue, ("config.",))

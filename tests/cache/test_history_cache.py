@@ -1,4 +1,4 @@
-"""Runs.histories() with Api(cache=...): finished runs' histories are kept on disk."""
+"""Runs.history_frames() with Api(cache=...): finished runs' histories are kept on disk."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _history_requests(server: LocalServer) -> list[str]:
 
 
 def _histories(server: LocalServer, cache: Any, **kwargs: Any) -> Any:
-    return make_api(server, cache).runs(f"{ENTITY}/{PROJECT}", **kwargs).histories(keys=["loss"]).to_pandas()
+    return make_api(server, cache).runs(f"{ENTITY}/{PROJECT}", **kwargs).history_frames(keys=["loss"]).to_pandas()
 
 
 def test_finished_runs_come_from_the_cache_the_second_time(hserver: LocalServer, tmp_path: Path) -> None:
@@ -75,9 +75,9 @@ def test_a_resumed_run_is_fetched_again(hserver: LocalServer, tmp_path: Path) ->
 def test_other_keys_or_steps_are_other_entries(hserver: LocalServer, tmp_path: Path) -> None:
     api = make_api(hserver, RunsCache(tmp_path))
     runs = api.runs(f"{ENTITY}/{PROJECT}")
-    runs.histories(keys=["loss"]).to_arrow()
+    runs.history_frames(keys=["loss"]).to_arrow()
     hserver.clear_requests()
-    part = runs.histories(keys=["loss"], min_step=5, max_step=10).to_pandas()
+    part = runs.history_frames(keys=["loss"], min_step=5, max_step=10).to_pandas()
     assert sorted(set(part["_step"])) == list(range(5, 10))
     assert any("h0" in str(v) for op, v in hserver.requests if op in HISTORY_OPS)
 
@@ -87,10 +87,10 @@ def test_offline_answers_finished_runs_and_refuses_the_rest(hserver: LocalServer
     hserver.clear_requests()
     api = make_api(hserver, RunsCache(tmp_path))
     done = api.runs(f"{ENTITY}/{PROJECT}", filters={"state": "finished"}, offline=True)
-    assert len(done.histories(keys=["loss"]).to_pandas()) == 20
+    assert len(done.history_frames(keys=["loss"]).to_pandas()) == 20
     assert hserver.requests == []
     with pytest.raises(IncompleteResultError, match="h2.*final state") as info:
-        api.runs(f"{ENTITY}/{PROJECT}", offline=True).histories(keys=["loss"]).to_pandas()
+        api.runs(f"{ENTITY}/{PROJECT}", offline=True).history_frames(keys=["loss"]).to_pandas()
     assert isinstance(info.value.__cause__, CacheError)
     assert info.value.partial is not None and info.value.partial.num_rows == 40
     assert hserver.requests == []
@@ -130,18 +130,19 @@ def test_clear_removes_the_projects_histories(hserver: LocalServer, tmp_path: Pa
 
 
 def test_a_single_runs_history_uses_the_same_cache(hserver: LocalServer, tmp_path: Path) -> None:
-    first = make_api(hserver, RunsCache(tmp_path)).run(f"{ENTITY}/{PROJECT}/h0").history(keys=["loss"])
+    first = make_api(hserver, RunsCache(tmp_path)).run(f"{ENTITY}/{PROJECT}/h0").history(keys=["loss"], samples=None,
+                                                                                   format="wide")
     hserver.clear_requests()
     api = make_api(hserver, RunsCache(tmp_path))
     run = api.run(f"{ENTITY}/{PROJECT}/h0")
-    again = run.history(keys=["loss"])
+    again = run.history(keys=["loss"], samples=None, format="wide")
     assert again.equals(first) and len(again) == 20
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS] == []
     # the listing's histories() finds the same file: same query, same stamp
-    listing = api.runs(f"{ENTITY}/{PROJECT}", filters={"state": "finished"}).histories(keys=["loss"]).to_pandas()
+    listing = api.runs(f"{ENTITY}/{PROJECT}", filters={"state": "finished"}).history_frames(keys=["loss"]).to_pandas()
     assert len(listing) == 20
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS] == []
     running = api.run(f"{ENTITY}/{PROJECT}/h2")
     hserver.clear_requests()
-    running.history(keys=["loss"])
+    running.history(keys=["loss"], samples=None, format="wide")
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS]  # never cached

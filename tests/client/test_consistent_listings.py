@@ -161,3 +161,11 @@ def test_a_rate_limit_slows_the_listing_and_never_fails_it() -> None:
         assert api.transport.limiter.decreases > 0
         table = api.runs(f"{ENTITY}/limited").to_arrow()
         assert pa.compute.count(table["id"]).as_py() == 300
+
+
+def test_anchored_pages_keep_the_filter_as_sent(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's filter is combined with the anchor as text: W&B's JSON may hold bare Infinity."""
+    monkeypatch.setattr(snapshot, "ID_PAGE_SIZE", 25)
+    server.add_runs(ENTITY, "inf", simple_runs(RUNS))
+    ids = _ids_table(server, "inf", filters={"summary.loss": {"$lt": float("inf")}, "config.opt": "adam"})
+    assert ids == [f"r{i:05d}" for i in range(1, RUNS, 2)]

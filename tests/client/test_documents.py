@@ -51,37 +51,55 @@ ALL: dict[str, Document] = {
 #: as they were before the shared fragments (fragments inlined, so a field moved into a
 #: fragment keeps its hash; any added, dropped, renamed, re-argued or re-ordered field changes it).
 WIRE_SELECTIONS = {
-    "graphql/artifact_collections.graphql": "88f6bb387f04ffeb",
     "graphql/artifact_by_name.graphql": "9f2b06754bd38d8d",
+    "graphql/artifact_collections.graphql": "88f6bb387f04ffeb",
     "graphql/artifact_created_by.graphql": "a5c6c9d18460b9be",
+    "graphql/artifact_files.graphql": "9f40ce470fd4d2e8",
+    "graphql/artifact_manifest.graphql": "b729efc8ff0cc667",
     "graphql/artifact_membership.graphql": "f4ae3ac4c5dbff4e",
     "graphql/artifact_run_input.graphql": "011e69ba7da53473",
     "graphql/artifact_run_output.graphql": "2150e58d473fa0ba",
     "graphql/artifact_type.graphql": "676fb117c35467dd",
     "graphql/artifact_types.graphql": "d0446fd43f7a9da9",
+    "graphql/artifact_used_by.graphql": "8b5d8d46c1a2a861",
     "graphql/artifact_versions.graphql": "95c3eeee48576b6c",
     "graphql/cache_run.graphql": "584f705d62b88da4",
     "graphql/default_entity.graphql": "9800b3e4cbacbdf5",
     "graphql/files_list.graphql": "46b3cf806309ea67",
-    "graphql/projects_get.graphql": "169b3a47b2589fc2",
-    "graphql/projects_list.graphql": "8577b9229e5c6d25",
-    "graphql/report_list.graphql": "e3d64c6bdd01c49e",
-    "graphql/run.graphql": "f9e3c9e221ba10aa",
+    "graphql/projects_get.graphql": "2a796543eae3a20a",
+    "graphql/projects_list.graphql": "ab8d93483dab5fdb",
+    "graphql/report_list.graphql": "20173e682f110da8",
+    "graphql/run.graphql": "9fe62ccd7059920b",
     "graphql/run_count.graphql": "c14bbb6e44f05683",
     "graphql/run_files.graphql": "c431b0dbb1753ab7",
+    "graphql/run_full_events.graphql": "e77b40c09f3f7cce",
+    "graphql/run_full_history.graphql": "c628e11d3f4bfa81",
+    "graphql/run_history_keys.graphql": "61486e61b9b35056",
     "graphql/run_ids_page.graphql": "288b951ae12680f0",
+    "graphql/run_sampled_history.graphql": "651231602ed57b0a",
+    "graphql/run_state.graphql": "d1184997bda04e59",
     "graphql/run_write_create.graphql": "8c08b6be63e0038c",
     "graphql/run_write_lookup.graphql": "2d3980bea4047ef8",
     "graphql/run_write_summary.graphql": "a01d499c491a87a1",
     "graphql/run_write_update.graphql": "a0a0fa5609e83067",
     "graphql/runs_page.graphql": "38e2e59e8492d5af",
-    "graphql/sweep_get.graphql": "398e91514e86b60a",
-    "graphql/sweep_list.graphql": "23e9099eca4a3926",
+    "graphql/sweep_get.graphql": "c9070347a111d72a",
+    "graphql/sweep_list.graphql": "bf3283b13e4cd42e",
     "graphql/viewer.graphql": "f3eaccf9f56a1591",
     "history/HistoryPage.graphql": "59fb11b7959f00a3",
     "history/RunEvents.graphql": "ce894e6a165cf8b4",
     "history/RunHistoryKeys.graphql": "f8a79f7a93d118f2",
     "history/RunParquetHistory.graphql": "acccff98c5c6fee4",
+}
+
+
+#: Documents the reconstructed W&B subset cannot check: it holds only what was captured from
+#: wandb 0.31.0's traffic, and artifact file listings were not captured there.
+DERIVED_GAPS = {
+    "graphql/artifact_files.graphql": "the derived subset has no artifact file listing "
+                                      "(wandb's ArtifactMembershipFiles was not captured); the server SDL checks it",
+    "graphql/artifact_manifest.graphql": "the derived subset has no artifact manifest "
+                                         "(wandb's FetchArtifactManifest was not captured); the server SDL checks it",
 }
 
 
@@ -145,6 +163,8 @@ def _inlined(document: DocumentNode) -> str:
 @pytest.mark.parametrize("key", list(ALL))
 @pytest.mark.parametrize(("label", "schema"), SCHEMAS, ids=[label for label, _ in SCHEMAS])
 def test_wire_text_validates(key: str, label: str, schema: GraphQLSchema) -> None:
+    if label == "derived" and key in DERIVED_GAPS:
+        pytest.skip(DERIVED_GAPS[key])
     wire = parse(ALL[key].text)
     assert validate(schema, wire) == [], f"{key} as sent is invalid against the {label} SDL"
     assert print_ast(wire) == ALL[key].text == print_ast(ALL[key].ast)

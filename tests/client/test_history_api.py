@@ -84,7 +84,7 @@ def test_scan_history_yields_every_row_in_step_order(api: Api, seeded: Any) -> N
 def test_runs_histories_long_with_config_attached(api: Api, seeded: Any) -> None:
     _, records = seeded
     runs = api.runs(f"{ENTITY}/{PROJECT}")
-    histories = runs.histories(keys=["loss"], with_config=["optimizer.lr"], with_columns=["group"])
+    histories = runs.history_frames(keys=["loss"], with_config=["optimizer.lr"], with_columns=["group"])
     table = histories.to_arrow()
     assert {"run_id", "_step", "metric", "value", "config.optimizer.lr", "group"} <= set(table.column_names)
     by_id = {r["id"]: r for r in records}
@@ -101,4 +101,4 @@ def test_runs_histories_long_with_config_attached(api: Api, seeded: Any) -> None
 
 def test_runs_histories_rejects_unknown_attached_column(api: Api) -> None:
     with pytest.raises(ConfigurationError, match="no such column"):
-        api.runs(f"{ENTITY}/{PROJECT}").histories(with_config=["nope"])
+        api.runs(f"{ENTITY}/{PROJECT}").history_frames(with_config=["nope"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from wandb_frames.errors import (
     ConfigurationError,
     HTTPStatusError,
     NotFoundError,
+    UnknownKeyWarning,
 )
 from wandb_frames.tabular import RUN_COLUMNS
 from wandb_frames.testing import LocalServer
@@ -151,12 +152,15 @@ def test_unknown_run_raises_not_found(api: Api) -> None:
 def test_single_run_fields(api: Api, server: LocalServer) -> None:
     run = api.run("local/small/r00004")
     assert (run.id, run.name, run.entity, run.project) == ("r00004", "run-4", "local", "small")
-    assert run.path == "local/small/r00004"
+    assert run.path == ["local", "small", "r00004"]  # a list, as wandb
     assert run.url == f"{server.url}/local/small/runs/r00004"
     assert run.config["lr"] == 0.005 and run.summary["loss"] == 0.2
     assert run.system_metrics == {"cpu": 4.0}
     assert run.tags == ["even"] and run.state == "finished"
-    assert run.created_at == START + timedelta(minutes=4)
+    # the server's ISO text, as wandb gives it; typed in to_dict() and in the frames
+    assert isinstance(run.created_at, str)
+    assert datetime.fromisoformat(run.created_at.replace("Z", "+00:00")) == START + timedelta(minutes=4)
+    assert run.to_dict()["created_at"] == START + timedelta(minutes=4)
     assert run.metadata == {"host": "node-0", "gpu_count": 1}
     assert "_wandb" not in run.config
     assert run.to_dict()["config"] == run.config
@@ -166,7 +170,7 @@ def test_default_entity_and_project_fallbacks(server: LocalServer) -> None:
     api = Api(api_key=server.api_key, overrides={"base_url": server.url, "project": "small"},
               progress=False)
     server.clear_requests()
-    assert api.run("r00001").path == "local/small/r00001"
+    assert api.run("r00001").path == ["local", "small", "r00001"]
     assert api.default_entity == "local"
     assert [op for op, _ in server.requests].count("GetDefaultEntity") == 1
     assert api.runs().to_arrow().num_rows == 12
@@ -201,11 +205,12 @@ def test_invalid_document_names_the_operation(api: Api) -> None:
 def test_projection_sends_keys_and_keeps_selected_columns(api: Api, server: LocalServer) -> None:
     server.clear_requests()
     runs = api.runs("local/small", columns=["id", "config.lr", "summary.loss", "summary.nope"])
-    table = runs.to_arrow()
+    with pytest.warns(UnknownKeyWarning, match="summary.nope"):  # a key no run has: kept, all null, warned
+        table = runs.to_arrow()
     assert table.column_names == ["id", "config.lr", "summary.loss", "summary.nope"]
     assert table["config.lr"].to_pylist()[:2] == [0.001, 0.002]
     assert table["summary.nope"].null_count == 12
-    page = _ops(server, "RunsPage")[0]
+    page = _ops(server, "RunsPage")[0]  # (the warning's one unprojected sample page comes after)
     assert page["configKeys"] == ["lr"] and page["summaryKeys"] == ["loss", "nope"]
     assert page["withSystem"] is False
 

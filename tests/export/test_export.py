@@ -69,7 +69,7 @@ def test_runs_parquet_reads_in_pandas_polars_duckdb(api: Api, tmp_path: Path) ->
 
 def test_histories_parquet_reads_everywhere_with_provenance(api: Api, server: LocalServer,
                                                             tmp_path: Path) -> None:
-    histories = api.runs("local/alpha", filters={"config.opt": "sgd"}).histories(keys=["loss"])
+    histories = api.runs("local/alpha", filters={"config.opt": "sgd"}).history_frames(keys=["loss"])
     path = tmp_path / "history.parquet"
     histories.to_parquet(path)
     assert pq.read_table(path).num_rows == 15 * 4

@@ -97,7 +97,7 @@ def test_runs_and_histories_exports_over_http(server: LocalServer, tmp_path: Pat
     api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
     runs = api.runs("local/modes")
     assert mode(Path(runs.to_parquet(tmp_path / "runs.parquet"))) == file_mode(umask)
-    assert mode(Path(runs.histories().to_parquet(tmp_path / "hist.parquet"))) == file_mode(umask)
+    assert mode(Path(runs.history_frames().to_parquet(tmp_path / "hist.parquet"))) == file_mode(umask)
     no_leftovers(tmp_path)
 
 
@@ -114,7 +114,7 @@ def test_cache_files_over_http(server: LocalServer, tmp_path: Path, umask: int) 
 
 def test_file_download_over_http(server: LocalServer, tmp_path: Path, umask: int) -> None:
     api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False)
-    target = api.run("local/modes/m0").file("media/out.txt").download(tmp_path)
+    target = api.run("local/modes/m0").file("media/out.txt").download_to(tmp_path)
     assert target.read_text() == "hello\n"
     assert mode(target) == file_mode(umask)
     no_leftovers(target.parent)

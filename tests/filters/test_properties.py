@@ -43,7 +43,12 @@ def test_local_and_split_match_mongomock(recs: list[dict[str, Any]], spec: dict[
     if local is not None:
         assert local == expected, json.dumps(spec, default=str)
         frame = table_to_pandas(table)
-        assert [str(i) for i in frame.wb.where(spec)["id"]] == expected, json.dumps(spec, default=str)
+        try:
+            assert [str(i) for i in frame.wb.where(spec)["id"]] == expected, json.dumps(spec, default=str)
+        except UnsupportedFilterError as exc:
+            # NaN is missing in a pandas frame: a null test on a float column with NaN is declined.
+            assert exc.backend == "pandas" and exc.operator in ("$eq", "$ne", "$in", "$nin", "$exists"), exc
+            event("pandas frame declines a null test where NaN is missing")
 
     plan = split(parse_filter(spec))
     server_ids = set(select_ids(to_server(plan.server) if plan.server else {}, documents(recs)))

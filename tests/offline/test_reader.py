@@ -23,7 +23,8 @@ from offline_support import (
 )
 
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
-from wandb_frames.offline.reader import read_run_dir, read_run_file, scan_run_dir
+from wandb_frames.offline.folders import read_run_dir, scan_run_dir
+from wandb_frames.offline.reader import read_run_file
 
 _FAR_FUTURE = time.time() + 10 * 86400
 

@@ -31,9 +31,9 @@ def fetch_plot_data() -> PlotData:
         server.add_sweeps(ENTITY, PROJECT, synthetic_sweeps(records))
         api = wf.Api(api_key=server.api_key, overrides={"base_url": server.url})
         runs = api.runs(f"{ENTITY}/{PROJECT}", progress=False)
-        long = runs.histories(keys=["loss", "eval/loss"], with_config=["optimizer.lr", "optimizer.name"],
+        long = runs.history_frames(keys=["loss", "eval/loss"], with_config=["optimizer.lr", "optimizer.name"],
                               with_columns=["group"]).to_pandas()
         grid = api.runs(f"{ENTITY}/{PROJECT}", filters={"sweep": "sw-lr-grid"}, progress=False)
-        grid_long = grid.histories(keys=["loss"], with_config=["optimizer.lr"]).to_pandas()
+        grid_long = grid.history_frames(keys=["loss"], with_config=["optimizer.lr"]).to_pandas()
         sweep = api.sweep(f"{ENTITY}/{PROJECT}/sw-bayes-opt").to_pandas()
         return PlotData(runs.to_pandas(), long, sweep, grid_long)

@@ -44,7 +44,7 @@ def test_concurrent_fetch_local_filter_with_limit_loses_no_rows(api: Api) -> Non
 
 def test_histories_with_column_projection(api: Api) -> None:
     runs = api.runs(PATH, columns=["config.lr"], limit=2)
-    h = runs.histories(keys=["loss"], with_config=["lr"])
+    h = runs.history_frames(keys=["loss"], with_config=["lr"])
     table = h.to_arrow()
     assert set(table.column("run_id").to_pylist()) == {"r0000", "r0001"}
     assert "config.lr" in table.column_names
@@ -70,7 +70,7 @@ def test_history_x_axis_validated_before_any_request(api: Api, server: LocalServ
     run = api.run(f"{PATH}/r0001")
     server.clear_requests()
     with pytest.raises(ConfigurationError):
-        run.history(x_axis="bogus")
+        run.history(x_axis="bogus", format="wide")  # the typed history is keyed by _step or _timestamp
     assert server.requests == []
 
 

@@ -32,7 +32,7 @@ def test_caches_exports_and_downloads_hold_no_key(api_server: LocalServer, tmp_p
         runs.to_arrow()
         runs.to_parquet(out / "runs.parquet")
         runs.to_parquet(out / "parts", partition_by=["state"])
-        runs.histories().to_parquet(out / "histories.parquet")
+        runs.history_frames().to_parquet(out / "histories.parquet")
         for run in runs:
             run.history_table()
             for file in run.files():

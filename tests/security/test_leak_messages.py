@@ -103,7 +103,7 @@ def test_reprs_and_strs_hold_no_key(api_server: LocalServer, tmp_path: Any) -> N
     files = run.files()
     objects: list[object] = [
         api, api.settings, api.transport, api.transport._auth, api.transport.session, api.client,
-        api.cache, runs, run, files, list(files), run.file("out.txt"), runs.histories(),
+        api.cache, runs, run, files, list(files), run.file("out.txt"), runs.history_frames(),
         api.projects(ENTITY), api.project(PROJECT, ENTITY),
     ]
     for obj in objects:

@@ -31,9 +31,11 @@ def test_artifact_by_alias_and_logged_by(server: LocalServer) -> None:
     assert (best.version, best.aliases) == ("v2", ["best"])
     assert api.artifact("surface/data:latest").version == "v4"
     server.clear_requests()
-    assert best.logged_by() == RunRef(ENTITY, PROJECT, "sw-run-0")
-    assert best.logged_by().path == "local/surface/sw-run-0"  # type: ignore[union-attr]
+    assert best.logged_by_ref() == RunRef(ENTITY, PROJECT, "sw-run-0")
+    assert best.logged_by_ref().path == "local/surface/sw-run-0"  # type: ignore[union-attr]
     assert operations(server) == ["ArtifactLoggedBy"]  # asked once, then kept
+    run = best.logged_by()  # a Run, as wandb
+    assert run is not None and run.id == "sw-run-0" and run.path == [ENTITY, PROJECT, "sw-run-0"]
 
 
 def test_artifact_type_check(api: Api) -> None:

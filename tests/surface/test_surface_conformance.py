@@ -21,7 +21,7 @@ def _ts(value: Any) -> datetime:
 
 
 def test_projects(wandb_api: Any, api: Api) -> None:
-    theirs = [(p.name, p.entity, _ts(p.created_at), p.url) for p in wandb_api.projects(ENTITY, per_page=2)]
+    theirs = [(p.name, p.entity, p.created_at, p.url) for p in wandb_api.projects(ENTITY, per_page=2)]
     ours = [(p.name, p.entity, p.created_at, p.url) for p in api.projects(ENTITY, per_page=2)]
     assert ours == theirs
 
@@ -84,7 +84,7 @@ def test_run_artifacts(wandb_api: Any, api: Api) -> None:
 
 
 def test_reports(wandb_api: Any, api: Api) -> None:
-    theirs = [(r.id, r.name, r.display_name, r.description, _ts(r.updated_at), r.url, r.spec)
+    theirs = [(r.id, r.name, r.display_name, r.description, r.updated_at, r.url, r.spec)
               for r in wandb_api.reports(f"{ENTITY}/{PROJECT}", per_page=2)]
     ours = [(r.id, r.name, r.display_name, r.description, r.updated_at, r.url, r.spec)
             for r in api.reports(f"{ENTITY}/{PROJECT}", per_page=2)]
@@ -94,7 +94,7 @@ def test_reports(wandb_api: Any, api: Api) -> None:
 def test_files(wandb_api: Any, api: Api) -> None:
     run = wandb_api.run(f"{ENTITY}/{PROJECT}/sw-run-0")
     mine = api.run(f"{ENTITY}/{PROJECT}/sw-run-0")
-    theirs = [(f.name, f.size, f.md5, f.mimetype, _ts(f.updated_at)) for f in run.files(per_page=2)]
+    theirs = [(f.name, f.size, f.md5, f.mimetype, f.updated_at) for f in run.files(per_page=2)]
     ours = [(f.name, f.size, f.md5, f.mimetype, f.updated_at) for f in mine.files(per_page=2)]
     assert ours == theirs
     assert mine.file("file-3.txt").md5 == run.file("file-3.txt").md5
@@ -132,7 +132,8 @@ def test_artifact_type_collections(wandb_api: Any, api: Api) -> None:
 
 
 def test_file_download(wandb_api: Any, api: Api, tmp_path: Any) -> None:
-    theirs = wandb_api.run(f"{ENTITY}/{PROJECT}/sw-run-0").file("file-4.txt").download(root=str(tmp_path / "w"))
-    theirs.close()
-    ours = api.run(f"{ENTITY}/{PROJECT}/sw-run-0").file("file-4.txt").download(tmp_path / "f")
-    assert ours.read_bytes() == (tmp_path / "w" / "file-4.txt").read_bytes() == b"content 4"
+    with wandb_api.run(f"{ENTITY}/{PROJECT}/sw-run-0").file("file-4.txt").download(root=str(tmp_path / "w")) as theirs, \
+            api.run(f"{ENTITY}/{PROJECT}/sw-run-0").file("file-4.txt").download(str(tmp_path / "f")) as ours:
+        assert type(ours) is type(theirs)  # an open text file, as wandb
+        assert ours.read() == theirs.read() == "content 4"
+    assert (tmp_path / "f" / "file-4.txt").read_bytes() == b"content 4"

@@ -23,7 +23,8 @@ def test_reports_paginate_and_frame(api: Api, server: LocalServer) -> None:
     assert operations(server) == ["ReportsPage"] * 3
     assert sorted(frame["name"]) == [f"report-{k}" for k in range(5)]
     first = next(r for r in reports if r.name == "report-1")
-    assert (first.display_name, first.description, first.user) == ("Weekly report 1", "week 1", "alice")
+    assert (first.display_name, first.description, first.username) == ("Weekly report 1", "week 1", "alice")
+    assert first.user is not None and first.user["username"] == "alice"  # the author dict, as wandb
     assert first.spec == {"blocks": [{"type": "paragraph", "k": 1}]}
     assert first.url == f"{api.app_url}/local/surface/reports/Weekly-report-1--Vmlldzo1"
     assert json.loads(frame.set_index("name").loc["report-1", "spec"]) == first.spec
@@ -116,15 +117,16 @@ def test_file_download_and_read_bytes(api: Api, server: LocalServer, tmp_path: P
     run = api.run(f"{FULL}/sw-run-0")
     found = run.file("file-3.txt")
     assert found.read_bytes() == b"content 3"
-    written = found.download(tmp_path / "out")
-    assert written == tmp_path / "out" / "file-3.txt" and written.read_bytes() == b"content 3"
+    with found.download(tmp_path / "out") as opened:  # an open file, as wandb's File.download
+        assert opened.read() == "content 3" and opened.name == str(tmp_path / "out" / "file-3.txt")
+    written = tmp_path / "out" / "file-3.txt"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["file-3.txt"]  # no temp file left
     with pytest.raises(ConfigurationError, match="replace=True"):
         found.download(tmp_path / "out")
     written.write_bytes(b"mine")
-    assert found.download(tmp_path / "out", exist_ok=True).read_bytes() == b"mine"
-    assert found.download(tmp_path / "out", replace=True).read_bytes() == b"content 3"
-    assert sorted(f.download(tmp_path / "all").name for f in run.files()) == [f"file-{k}.txt" for k in range(5)]
+    assert found.download_to(tmp_path / "out", exist_ok=True).read_bytes() == b"mine"
+    assert found.download_to(tmp_path / "out", replace=True).read_bytes() == b"content 3"
+    assert sorted(f.download_to(tmp_path / "all").name for f in run.files()) == [f"file-{k}.txt" for k in range(5)]
 
 
 def test_file_download_refuses_names_outside_root(api: Api, server: LocalServer, tmp_path: Path) -> None:

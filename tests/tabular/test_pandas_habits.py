@@ -213,7 +213,7 @@ def test_plotly_express_colour_size_and_lines(df: pd.DataFrame, runs: Runs) -> N
     ys = list(fig.data[0].y)
     assert [math.isnan(y) for y in ys] == [is_missing_in_pandas(v) for v in LOSS]
     assert [int(row[0]) for row in fig.data[0].customdata] == SEEDS
-    long = runs.histories(keys=["loss"]).to_pandas()
+    long = runs.history_frames(keys=["loss"]).to_pandas()
     lines = px.line(long, x="_step", y="value", color="run_id")
     assert len(lines.data) == N
 
@@ -222,7 +222,7 @@ def test_plotly_express_colour_size_and_lines(df: pd.DataFrame, runs: Runs) -> N
 
 
 def test_histories_to_pandas_habits(runs: Runs) -> None:
-    histories = runs.histories(keys=["loss"], with_config=["lr", "seed"])
+    histories = runs.history_frames(keys=["loss"], with_config=["lr", "seed"])
     long = histories.to_pandas()
     assert long["value"].dtype == np.float64 and long["config.seed"].dtype == np.int64
     assert str(long["metric"].dtype) == "category"
@@ -276,7 +276,7 @@ def test_to_arrow_parquet_and_polars_keep_nan_apart_from_null(runs: Runs, tmp_pa
 
 
 def test_histories_to_polars_is_exact(runs: Runs) -> None:
-    long = runs.histories(keys=["loss"]).to_polars()
+    long = runs.history_frames(keys=["loss"]).to_polars()
     assert long.height == 4 * N
     assert long["value"].is_nan().sum() == sum(math.isnan(r["loss"]) for i in range(N) for r in seed.history(i))
     assert long["value"].null_count() == 0

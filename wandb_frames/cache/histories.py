@@ -1,7 +1,7 @@
 """Histories in the on-disk cache: a run's long history, kept once the run can no longer change.
 
 ``Api(cache=...)`` keeps runs tables (``cache.py``); this module keeps, beside them, the long
-history table of each run fetched by ``Runs.histories()``:
+history table of each run fetched by ``Runs.history_frames()``:
 ``histories/<server hash>/<entity>/<project>/<run id>/<query hash>.parquet``. The query hash
 covers the stream, keys and step range, so a different question is a different file.
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from wandb_frames.errors import SchemaError
+from wandb_frames.errors import SchemaError, UnsupportedFilterError
 from wandb_frames.filters import nodes
 from wandb_frames.filters.columns import JSON_ENCODING_KEY, JSON_ENCODING_VALUE, key_columns
 from wandb_frames.filters.order import Order, parse_order, sort_table
@@ -33,6 +33,37 @@ def _keys(f: nodes.Filter) -> list[str]:
     if isinstance(f, nodes.FieldPredicate):
         return [f.key.column]
     return []
+
+
+def _null_tests(f: nodes.Filter) -> list[tuple[str, str]]:
+    """``(column, operator)`` of every predicate whose answer tells null from other values
+    (``$eq``/``$ne`` null, ``$in``/``$nin`` holding null, ``$exists``)."""
+    if isinstance(f, nodes.Logical):
+        return [t for c in f.children for t in _null_tests(c)]
+    if isinstance(f, nodes.Not):
+        return _null_tests(f.child)
+    if isinstance(f, (nodes.Eq, nodes.Ne)) and f.value is None:
+        return [(f.key.column, f.op)]
+    if isinstance(f, (nodes.In, nodes.Nin)) and any(v is None for v in f.value):
+        return [(f.key.column, f.op)]
+    if isinstance(f, nodes.Exists):
+        return [(f.key.column, f.op)]
+    return []
+
+
+def _check_nan_is_missing(df: pd.DataFrame, f: nodes.Filter) -> None:
+    """One answer per question: in a pandas float column NaN is missing (``to_pandas()``'s rule),
+    so a diverged run (NaN) and a run without the value look the same there; a filter that
+    tells them apart (W&B's server does) is declined rather than answered differently."""
+    for column, op in _null_tests(f):
+        if column in df.columns and pd.api.types.is_float_dtype(df[column].dtype) and df[column].isna().any():
+            raise UnsupportedFilterError(
+                f"{op} null on {column!r}: in a pandas frame NaN is missing too, so a NaN value and "
+                "a missing one cannot be told apart here; filter the Arrow table "
+                "(wandb_frames.filters.apply(runs.to_arrow(), ...)) or on the server (api.runs(filters=...))",
+                operator=op,
+                backend="pandas",
+            )
 
 
 def frame_to_table(df: pd.DataFrame, columns: list[str] | None = None) -> pa.Table:
@@ -83,10 +114,15 @@ def apply_frame(df: pd.DataFrame, spec: Any) -> pd.DataFrame:
 
     A key with no column in ``df`` is missing in every row (as on the server: no rows for
     ``{key: 1}``, every row for ``{key: {"$exists": false}}`` or ``$ne``).
+
+    Raises:
+        UnsupportedFilterError: a null test (``$eq``/``$ne`` null, ``$in``/``$nin`` with null,
+            ``$exists``) on a float column holding NaN: NaN is missing in a pandas frame.
     """
     f = parse_filter(spec)
     if f is None:
         return df
+    _check_nan_is_missing(df, f)
     names = [c for c in df.columns if isinstance(c, str)]
     needed = sorted({c for k in _keys(f) for c in key_columns(k, names)})
     table = frame_to_table(df, needed)

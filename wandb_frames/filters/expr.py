@@ -12,6 +12,7 @@ Errors are FilterSyntaxError with the column of the offending part.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 from wandb_frames.errors import FilterSyntaxError
@@ -42,7 +43,8 @@ class _Expr:
         column = col if col is not None else getattr(node, "col_offset", 0)
         caret = " " * column + "^"
         err = FilterSyntaxError(
-            f"{message} (column {column + 1})\n  {self.text}\n  {caret}", path="", filter=self.text
+            f"{message} (column {column + 1}){_hints(self.text)}\n  {self.text}\n  {caret}", path="",
+            filter=self.text,
         )
         err.column = column + 1  # type: ignore[attr-defined]
         return err
@@ -201,6 +203,23 @@ class _Expr:
         if isinstance(node, ast.Name) and node.id in ("inf", "nan"):
             return float(node.id)
         return _NOT_A_LITERAL
+
+
+_SLASHED = re.compile(r"\b(config|summary|summary_metrics|system)\.([\w.\-]*/[\w./\-]*)")
+_BITWISE = re.compile(r"""("[^"]*"|'[^']*')|([&|])""")
+
+
+def _hints(text: str) -> str:
+    """Suggestions for the usual slips: ``/`` in a bare key name, ``&``/``|`` for ``and``/``or``."""
+    hints = []
+    slashed = _SLASHED.search(text)
+    if slashed:
+        hints.append(f"a name with '/' must be quoted: {slashed.group(1)}['{slashed.group(2)}']")
+    operators = {m.group(2) for m in _BITWISE.finditer(text) if m.group(2)}
+    if operators:
+        words = " / ".join(f"`{'and' if op == '&' else 'or'}` instead of `{op}`" for op in sorted(operators))
+        hints.append(f"use {words}")
+    return "".join(f"; {hint}" for hint in hints)
 
 
 def _is_key(name: str) -> bool:

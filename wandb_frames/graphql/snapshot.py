@@ -142,7 +142,7 @@ def _anchored_run_ids(
     asked for again (``$gte``/``$lte``) and de-duplicated; a full page of one instant continues
     from its cursor.
     """
-    user = orjson.loads(query.filters_json or "{}")
+    user = (query.filters_json or "{}").strip()  # W&B's JSON may hold bare NaN/Infinity: not parsed here
     bound = "$gte" if sign == "+" else "$lte"
     snapshot = IdSnapshot()
     seen: set[str] = set()
@@ -150,10 +150,11 @@ def _anchored_run_ids(
     after: str | None = None
     op = documents.RUN_IDS_PAGE.operation
     while True:
-        anchored = {"createdAt": {bound: anchor}} if anchor is not None else None
-        filters = user if anchored is None else ({"$and": [user, anchored]} if user else anchored)
-        variables = {"entity": query.entity, "project": query.project,
-                     "filters": orjson.dumps(filters).decode(), "order": query.order,
+        filters = user
+        if anchor is not None:
+            anchored = orjson.dumps({"createdAt": {bound: anchor}}).decode()
+            filters = anchored if user == "{}" else f'{{"$and":[{user},{anchored}]}}'
+        variables = {"entity": query.entity, "project": query.project, "filters": filters, "order": query.order,
                      "withCount": snapshot.pages == 0, "first": size, "after": after}
         page = read_page(execute(documents.RUN_IDS_PAGE, variables), ("project", "runs"),
                          operation=op, what=query.what)

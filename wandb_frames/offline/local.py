@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from wandb_frames.offline.reader import OfflineRun, scan_run_dir
+from wandb_frames.offline.folders import scan_run_dir
+from wandb_frames.offline.reader import OfflineRun
 from wandb_frames.testing.records import RunRecord
 
 if TYPE_CHECKING:
@@ -213,6 +214,7 @@ def local_runs(
     sep: str = ".",
     include_files: bool = False,
     running_window: float = 300.0,
+    workers: int | None = None,
 ) -> LocalRuns:
     """Offline runs under ``root`` (a ``wandb/`` folder) as a :class:`LocalRuns`.
 
@@ -225,12 +227,16 @@ def local_runs(
         sep: separator for flattened column names.
         include_files: attach each run's ``files/`` contents to its record.
         running_window: see :func:`read_run_file`.
+        workers: decode the files in this many processes (1: in this thread; default: one
+            per CPU for folders big enough to pay for starting them). Same result whatever
+            the number (see :func:`scan_run_dir`).
 
     Returns:
         The selected runs.
 
     Raises:
-        ConfigurationError: ``root`` does not exist or ``wandb`` is not installed.
+        ConfigurationError: ``root`` does not exist, ``wandb`` is not installed, or
+            ``workers`` is not a positive integer.
         FilterSyntaxError: the filter or order is malformed.
 
     Examples:
@@ -242,7 +248,7 @@ def local_runs(
     # A malformed filter or order fails before any file is read.
     parsed = flt.parse_filter(filters) if filters is not None else None
     parsed_order = flt.parse_order(order) if order else None
-    runs = scan_run_dir(root, include_files=include_files, running_window=running_window)
+    runs = scan_run_dir(root, include_files=include_files, running_window=running_window, workers=workers)
     if project is not None:
         runs = [r for r in runs if r.project == project]
     return LocalRuns(runs, filters=parsed, order=parsed_order, entity=entity, sep=sep,
@@ -250,18 +256,19 @@ def local_runs(
 
 
 def add_offline_runs(server: Any, root: str | os.PathLike[str], *, entity: str | None = None,
-                     include_files: bool = True, running_window: float = 300.0) -> dict[tuple[str, str], int]:
+                     include_files: bool = True, running_window: float = 300.0,
+                     workers: int | None = None) -> dict[tuple[str, str], int]:
     """Seed a :class:`~wandb_frames.testing.LocalServer` with the offline runs under ``root``.
 
     Runs are grouped by the project they were started in; ``entity`` overrides the runs'
     own entity (default: theirs, else ``"offline"``); ``running_window`` as in
-    :func:`read_run_file`.
+    :func:`read_run_file`; ``workers`` as in :func:`local_runs`.
 
     Returns:
         ``{(entity, project): number of runs}``.
     """
     groups: dict[tuple[str, str], list[RunRecord]] = {}
-    for run in scan_run_dir(root, include_files=include_files, running_window=running_window):
+    for run in scan_run_dir(root, include_files=include_files, running_window=running_window, workers=workers):
         key = (entity or run.entity or "offline", run.project)
         groups.setdefault(key, []).append(run.record)
     for (ent, proj), records in groups.items():

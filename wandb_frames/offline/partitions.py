@@ -1,7 +1,8 @@
 """``LocalRuns`` cut into batches of ``.wandb`` files: one Dask partition per batch.
 
 A partition carries only file paths and read options; the worker that computes it decodes
-those files itself (:func:`~wandb_frames.offline.reader.read_run_file`'s code) and builds the
+those files itself (:func:`~wandb_frames.offline.reader.decode_run_file`, the unit of the
+parallel readers) and builds the
 frame with the same ``LocalRuns`` code, so the graph stays small however large the runs are.
 The files must be readable by the workers (a shared filesystem).
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -18,7 +18,7 @@ import pyarrow as pa
 from wandb_frames.distributed.frames import dask_frame, frame_converter, import_dask
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.history.frames import LONG_SCHEMA
-from wandb_frames.offline.reader import _read
+from wandb_frames.offline.reader import decode_run_file
 
 __all__ = ["OfflineBatch", "OfflineSource", "local_runs_to_dask"]
 
@@ -50,8 +50,8 @@ class OfflineSource:
     stream: str = "default"
 
     def __call__(self, part: OfflineBatch) -> pa.Table:
-        runs = [_read(Path(p), include_files=self.include_files, running_window=self.running_window,
-                      now=self.now) for p in part.paths]
+        runs = [decode_run_file(p, include_files=self.include_files, running_window=self.running_window,
+                                now=self.now) for p in part.paths]
         local = self.local_class(runs, order=None, entity=self.entity, sep=self.sep)
         if self.kind == "runs":
             return local.to_arrow()

@@ -21,12 +21,12 @@ from typing import Any
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
 from wandb_frames.offline.framing import FrameProblem, NotAWandbFileError, read_frames
 from wandb_frames.offline.records import RunFold
+from wandb_frames.offline.segments import fold_frames
 from wandb_frames.testing.records import RunRecord
 
-__all__ = ["OfflineRun", "read_run_dir", "read_run_file", "record_class", "scan_run_dir"]
+__all__ = ["OfflineRun", "decode_run_file", "read_run_file", "record_class"]
 
 _RUN_FILE = re.compile(r"run-(?P<id>[^/\\]+)\.wandb$")
-_PATTERNS = ("offline-run-*/run-*.wandb", "run-*/run-*.wandb")
 _MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
@@ -92,7 +92,8 @@ def _attach_files(record: RunRecord, run_dir: Path) -> None:
                 files[name] = data
 
 
-def _read(path: Path, *, include_files: bool, running_window: float, now: float | None) -> OfflineRun:
+def _read(path: Path, *, include_files: bool, running_window: float, now: float | None,
+          bulk: bool = True) -> OfflineRun:
     try:
         data = path.read_bytes()
         mtime = path.stat().st_mtime
@@ -104,22 +105,45 @@ def _read(path: Path, *, include_files: bool, running_window: float, now: float 
         raise ConfigurationError(f"{path}: {exc}") from exc
     match = _RUN_FILE.search(path.name)
     fold = RunFold(match.group("id") if match else path.stem)
-    parse = record_class().FromString
-    decode_error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
-    bad: list[str] = []
-    for offset, payload in zip(frames.offsets, frames.records, strict=True):
-        try:
-            message = parse(payload)
-        except decode_error as exc:
-            bad.append(f"unparsable record at byte {offset}: {exc}")
-            continue
-        fold.add(message)
+    bad = fold_frames(fold, frames.offsets, frames.records, parse=record_class().FromString, bulk=bulk)
     _warn(path, frames.problems, bad)
     idle = (time.time() if now is None else now) - mtime
     record = fold.result(idle_seconds=idle, running_window=running_window)
     if include_files:
         _attach_files(record, path.parent)
     return OfflineRun(path=path, entity=fold.entity, project=fold.project or "uncategorized", record=record)
+
+
+def decode_run_file(
+    path: str | os.PathLike[str],
+    *,
+    include_files: bool = False,
+    running_window: float = 300.0,
+    now: float | None = None,
+) -> OfflineRun:
+    """Decode one ``run-<id>.wandb`` file: the unit of work of every parallel reader.
+
+    A plain module-level function of picklable arguments returning a picklable
+    :class:`OfflineRun`, so a process pool or ``dask.dataframe.from_map`` can call it on
+    any worker; :func:`scan_run_dir` with ``workers`` > 1 maps it over a folder's files.
+    Unlike :func:`read_run_file` it keeps the run's project and entity.
+
+    Args:
+        path: the ``.wandb`` file.
+        include_files: attach the files under the run's ``files/`` folder (≤ 10 MiB each).
+        running_window: see :func:`read_run_file`.
+        now: see :func:`read_run_file`.
+
+    Returns:
+        The run, its file, and the entity and project it was started in.
+
+    Raises:
+        ConfigurationError: the file cannot be read, is not a W&B log, or ``wandb`` is missing.
+
+    Warns:
+        CorruptRecordWarning: a torn tail, CRC mismatch or unparsable record was skipped.
+    """
+    return _read(Path(path), include_files=include_files, running_window=running_window, now=now)
 
 
 def read_run_file(
@@ -148,61 +172,3 @@ def read_run_file(
         CorruptRecordWarning: a torn tail, CRC mismatch or unparsable record was skipped.
     """
     return _read(Path(path), include_files=include_files, running_window=running_window, now=now).record
-
-
-def _run_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise ConfigurationError(f"offline runs folder not found: {root}")
-    bases = [root]
-    if (root / "wandb").is_dir():  # accept the folder that *contains* wandb/
-        bases.append(root / "wandb")
-    found = {p.resolve(): p for base in bases for pat in _PATTERNS for p in base.glob(pat)}
-    if not found and root.name.startswith(("offline-run-", "run-")):
-        found = {p.resolve(): p for p in root.glob("run-*.wandb")}
-    return sorted(found.values())
-
-
-def scan_run_dir(
-    root: str | os.PathLike[str],
-    *,
-    include_files: bool = True,
-    running_window: float = 300.0,
-    now: float | None = None,
-) -> list[OfflineRun]:
-    """Read every run under a ``wandb`` folder, with the project each was started in.
-
-    Scans ``offline-run-*/run-*.wandb`` and ``run-*/run-*.wandb`` under ``root`` (or under
-    ``root/wandb``; ``root`` may also be one run folder or one file). Files that are not W&B
-    logs are skipped with a :class:`CorruptRecordWarning`. When one run ID appears twice
-    (a run resumed offline), the file written last wins.
-
-    Raises:
-        ConfigurationError: ``root`` does not exist, or ``wandb`` is missing.
-    """
-    by_id: dict[tuple[str, str, str], OfflineRun] = {}
-    for path in _run_files(Path(root)):
-        try:
-            run = _read(path, include_files=include_files, running_window=running_window, now=now)
-        except ConfigurationError as exc:
-            if isinstance(exc.__cause__, ImportError):
-                raise
-            warnings.warn(f"skipped {path}: {exc}", CorruptRecordWarning, stacklevel=2)
-            continue
-        by_id[(run.entity, run.project, run.record["id"])] = run
-    return list(by_id.values())
-
-
-def read_run_dir(
-    root: str | os.PathLike[str],
-    *,
-    include_files: bool = True,
-    running_window: float = 300.0,
-    now: float | None = None,
-) -> list[RunRecord]:
-    """Read every run under a ``wandb`` folder into run records (see :func:`scan_run_dir`)."""
-    return [
-        r.record
-        for r in scan_run_dir(root, include_files=include_files, running_window=running_window, now=now)
-    ]

@@ -103,6 +103,10 @@ def _seconds(ts: Any) -> float:
     return float(ts.seconds) + float(ts.nanos) / 1e9
 
 
+_MIN_SECONDS = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+_MAX_SECONDS = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+
+
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
@@ -143,7 +147,8 @@ class RunFold:
             handler(getattr(record, kind))
 
     def _see(self, seconds: float) -> None:
-        if math.isfinite(seconds) and (self.last_seen is None or seconds > self.last_seen):
+        # a time outside datetime's years 1-9999 (e.g. a logged _timestamp of 1e300) is not a heartbeat
+        if _MIN_SECONDS < seconds < _MAX_SECONDS and (self.last_seen is None or seconds > self.last_seen):
             self.last_seen = seconds
 
     def _on_run(self, run: Any) -> None:

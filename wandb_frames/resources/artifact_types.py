@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from wandb_frames.errors import NotFoundError, ProtocolError
+from wandb_frames.errors import NotFoundError, ProtocolError, UnsupportedFeatureError
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages, resolve_connection
@@ -34,7 +34,7 @@ _TYPE_SCHEMA: dict[str, pa.DataType] = {
 
 @dataclass(frozen=True, slots=True)
 class ArtifactType:
-    """One artifact type of a project (``id``, ``name``, ``description``, ``created_at``)."""
+    """One artifact type of a project (``id``, ``name``, ``description``, ``created_at``), as ``wandb``'s."""
 
     id: str
     name: str
@@ -43,14 +43,32 @@ class ArtifactType:
     entity: str
     project: str
     _executor: Executor | None = field(default=None, repr=False, compare=False)
+    _created_at_text: str | None = field(default=None, repr=False, compare=False)
 
-    def collections(self, per_page: int | None = 50) -> ArtifactCollections:
+    @property
+    def type(self) -> str:
+        """The type's name (``wandb``'s ``ArtifactType.type``)."""
+        return self.name
+
+    def load(self) -> dict[str, Any]:
+        """The type's fields (``id``, ``name``), as ``wandb``'s ``ArtifactType.load`` gives them."""
+        return {"id": self.id, "name": self.name, "description": self.description,
+                "createdAt": self._created_at_text}
+
+    def collections(self, filters: Mapping[str, Any] | None = None, order: str | None = None,
+                    per_page: int | None = 50, start: str | None = None) -> ArtifactCollections:
         """The type's collections (``wandb``'s ``ArtifactType.collections()``), fetched on first use.
 
         Raises:
             ConfigurationError: a bad page size (before any request).
+            UnsupportedFeatureError: ``filters``, ``order`` or ``start`` given (served by W&B's cloud).
             NotFoundError: (on first use) the project or the type no longer exists.
         """
+        if filters or order or start:
+            raise UnsupportedFeatureError(
+                "ArtifactType.collections(filters=, order=, start=) (a wandb.Api feature) is not supported "
+                "by wandb-frames: filter or sort the result's to_pandas() instead",
+                feature="ArtifactType.collections(filters, order, start)")
         if self._executor is None:
             raise ProtocolError("this artifact type was built without a connection to its server")
         return artifact_collections(self._executor, self.entity, self.project, self.name, per_page)
@@ -83,7 +101,7 @@ def _artifact_type(
         return ArtifactType(
             id=str(node["id"]), name=str(node["name"]), description=node.get("description"),
             created_at=parse_datetime(node.get("createdAt")), entity=entity, project=project,
-            _executor=executor,
+            _executor=executor, _created_at_text=node.get("createdAt"),
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"artifact type record lacks a field: {exc}") from exc
@@ -93,6 +111,9 @@ class ArtifactTypes(Collection[ArtifactType]):
     """The artifact types of a project: iterable; ``to_pandas()`` gives one row per type."""
 
     schema = _TYPE_SCHEMA
+    entity: str = ""
+    project: str = ""
+    per_page: int = 50
 
 
 def artifact_types(
@@ -112,7 +133,9 @@ def artifact_types(
             for node in page.nodes:
                 yield _artifact_type(node, entity, name, executor)
 
-    return ArtifactTypes(fetch)
+    listing = ArtifactTypes(fetch)
+    listing.entity, listing.project, listing.per_page = entity, name, size
+    return listing
 
 
 def artifact_type(

@@ -16,6 +16,7 @@ import pyarrow as pa
 from wandb_frames.resources.base import (
     ArtifactPath,
     Collection,
+    check_datetime,
     check_name,
     check_per_page,
     dig,
@@ -28,6 +29,7 @@ from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages, resolve_connection
+from wandb_frames.resources.artifact_compat import ArtifactCompat
 from wandb_frames.tabular import flatten_run
 
 __all__ = [
@@ -84,15 +86,16 @@ class RunRef(NamedTuple):
 
 
 @dataclass(eq=False)
-class Artifact:
-    """One artifact version.
+class Artifact(ArtifactCompat):
+    """One artifact version, with the reading members of ``wandb``'s ``Artifact``.
 
     Attributes:
         name: As fetched (``data:best``) or ``collection:v<N>``. collection: The collection name.
         version: ``v<N>``. version_index: ``N``. aliases: Aliases in this collection.
         type: The artifact type. digest, size (bytes), file_count, state, commit_hash.
         metadata: The user metadata dict. description: Free text. tags: Tag names.
-        created_at, updated_at: UTC. entity, project: Where the collection lives.
+        created_at, updated_at: As the server sent them (ISO text, as ``wandb``; typed in
+        ``Artifacts.to_pandas()``). entity, project: Where the collection lives.
         id: The artifact's storage id.
     """
 
@@ -109,13 +112,15 @@ class Artifact:
     description: str | None
     metadata: dict[str, Any]
     tags: list[str]
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: str | None
+    updated_at: str | None
     entity: str
     project: str
     requested_name: str | None = None
     _executor: Executor | None = field(default=None, repr=False)
     _logged_by: RunRef | None | bool = field(default=False, repr=False)
+    _ttl_seconds: int | None = field(default=None, repr=False)
+    _history_step: int | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -134,8 +139,16 @@ class Artifact:
         """``entity/project/collection:v<N>``."""
         return f"{self.entity}/{self.project}/{self.name}"
 
-    def logged_by(self) -> RunRef | None:
-        """The run that logged this artifact (one request, then cached), or ``None``."""
+    def logged_by(self) -> Any:
+        """The run that logged this artifact, as a ``Run`` (as ``wandb``), or ``None``."""
+        ref = self.logged_by_ref()
+        if ref is None:
+            return None
+        fetch_run = getattr(self._executor, "run", None)
+        return ref if fetch_run is None else fetch_run(ref.path)
+
+    def logged_by_ref(self) -> RunRef | None:
+        """The path of the run that logged this artifact (one request, then cached), or ``None``."""
         if self._logged_by is not False:
             return self._logged_by if isinstance(self._logged_by, RunRef) else None
         if self._executor is None:
@@ -151,6 +164,8 @@ class Artifact:
     def to_dict(self) -> dict[str, Any]:
         """The artifact as one frame row; metadata flattened under ``metadata.``."""
         row = {key: getattr(self, key) for key in _FRAME_SCHEMA}
+        row["created_at"] = parse_datetime(self.created_at)
+        row["updated_at"] = parse_datetime(self.updated_at)
         row.update(flatten_run({"metadata": self.metadata}))
         return row
 
@@ -178,11 +193,13 @@ def _artifact(node: Mapping[str, Any], executor: Executor, version_index: int | 
             description=node.get("description"),
             metadata=metadata if isinstance(metadata, dict) else {"value": metadata},
             tags=[str(t["name"]) for t in node.get("tags") or []],
-            created_at=parse_datetime(node.get("createdAt")),
-            updated_at=parse_datetime(node.get("updatedAt")),
+            created_at=check_datetime(node.get("createdAt")),
+            updated_at=check_datetime(node.get("updatedAt")),
             entity=str(dig(node, "artifactSequence", "project", "entity", "name")),
             project=str(dig(node, "artifactSequence", "project", "name")),
             _executor=executor,
+            _ttl_seconds=node.get("ttlDurationSeconds"),
+            _history_step=node.get("historyStep"),
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"artifact record lacks a field: {exc}") from exc
@@ -229,9 +246,28 @@ def get_artifact(executor: Executor, path: ArtifactPath, type: str | None = None
 
 
 class Artifacts(Collection[Artifact]):
-    """Artifact versions: iterable; ``to_pandas()`` gives one row per version (``metadata.<key>`` columns)."""
+    """Artifact versions: iterable; ``to_pandas()`` gives one row per version (``metadata.<key>`` columns).
+
+    ``entity``, ``project``, ``type``, ``collection_name``, ``per_page``, ``filters``,
+    ``order`` and ``tags`` say what was listed, as on ``wandb``'s ``Artifacts``.
+    """
 
     schema = _FRAME_SCHEMA
+    entity: str | None = None
+    project: str | None = None
+    type: str | None = None
+    collection_name: str | None = None
+    per_page: int = 50
+    order: str | None = None
+    @property
+    def tags(self) -> list[str]:
+        """The tag filter (none: every version), as ``wandb``'s ``Artifacts.tags``."""
+        return []
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """The filter ``wandb`` would send (the collection's versions; no other filter is offered)."""
+        return {"state": "COMMITTED"}
 
 
 def artifact_versions(
@@ -268,7 +304,10 @@ def artifact_versions(
                 artifact.collection = collection
                 yield artifact
 
-    return Artifacts(fetch)
+    listing = Artifacts(fetch)
+    listing.entity, listing.project, listing.type, listing.collection_name = entity, project, type_name, collection
+    listing.per_page = size
+    return listing
 
 
 def _run_artifacts(

@@ -14,13 +14,14 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar, overload
 from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
 
 from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.resources.compat import INTERNAL, Unsupported
 from wandb_frames.tabular import TableAssembler, table_to_pandas
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Collection",
     "FrameRow",
     "PathParts",
+    "check_datetime",
     "check_name",
     "check_per_page",
     "collection_frame",
@@ -279,6 +281,16 @@ def parse_datetime(value: object) -> datetime | None:
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
+def check_datetime(value: object) -> str | None:
+    """A GraphQL ``DateTime`` kept as the server sent it (``wandb`` returns the text), checked.
+
+    Raises:
+        ProtocolError: Not an ISO date-time string.
+    """
+    parse_datetime(value)
+    return None if value is None or value == "" else str(value)
+
+
 def parse_json_string(value: object, what: str) -> Any:
     """Decode a ``JSONString`` field (a JSON text, or already-decoded JSON)."""
     if value is None or value == "":
@@ -317,9 +329,26 @@ class Collection(Generic[T]):
 
     schema: ClassVar[Mapping[str, pa.DataType]] = {}
 
+    # wandb's paginator plumbing (its public members), not offered: iterate, index or len().
+    QUERY = Unsupported(INTERNAL)
+    convert_objects = Unsupported(INTERNAL)
+    cursor = Unsupported(INTERNAL)
+    more = Unsupported(INTERNAL)
+    next = Unsupported(INTERNAL)
+    update_variables = Unsupported(INTERNAL)
+    last_response = Unsupported(INTERNAL)
+    index = Unsupported(INTERNAL)
+    variables = Unsupported(INTERNAL)
+    objects = Unsupported(INTERNAL)
+
     def __init__(self, fetch: Callable[[], Iterator[T]]) -> None:
         self._fetch = fetch
         self._items: list[T] | None = None
+
+    @property
+    def length(self) -> int:
+        """The number of objects (``wandb``'s ``Projects.length``; same as ``len()``)."""
+        return len(self)
 
     def _load(self) -> list[T]:
         if self._items is None:
@@ -332,7 +361,12 @@ class Collection(Generic[T]):
     def __len__(self) -> int:
         return len(self._load())
 
-    def __getitem__(self, index: int) -> T:
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
         return self._load()[index]
 
     def __repr__(self) -> str:

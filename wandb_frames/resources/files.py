@@ -7,7 +7,9 @@ own origin, never to a storage host).
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,17 +20,21 @@ import pyarrow as pa
 
 from wandb_frames.resources.base import (
     Collection,
+    check_datetime,
     check_name,
     check_per_page,
     parse_datetime,
 )
 from wandb_frames.errors import ConfigurationError, NotFoundError, ProtocolError
 from wandb_frames.export import create_sibling_file
+from wandb_frames.resources.compat import WRITE, NotebookDisplay, Unsupported
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages
 
-__all__ = ["File", "Files", "get_file", "list_files"]
+__all__ = ["FILE_SCHEMA", "File", "Files", "get_file", "list_files"]
+
+_S3_URL = re.compile(r"^https?://([^./]+)\.s3(?:[.-][^/]*)?\.amazonaws\.com/([^?]+)")
 
 _LIST = DOCUMENTS["files_list.graphql"]
 
@@ -44,23 +50,52 @@ _FRAME_SCHEMA: dict[str, pa.DataType] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class File:
-    """One file of a run: ``name``, ``size`` (bytes), ``mimetype``, ``updated_at``, ``md5``, URLs."""
+@dataclass(frozen=True)
+class File(NotebookDisplay):
+    """One file of a run (the members of ``wandb``'s ``File``): ``name``, ``size``, ``md5``, URLs.
+
+    ``updated_at`` is the server's ISO text (as ``wandb``); typed in ``Files.to_pandas()``.
+    ``run`` is the :class:`~wandb_frames.resources.run.Run` it belongs to (when listed by one).
+    """
 
     id: str
     name: str
-    size: int | None
+    size_bytes: int | None
     mimetype: str | None
-    updated_at: datetime | None
+    updated_at: str | None
     md5: str | None
     url: str | None
     direct_url: str | None
     _get: Callable[[str], bytes] | None = field(default=None, repr=False, compare=False)
+    run: Any = field(default=None, repr=False, compare=False)
+
+    delete = Unsupported(WRITE)
+
+    @property
+    def size(self) -> int:
+        """The size in bytes (0 when the server does not say), as ``wandb``."""
+        return 0 if self.size_bytes is None else int(self.size_bytes)
+
+    @property
+    def path_uri(self) -> str:
+        """The file's URI in its storage bucket (``s3://bucket/key``), else ``""``, as ``wandb``."""
+        if not self.direct_url:
+            return ""
+        if self.direct_url == self.url:
+            return self.direct_url
+        found = _S3_URL.match(self.direct_url)
+        return f"s3://{found.group(1)}/{found.group(2)}" if found else ""
+
+    def to_html(self, *args: Any, **kwargs: Any) -> None:
+        """None: a run file has no page of its own (as ``wandb``)."""
+        return None
 
     def to_dict(self) -> dict[str, Any]:
-        """The file as one frame row."""
-        return {key: getattr(self, key) for key in _FRAME_SCHEMA}
+        """The file as one frame row (``updated_at`` as a UTC datetime)."""
+        row = {key: getattr(self, key) for key in _FRAME_SCHEMA if key != "size"}
+        row["size"] = self.size_bytes
+        row["updated_at"] = parse_datetime(self.updated_at)
+        return {key: row[key] for key in _FRAME_SCHEMA}
 
     def read_bytes(self) -> bytes:
         """The file's content (one GET of ``url``, with the transport's retries).
@@ -75,22 +110,34 @@ class File:
             raise ProtocolError(f"file {self.name!r} was built without a connection to its server")
         return self._get(self.url)
 
-    def download(self, root: str | os.PathLike[str] = ".", *, replace: bool = False,
-                 exist_ok: bool = False) -> Path:
-        """Write the file under ``root`` (keeping its relative path, e.g. ``media/a.png``).
+    def download(self, root: str | os.PathLike[str] = ".", replace: bool = False,
+                 exist_ok: bool = False, api: Any = None) -> io.TextIOWrapper:
+        """Write the file under ``root`` (keeping its relative path) and open it, as ``wandb``.
 
         Args:
             root: The folder to write into (created if missing).
             replace: Overwrite an existing file.
-            exist_ok: Return an existing file as it is instead of failing.
+            exist_ok: Open an existing file as it is instead of failing.
+            api: Accepted for ``wandb`` parity (the file's own connection is used).
 
         Returns:
-            The path written (or found, with ``exist_ok``).
+            The written (or found, with ``exist_ok``) file, open for reading as text; use
+            ``.name`` for its path, or :meth:`download_to` for just the path.
 
         Raises:
             ConfigurationError: the name would leave ``root`` (absolute or ``..``), or the
                 target exists and neither ``replace`` nor ``exist_ok`` is set (before any
                 request).
+            ApiError: the download failed; nothing is left at the target.
+        """
+        return open(self.download_to(root, replace=replace, exist_ok=exist_ok), encoding="utf-8")
+
+    def download_to(self, root: str | os.PathLike[str] = ".", *, replace: bool = False,
+                    exist_ok: bool = False) -> Path:
+        """Write the file under ``root`` like :meth:`download` and return its path (not opened).
+
+        Raises:
+            ConfigurationError: see :meth:`download`.
             ApiError: the download failed; nothing is left at the target.
         """
         base = Path(root)
@@ -115,13 +162,19 @@ class File:
         return target
 
 
+FILE_SCHEMA = _FRAME_SCHEMA
+
+
 class Files(Collection[File]):
     """The files of one run: iterable; ``to_pandas()`` gives one row per file."""
 
     schema = _FRAME_SCHEMA
 
-    def __init__(self, executor: Executor, variables: dict[str, Any], per_page: int, what: str) -> None:
+    def __init__(self, executor: Executor, variables: dict[str, Any], per_page: int, what: str,
+                 run: Any = None) -> None:
         self.file_count: int | None = None
+        self.per_page = per_page
+        self.run = run
         super().__init__(lambda: self._iter(executor, variables, per_page, what))
 
     def _iter(self, executor: Executor, variables: dict[str, Any], per_page: int, what: str) -> Iterator[File]:
@@ -134,7 +187,7 @@ class Files(Collection[File]):
             self.file_count = count if isinstance(count, int) else None
             getter = _getter(executor)
             for node in page.nodes:
-                yield _file(node, getter)
+                yield _file(node, getter, self.run)
 
 
 def _getter(executor: Executor) -> Callable[[str], bytes] | None:
@@ -151,18 +204,19 @@ def _getter(executor: Executor) -> Callable[[str], bytes] | None:
     return get
 
 
-def _file(node: Mapping[str, Any], getter: Callable[[str], bytes] | None = None) -> File:
+def _file(node: Mapping[str, Any], getter: Callable[[str], bytes] | None = None, run: Any = None) -> File:
     try:
         return File(
             id=str(node["id"]),
             name=str(node["name"]),
-            size=node.get("sizeBytes"),
+            size_bytes=node.get("sizeBytes"),
             mimetype=node.get("mimetype"),
-            updated_at=parse_datetime(node.get("updatedAt")),
+            updated_at=check_datetime(node.get("updatedAt")),
             md5=node.get("md5"),
             url=node.get("url"),
             direct_url=node.get("directUrl"),
             _get=getter,
+            run=run,
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"file record lacks a field: {exc}") from exc
@@ -176,6 +230,7 @@ def list_files(
     names: Sequence[str] | None = None,
     pattern: str | None = None,
     per_page: int | None = 50,
+    run: Any = None,
 ) -> Files:
     """The files of a run (``Run.files``), fetched on first use.
 
@@ -198,10 +253,10 @@ def list_files(
     variables: dict[str, Any] = {"entity": entity, "project": project, "run": run_id,
                                  "names": list(names or []), "pattern": pattern}
     size = check_per_page(per_page, default=50)
-    return Files(executor, variables, size, f"{entity}/{project}/{run_id}")
+    return Files(executor, variables, size, f"{entity}/{project}/{run_id}", run)
 
 
-def get_file(executor: Executor, entity: str, project: str, run_id: str, name: str) -> File:
+def get_file(executor: Executor, entity: str, project: str, run_id: str, name: str, run: Any = None) -> File:
     """One file of a run by exact name (``Run.file``).
 
     Raises:
@@ -209,7 +264,7 @@ def get_file(executor: Executor, entity: str, project: str, run_id: str, name: s
     """
     if not isinstance(name, str) or not name.strip():
         raise ConfigurationError(f"file name must be a non-empty string, got {name!r}")
-    for found in list_files(executor, entity, project, run_id, names=[name], per_page=1):
+    for found in list_files(executor, entity, project, run_id, names=[name], per_page=1, run=run):
         if found.name == name:
             return found
     what = f"file {name!r} of run {entity + '/' + project + '/' + run_id!r}"

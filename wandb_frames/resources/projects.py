@@ -13,7 +13,7 @@ import secrets
 import string
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +22,15 @@ import pyarrow as pa
 from wandb_frames.resources.base import (
     DEFAULT_APP_URL,
     Collection,
+    check_datetime,
     check_name,
     check_per_page,
     dig,
     parse_datetime,
     parse_json_string,
 )
-from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.errors import ConfigurationError, ProtocolError, UnsupportedFeatureError
+from wandb_frames.resources.compat import CLOUD_ONLY, NotebookDisplay, User
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages, resolve_connection
@@ -59,15 +61,16 @@ _FRAME_SCHEMA: dict[str, pa.DataType] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Project:
-    """One W&B project.
+@dataclass(frozen=True)
+class Project(NotebookDisplay):
+    """One W&B project, with the members of ``wandb``'s ``Project``.
 
     Attributes:
         id: The project's storage id.
         name: The project name.
         entity: The entity (user or team) that owns it.
-        created_at: Creation time (UTC).
+        created_at: Creation time as the server sent it (ISO text, as ``wandb``; typed in
+            ``Projects.to_pandas()``).
         run_count: Number of runs in the project (``None`` if the server does not say).
         is_benchmark: W&B's benchmark flag.
         description: The project description, if any.
@@ -78,21 +81,80 @@ class Project:
     id: str
     name: str
     entity: str
-    created_at: datetime | None
+    created_at: str | None
     run_count: int | None
     is_benchmark: bool
     description: str | None
     user: str | None
     url: str
+    _owner: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    _api: Any = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> list[str]:
         """``[entity, name]``, as in ``wandb``."""
         return [self.entity, self.name]
 
+    @property
+    def entity_name(self) -> str:
+        """The owning entity (GraphQL ``entityName``, as ``wandb``'s ``project.entity_name``)."""
+        return self.entity
+
+    @property
+    def owner(self) -> User:
+        """The project's creator as a :class:`~wandb_frames.resources.compat.User`.
+
+        Raises:
+            ValueError: The server gave no user for the project (as ``wandb``).
+        """
+        if self._owner is None:
+            raise ConfigurationError(f"No user found for project {self.name}")
+        return User(self._owner)
+
+    def _session(self) -> Any:
+        if self._api is None:
+            raise ConfigurationError("this Project was built without an Api")
+        return self._api
+
+    def sweeps(self, per_page: int = 50, filters: dict[str, Any] | None = None,
+               order: str | None = None) -> Any:
+        """The project's sweeps (``Api.sweeps``); ``filters``/``order`` need W&B's cloud.
+
+        Raises:
+            UnsupportedFeatureError: ``filters`` or ``order`` given (sweep filtering is a
+                W&B cloud feature).
+        """
+        if filters or order:
+            _cloud_filter("Project.sweeps")
+        return self._session().sweeps(f"{self.entity}/{self.name}", per_page=per_page)
+
+    def artifacts_types(self, per_page: int = 50) -> Any:
+        """The project's artifact types (``Api.artifact_types``; ``wandb``'s spelling)."""
+        return self._session().artifact_types(f"{self.entity}/{self.name}")
+
+    def collections(self, filters: Mapping[str, Any] | None = None, order: str | None = None,
+                    per_page: int = 50) -> list[Any]:
+        """Every artifact collection of the project, type by type.
+
+        Raises:
+            UnsupportedFeatureError: ``filters`` or ``order`` given (a W&B cloud feature).
+        """
+        if filters or order:
+            _cloud_filter("Project.collections")
+        return [c for t in self.artifacts_types() for c in t.collections(per_page=per_page)]
+
     def to_dict(self) -> dict[str, Any]:
-        """The project as one frame row."""
-        return {field: getattr(self, field) for field in _FRAME_SCHEMA}
+        """The project as one frame row (``created_at`` as a UTC datetime)."""
+        row = {name: getattr(self, name) for name in _FRAME_SCHEMA}
+        row["created_at"] = parse_datetime(self.created_at)
+        return row
+
+
+def _cloud_filter(feature: str) -> None:
+    raise UnsupportedFeatureError(
+        f"{feature}(filters=..., order=...) (a wandb.Api feature) is not supported by wandb-frames: "
+        f"server-side filtering is served by {CLOUD_ONLY}; filter the result (e.g. its to_pandas()) instead",
+        feature=feature)
 
 
 class Projects(Collection[Project]):
@@ -112,7 +174,7 @@ def project_url(app_url: str, entity: str, name: str) -> str:
     return f"{app_url.rstrip('/')}/{quoted}/workspace"
 
 
-def _project(node: Mapping[str, Any], app_url: str) -> Project:
+def _project(node: Mapping[str, Any], app_url: str, api: Any = None) -> Project:
     try:
         name = str(node["name"])
         entity = str(node["entityName"])
@@ -120,12 +182,14 @@ def _project(node: Mapping[str, Any], app_url: str) -> Project:
             id=str(node["id"]),
             name=name,
             entity=entity,
-            created_at=parse_datetime(node.get("createdAt")),
+            created_at=check_datetime(node.get("createdAt")),
             run_count=node.get("runCount"),
             is_benchmark=bool(node.get("isBenchmark")),
             description=node.get("description"),
             user=dig(node, "user", "username"),
             url=project_url(app_url, entity, name),
+            _owner=node.get("user"),
+            _api=api,
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"project record lacks a field: {exc}") from exc
@@ -138,7 +202,7 @@ def _iter_projects(executor: Executor, entity: str, per_page: int, app_url: str)
         size_variable="perPage", cursor_variable="cursor",
     ):
         for node in page.nodes:
-            yield _project(node, app_url)
+            yield _project(node, app_url, executor)
 
 
 def list_projects(
@@ -179,7 +243,7 @@ def get_project(
     entity, name = check_name(entity, "entity"), check_name(name, "project")
     data = executor.execute(_GET, {"entity": entity, "project": name})
     _, node = resolve_connection(data, ("project",), operation=_GET.operation, what=f"project {entity + '/' + name!r}")
-    return _project(node, app_url)
+    return _project(node, app_url, executor)
 
 
 # ----------------------------------------------------------------------------- run writes

@@ -11,7 +11,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 from wandb_frames.resources.base import (
     DEFAULT_APP_URL,
     Collection,
+    check_datetime,
     check_name,
     check_per_page,
     dig,
@@ -27,6 +28,7 @@ from wandb_frames.resources.base import (
     parse_json_string,
 )
 from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.resources.compat import NotebookDisplay, Unsupported
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages
@@ -58,14 +60,15 @@ def report_url(app_url: str, entity: str, project: str, display_name: str | None
     return f"{app_url.rstrip('/')}/{entity}/{project}/reports/{slug}--{report_id.replace('=', '')}"
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One report (beta).
+@dataclass(frozen=True)
+class Report(NotebookDisplay):
+    """One report (beta), with the members of ``wandb``'s ``BetaReport``.
 
     Attributes:
         id: Storage id. name: Internal view name. display_name: The title.
-        description: Free text. user: Author's username. email: Author's email, if visible.
-        created_at, updated_at: UTC. spec: The report document (decoded JSON).
+        description: Free text. username: Author's username. email: Author's email, if visible.
+        created_at, updated_at: As the server sent them (ISO text, as ``wandb``; typed in
+        ``Reports.to_pandas()``). spec: The report document (decoded JSON).
         entity, project: Where it lives. url: The report page.
     """
 
@@ -73,14 +76,35 @@ class Report:
     name: str | None
     display_name: str | None
     description: str | None
-    user: str | None
+    username: str | None
     email: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: str | None
+    updated_at: str | None
     spec: dict[str, Any]
     entity: str
     project: str
     url: str | None
+    _user: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    runs = Unsupported("a report section's run-set filters are not translated; "
+                       "use api.runs(path, filters=...) with the same filters")
+    query_generator = Unsupported("it is wandb's internal filter translator")
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        """The author as the server sent it (``{"username", "photoUrl", "email"}``), as ``wandb``."""
+        return None if self._user is None else dict(self._user)
+
+    @property
+    def sections(self) -> Any:
+        """The report's panel groups (``spec["panelGroups"]``), as ``wandb``."""
+        return self.spec["panelGroups"]
+
+    def to_html(self, height: int = 1024, hidden: bool = False) -> str | None:
+        """An ``<iframe>`` of the report (``wandb``'s default height is 1024)."""
+        if self.url is None:
+            return "<div>Report URL not available</div>"
+        return super().to_html(height, hidden)
 
     @property
     def title(self) -> str | None:
@@ -89,7 +113,10 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as one frame row; ``spec`` as compact JSON text."""
-        row = {key: getattr(self, key) for key in _FRAME_SCHEMA if key != "spec"}
+        row = {key: getattr(self, key) for key in _FRAME_SCHEMA if key not in ("spec", "user")}
+        row["user"] = self.username
+        row["created_at"] = parse_datetime(self.created_at)
+        row["updated_at"] = parse_datetime(self.updated_at)
         row["spec"] = json.dumps(self.spec, sort_keys=True, separators=(",", ":"))
         return row
 
@@ -101,7 +128,7 @@ class Reports(Collection[Report]):
 
     def __init__(self, executor: Executor, entity: str, project: str, name: str | None,
                  per_page: int, app_url: str) -> None:
-        self.entity, self.project, self.name = entity, project, name
+        self.entity, self.project, self.name, self.per_page = entity, project, name, per_page
         super().__init__(lambda: _iter_reports(executor, entity, project, name, per_page, app_url))
 
 
@@ -114,14 +141,15 @@ def _report(node: Mapping[str, Any], entity: str, project: str, app_url: str) ->
             name=node.get("name"),
             display_name=node.get("displayName"),
             description=node.get("description"),
-            user=dig(node, "user", "username"),
+            username=dig(node, "user", "username"),
             email=dig(node, "user", "email"),
-            created_at=parse_datetime(node.get("createdAt")),
-            updated_at=parse_datetime(node.get("updatedAt")),
+            created_at=check_datetime(node.get("createdAt")),
+            updated_at=check_datetime(node.get("updatedAt")),
             spec=spec if isinstance(spec, dict) else {"value": spec},
             entity=entity,
             project=project,
             url=report_url(app_url, entity, project, node.get("displayName"), report_id),
+            _user=node.get("user"),
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"report record lacks a field: {exc}") from exc

@@ -1,51 +1,88 @@
-"""``Run``: one W&B run with typed properties, built from a listing or fetched by path."""
+"""``Run``: one W&B run, with ``wandb`` 0.31.0's attributes, built from a listing or fetched by path.
+
+Attributes answer as ``wandb.apis.public.Run``'s do (``created_at`` is the server's ISO
+string, ``path`` a list, ``user`` a :class:`~wandb_frames.resources.compat.User`,
+``summary`` a dict with ``_json_dict``); the typed values (timestamps as timestamps) are in
+the frames (``Runs.to_pandas()``) and in :meth:`Run.to_dict`.
+
+Why this module is long: ``Run`` mirrors every member of wandb's ``Run`` (its history lives in
+:mod:`~wandb_frames.resources.run_history`, compatibility objects in
+:mod:`~wandb_frames.resources.compat`); what is left is one attribute or method per member.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import json
+import os
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
-
-from wandb_frames.cache.histories import history_cache_wrap, history_token
+from wandb_frames.errors import ConfigurationError, NotFoundError
+from wandb_frames.graphql import documents
+from wandb_frames.graphql.documents import DOCUMENTS
+from wandb_frames.graphql.records import METADATA_FILE, download_metadata, metadata_url
 from wandb_frames.resources import artifacts, projects
 from wandb_frames.resources import files as run_files
-from wandb_frames.errors import NotFoundError, ProtocolError
-from wandb_frames import history as run_history
-from wandb_frames.errors import ConfigurationError
-from wandb_frames.graphql import documents
-from wandb_frames.graphql.records import METADATA_FILE, download_metadata, metadata_url
+from wandb_frames.resources.compat import CLOUD_ONLY, WRITE, NotebookDisplay, Summary, Unsupported, User
+from wandb_frames.resources.run_history import RunHistory
 from wandb_frames.settings import app_url
-from wandb_frames.tabular import (
-    decode_run_node,
-    decode_run_nodes,
-    loads_wandb_json,
-    table_to_pandas,
-)
+from wandb_frames.tabular import decode_run_node
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from wandb_frames.resources.session import ApiSession
 
-__all__ = ["Run"]
+__all__ = ["Run", "WIRE_FIELDS"]
 
-class Run:
-    """One run. Properties are typed; heavy fields load with ONE ``Run`` query when needed.
+_STATE = DOCUMENTS["run_state.graphql"]
+
+#: Run fields kept as the server sent them (``wandb`` returns them untouched).
+WIRE_FIELDS = ("id", "projectId", "createdAt", "heartbeatAt", "description", "readOnly",
+               "historyLineCount", "historyKeys", "user")
+_FULL_ONLY = ("id", "projectId", "description", "readOnly", "historyLineCount")
+
+
+def wire_fields(node: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`WIRE_FIELDS` of a GraphQL run node, as sent."""
+    return {key: node[key] for key in WIRE_FIELDS if key in node}
+
+
+class Run(RunHistory, NotebookDisplay):
+    """One run, with the attributes and methods of ``wandb``'s ``Run``.
+
+    Heavy fields (``config``, ``summary``, …) load with ONE ``Run`` query when needed.
 
     Args:
         api: The Api that fetched it.
         record: A decoded run (``tabular.decode_run_node``).
         full: Whether ``config``/``summary``/``system`` in ``record`` are complete (False for
             runs listed with a column projection; they then load on first access).
+        wire: Run fields as the server sent them (see :data:`WIRE_FIELDS`).
     """
 
-    def __init__(self, api: ApiSession, record: Mapping[str, Any], *, full: bool = True) -> None:
+    console_logs = Unsupported("console logs are served by " + CLOUD_ONLY + "; read run.file('output.log')")
+    download_history_exports = Unsupported(
+        "use run.history(format='wide') / run.history_table() (typed) or Runs.history_frames()")
+    delete = Unsupported(WRITE)
+    update_state = Unsupported(WRITE)
+    stop = Unsupported(WRITE)
+    upload_file = Unsupported(WRITE)
+    log_artifact = Unsupported(WRITE)
+    use_artifact = Unsupported(WRITE)
+    server_provides_internal_id_field = Unsupported("it is wandb's internal bookkeeping")
+
+    def __init__(self, api: ApiSession, record: Mapping[str, Any], *, full: bool = True,
+                 wire: Mapping[str, Any] | None = None) -> None:
         self._api = api
         self._record = dict(record)
         self._full = full
+        self._wire: dict[str, Any] = dict(wire or {})
         self._metadata: dict[str, Any] | None = record.get("metadata")
+        self._summary: Summary | None = None
+        self._sweep: Any = None
 
     @classmethod
     def fetch(cls, api: ApiSession, entity: str, project: str, run_id: str) -> Run:
@@ -64,36 +101,89 @@ class Run:
         if node is None:
             what = f"run {entity}/{project}/{run_id}"
             raise NotFoundError(f"{what} not found", operation=op, what=what)
-        return cls(api, decode_run_node(node, entity=entity, project=project), full=True)
+        return cls(api, decode_run_node(node, entity=entity, project=project), full=True, wire=wire_fields(node))
+
+    @classmethod
+    def create(cls, api: Any, run_id: str | None = None, project: str | None = None,
+               entity: str | None = None, state: Literal["running", "pending"] = "running") -> Run:
+        """Create a run on the server (as ``wandb``'s ``Run.create``; see ``Api.create_run``)."""
+        created = api.create_run(run_id=run_id, project=project, entity=entity, state=state)
+        assert isinstance(created, Run)
+        return created
 
     def __repr__(self) -> str:
-        return f"<Run {self.path} ({self.state})>"
+        return f"<Run {self._where} ({self.state})>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Run) and other.path == self.path
+        return isinstance(other, Run) and other._where == self._where
 
     def __hash__(self) -> int:
-        return hash(self.path)
+        return hash(self._where)
 
-    def load(self) -> None:
-        """(Re)load every field with one ``Run`` query."""
-        fresh = Run.fetch(self._api, self.entity, self.project, self.id)
-        self._record = fresh._record
-        self._full = True
+    def load(self, force: bool = False) -> dict[str, Any]:
+        """(Re)load every field with one ``Run`` query; returns the run's fields in ``wandb``'s shape.
+
+        Without ``force``, a run whose fields are all loaded is not fetched again.
+        """
+        if force or not self._full or not all(k in self._wire for k in _FULL_ONLY):
+            fresh = Run.fetch(self._api, self.entity, self.project, self.id)
+            self._record = fresh._record
+            self._wire.update(fresh._wire)
+            self._full = True
+            self._summary = None
+        return self._attrs()
+
+    def load_full_data(self, force: bool = False) -> dict[str, Any]:
+        """Load every field (``wandb``'s name for :meth:`load` on lazily listed runs)."""
+        return self.load(force=force)
+
+    def _attrs(self) -> dict[str, Any]:
+        """The run's fields keyed as ``wandb``'s ``Run._attrs``."""
+        return {
+            "projectId": self._wire_get("projectId"), "id": self.storage_id, "tags": self.tags,
+            "name": self.id, "displayName": self.name, "sweepName": self.sweep_name, "state": self.state,
+            "config": self.config, "group": self.group, "jobType": self.job_type, "commit": self.commit,
+            "readOnly": self.read_only, "createdAt": self.created_at, "heartbeatAt": self.heartbeat_at,
+            "description": self.description, "notes": self.notes, "systemMetrics": self.system_metrics,
+            "summaryMetrics": self.summary_metrics, "historyLineCount": self.history_line_count,
+            "user": dict(self.user._attrs) if self.user is not None else None,
+            "historyKeys": self._wire.get("historyKeys"), "rawconfig": self.rawconfig,
+        }
 
     def _heavy(self, key: str) -> dict[str, Any]:
         if not self._full or key not in self._record:
-            self.load()
+            self.load(force=True)
         value = self._record.get(key)
         return value if isinstance(value, dict) else {}
 
     def _get(self, key: str) -> Any:
         return self._record.get(key)
 
+    def _wire_get(self, key: str) -> Any:
+        """A field as the server sent it, loading the full run once when the listing lacked it."""
+        if key not in self._wire:
+            self.load(force=True)
+        return self._wire.get(key)
+
+    def _heartbeat_datetime(self) -> datetime | None:
+        value = self._get("heartbeat_at")
+        return value if isinstance(value, datetime) else None
+
     @property
     def id(self) -> str:
         """The run ID used in paths (GraphQL ``name``)."""
         return str(self._record["id"])
+
+    @property
+    def storage_id(self) -> str:
+        """The run's storage ID (GraphQL ``id``), as ``wandb``."""
+        return str(self._wire_get("id"))
+
+    @property
+    def project_id(self) -> str | None:
+        """The project's internal ID (GraphQL ``projectId``), as ``wandb``'s ``run.project_id``."""
+        value = self._wire_get("projectId")
+        return None if value is None else str(value)
 
     @property
     def name(self) -> str | None:
@@ -106,6 +196,11 @@ class Run:
         self._record["name"] = value
 
     @property
+    def display_name(self) -> str | None:
+        """The display name (``wandb``'s ``run.display_name``; same as :attr:`name`)."""
+        return self.name
+
+    @property
     def entity(self) -> str:
         """The entity."""
         return str(self._record["entity"])
@@ -116,15 +211,25 @@ class Run:
         return str(self._record["project"])
 
     @property
-    def path(self) -> str:
-        """``"entity/project/run_id"``."""
-        return f"{self.entity}/{self.project}/{self.id}"
+    def path(self) -> list[str]:
+        """``[entity, project, run_id]`` (URL-quoted), as ``wandb``; ``"/".join(run.path)`` for text."""
+        return [urllib.parse.quote(part, safe="") for part in (self.entity, self.project, self.id)]
+
+    @property
+    def _where(self) -> str:
+        return "/".join(self.path)
 
     @property
     def url(self) -> str:
         """The run's page in the W&B UI."""
         root = app_url(self._api.settings.base_url)
-        return f"{root}/{self.entity}/{self.project}/runs/{self.id}"
+        entity, project, run_id = self.path
+        return f"{root}/{entity}/{project}/runs/{run_id}"
+
+    @property
+    def dir(self) -> str:
+        """Where ``wandb`` would download this run's files: ``$WANDB_DIR`` (or the temp dir)/entity/project/id."""
+        return os.path.join(os.environ.get("WANDB_DIR") or tempfile.gettempdir(), *self.path)
 
     @property
     def state(self) -> str | None:
@@ -133,16 +238,20 @@ class Run:
         return None if value is None else str(value)
 
     @property
-    def created_at(self) -> datetime | None:
-        """Creation time (UTC)."""
-        value = self._get("created_at")
-        return value if isinstance(value, datetime) else None
+    def created_at(self) -> str | None:
+        """Creation time as the server sent it (ISO text, as ``wandb``); typed in the frames."""
+        if "createdAt" not in self._wire and isinstance(self._get("created_at"), datetime):
+            self.load(force=True)
+        value = self._wire.get("createdAt")
+        return None if value is None else str(value)
 
     @property
-    def heartbeat_at(self) -> datetime | None:
-        """Last heartbeat (UTC)."""
-        value = self._get("heartbeat_at")
-        return value if isinstance(value, datetime) else None
+    def heartbeat_at(self) -> str | None:
+        """Last heartbeat as the server sent it (ISO text, as ``wandb``); typed in the frames."""
+        if "heartbeatAt" not in self._wire and isinstance(self._get("heartbeat_at"), datetime):
+            self.load(force=True)
+        value = self._wire.get("heartbeatAt")
+        return None if value is None else str(value)
 
     @property
     def duration(self) -> float | None:
@@ -187,9 +296,32 @@ class Run:
         return self._get("sweep")  # type: ignore[no-any-return]
 
     @property
-    def user(self) -> str | None:
-        """The username of the run's owner."""
-        return self._get("user")  # type: ignore[no-any-return]
+    def sweep(self) -> Any:
+        """The run's :class:`~wandb_frames.resources.sweeps.Sweep` (one request, then kept), or None."""
+        if self._sweep is None and self.sweep_name:
+            self._sweep = self._api.sweep(f"{self.entity}/{self.project}/{self.sweep_name}")
+        return self._sweep
+
+    @property
+    def user(self) -> User | None:
+        """The run's owner: ``.username`` and ``.name`` (as ``wandb``'s ``run.user``)."""
+        if "user" not in self._wire:
+            username = self._get("user")
+            if username is None and "user" in self._record:
+                return None
+            self._wire["user"] = {"username": username} if username is not None else None
+        node = self._wire.get("user")
+        if node is None:
+            return None
+        if "name" not in node:
+            self.load(force=True)
+            node = self._wire.get("user") or node
+        return User(node)
+
+    @property
+    def username(self) -> str:
+        """Deprecated in ``wandb`` (it returns the entity): use :attr:`entity`."""
+        return self.entity
 
     @property
     def host(self) -> str | None:
@@ -204,6 +336,24 @@ class Run:
     @notes.setter
     def notes(self, value: str | None) -> None:
         self._record["notes"] = value
+
+    @property
+    def description(self) -> str | None:
+        """The run's description (as ``wandb``; W&B's older name for notes)."""
+        value = self._wire_get("description")
+        return None if value is None else str(value)
+
+    @property
+    def read_only(self) -> bool | None:
+        """Whether the run is read-only (GraphQL ``readOnly``)."""
+        value = self._wire_get("readOnly")
+        return None if value is None else bool(value)
+
+    @property
+    def history_line_count(self) -> int | None:
+        """How many history rows the run logged (GraphQL ``historyLineCount``)."""
+        value = self._wire_get("historyLineCount")
+        return None if value is None else int(value)
 
     @property
     def commit(self) -> str | None:
@@ -223,9 +373,36 @@ class Run:
         return value if isinstance(value, dict) else {}
 
     @property
-    def summary(self) -> dict[str, Any]:
-        """Summary metrics (a plain dict; media values keep their ``_type`` dicts)."""
-        return self._heavy("summary")
+    def rawconfig(self) -> dict[str, Any]:
+        """The internal keys then the user config, in one dict (as ``wandb``'s ``run.rawconfig``)."""
+        return {**self.internal_config, **self.config}
+
+    @property
+    def json_config(self) -> str:
+        """The config as W&B stores it (``{"key": {"value": …, "desc": None}}``), JSON text."""
+        wrapped: dict[str, Any] = {}
+        if "_wandb" in self.internal_config:
+            wrapped["_wandb"] = {"value": self.internal_config["_wandb"], "desc": None}
+        for key, value in self.config.items():
+            wrapped[key] = {"value": value, "desc": None}
+        return json.dumps(wrapped)
+
+    @property
+    def summary(self) -> Summary:
+        """Summary metrics: a dict (``summary["loss"]``, ``summary.loss``, ``summary._json_dict``).
+
+        Media values keep their ``_type`` dicts. Change values, then call :meth:`update`.
+        """
+        data = self._heavy("summary")
+        if self._summary is None:
+            self._summary = Summary(data)
+            self._record["summary"] = self._summary
+        return self._summary
+
+    @property
+    def summary_metrics(self) -> dict[str, Any]:
+        """The summary metrics as a plain dict (``wandb``'s ``run.summary_metrics``)."""
+        return dict(self.summary)
 
     @property
     def system_metrics(self) -> dict[str, Any]:
@@ -233,8 +410,11 @@ class Run:
         return self._heavy("system")
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        """The run's ``wandb-metadata.json`` (one ``RunFiles`` query and a GET, on first access)."""
+    def metadata(self) -> dict[str, Any] | None:
+        """The run's ``wandb-metadata.json`` (one ``RunFiles`` query and a GET, on first access).
+
+        None when the run has no metadata file, as ``wandb``.
+        """
         if self._metadata is None:
             op = documents.RUN_FILES.operation
             data = self._api.execute(
@@ -244,33 +424,45 @@ class Run:
             )
             node = (data.get("project") or {}).get("run")
             if node is None:
-                raise NotFoundError(f"run {self.path} not found", operation=op, what=f"run {self.path}")
-            self._metadata = download_metadata(self._api, metadata_url(node))
+                raise NotFoundError(f"run {self._where} not found", operation=op, what=f"run {self._where}")
+            url = metadata_url(node)
+            if url is None:
+                return None
+            self._metadata = download_metadata(self._api, url)
         return self._metadata
 
+    def wait_until_finished(self) -> None:
+        """Poll the run's state every 5 seconds until it is finished, crashed or failed (as ``wandb``)."""
+        while True:
+            state = self._run_node(_STATE).get("state")
+            if state in ("finished", "crashed", "failed"):
+                self._record["state"] = state
+                return
+            time.sleep(5)
+
     def to_dict(self) -> dict[str, Any]:
-        """Every field as plain values (``config``, ``summary``, ``system_metrics`` loaded)."""
+        """Every field as plain typed values (timestamps as datetimes; ``config``, ``summary`` loaded)."""
         return {
             "id": self.id,
             "name": self.name,
             "entity": self.entity,
             "project": self.project,
-            "path": self.path,
+            "path": self._where,
             "url": self.url,
             "state": self.state,
-            "created_at": self.created_at,
-            "heartbeat_at": self.heartbeat_at,
+            "created_at": self._get("created_at"),
+            "heartbeat_at": self._heartbeat_datetime(),
             "duration": self.duration,
             "tags": self.tags,
             "group": self.group,
             "job_type": self.job_type,
             "sweep_name": self.sweep_name,
-            "user": self.user,
+            "user": self._get("user"),
             "host": self.host,
             "notes": self.notes,
             "commit": self.commit,
             "config": self.config,
-            "summary": self.summary,
+            "summary": dict(self.summary),
             "system_metrics": self.system_metrics,
         }
 
@@ -292,7 +484,11 @@ class Run:
             config=config, summary=summary, tags=self.tags, notes=self.notes,
             display_name=self.name, group=self.group, job_type=self.job_type,
         )
-        self.load()
+        self.load(force=True)
+
+    def save(self) -> None:
+        """Same as :meth:`update` (``wandb``'s ``Run.save``)."""
+        self.update()
 
     def files(
         self, names: Sequence[str] | None = None, pattern: str | None = None, per_page: int = 50
@@ -302,7 +498,7 @@ class Run:
             raise ConfigurationError(f"names must be a list of file names, got the string {names!r}")
         return run_files.list_files(
             self._api, self.entity, self.project, self.id,
-            names=list(names) if names is not None else None, pattern=pattern, per_page=per_page,
+            names=list(names) if names is not None else None, pattern=pattern, per_page=per_page, run=self,
         )
 
     def file(self, name: str) -> run_files.File:
@@ -311,115 +507,12 @@ class Run:
         Raises:
             NotFoundError: The run has no such file.
         """
-        return run_files.get_file(self._api, self.entity, self.project, self.id, name)
+        return run_files.get_file(self._api, self.entity, self.project, self.id, name, run=self)
 
-    def logged_artifacts(self, per_page: int = 50) -> artifacts.Artifacts:
+    def logged_artifacts(self, per_page: int = 100) -> artifacts.Artifacts:
         """The artifacts this run logged (its outputs), lazily."""
         return artifacts.logged_artifacts(self._api, self.entity, self.project, self.id, per_page)
 
-    def used_artifacts(self, per_page: int = 50) -> artifacts.Artifacts:
+    def used_artifacts(self, per_page: int = 100) -> artifacts.Artifacts:
         """The artifacts this run used (its inputs), lazily."""
         return artifacts.used_artifacts(self._api, self.entity, self.project, self.id, per_page)
-
-    # -- histories ----------------------------------------------------------------------
-    def history_table(
-        self,
-        keys: Sequence[str] | None = None,
-        samples: int | None = None,
-        *,
-        stream: run_history.Stream = "default",
-        min_step: int | None = None,
-        max_step: int | None = None,
-    ) -> pa.Table:
-        """The run's history in long form: ``run_id, _step, metric, value, _timestamp, _runtime``.
-
-        Args:
-            keys: Only these metrics (rows holding *any* of them; never W&B's all-keys rule).
-            samples: None for every row; a number for a deterministic min/max-bucket
-                downsampling to at most that many points per metric.
-            stream: ``"default"`` (training metrics) or ``"system"`` (CPU/GPU/memory).
-            min_step: First step, inclusive.
-            max_step: Last step, exclusive.
-
-        Raises:
-            ConfigurationError: Bad arguments (before any request).
-        """
-        if isinstance(keys, str):
-            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
-        if samples is not None and samples < 2:
-            raise ConfigurationError(f"samples must be at least 2 (got {samples}); None means all")
-        def fetch_one(run_id: str) -> run_history.LongPart:
-            return run_history.fetch_run_long(
-                self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
-                run_id=run_id, keys=list(keys) if keys is not None else None,
-                min_step=min_step, max_step=max_step, stream=stream,
-            )
-
-        # With Api(cache=...), a finished run's history is kept on disk (docs/cache.md).
-        wrap = history_cache_wrap(
-            self._api, self.entity, self.project,
-            lambda: {self.id: history_token(self.state, self.heartbeat_at)},
-            stream=stream, keys=keys, min_step=min_step, max_step=max_step,
-        )
-        table = (fetch_one if wrap is None else wrap(fetch_one))(self.id).table
-        if samples is not None:
-            table = run_history.downsample_long(table, samples)
-        return table
-
-    def history(
-        self,
-        keys: Sequence[str] | None = None,
-        samples: int | None = None,
-        x_axis: str = "_step",
-        stream: run_history.Stream = "default",
-        *,
-        format: Literal["wide", "long"] = "wide",
-    ) -> pd.DataFrame:
-        """The run's history as a frame: by default *every* row, one column per metric.
-
-        Unlike ``wandb``'s ``Run.history`` (500 random rows per call), ``samples=None`` means
-        the full history and a number means a deterministic downsampling (the same answer on
-        every call; each bucket keeps its min and max). Sparse metrics are outer-joined by
-        step (missing values are null), never dropped.
-
-        Args:
-            keys: Only these metrics.
-            samples: None for all rows, or at most this many points per metric.
-            x_axis: ``"_step"`` or ``"_timestamp"`` (the wide frame's row key).
-            stream: ``"default"`` or ``"system"`` (system metrics, keyed by ``_timestamp``).
-            format: ``"wide"`` (one column per metric) or ``"long"``.
-        """
-        if x_axis not in ("_step", "_timestamp"):
-            raise ConfigurationError(f"x_axis must be '_step' or '_timestamp', got {x_axis!r}")
-        if format not in ("wide", "long"):
-            raise ConfigurationError(f"format must be 'wide' or 'long', got {format!r}")
-        long = self.history_table(keys, samples, stream=stream)
-        if format == "long":
-            return table_to_pandas(long)
-        index = "_timestamp" if stream == "system" else x_axis
-        return table_to_pandas(run_history.long_to_wide(long, index=index))
-
-    def system_metrics_history(self, samples: int | None = None) -> pd.DataFrame:
-        """System metrics (CPU, GPU, memory, …) by ``_timestamp``, one column per metric."""
-        return self.history(samples=samples, stream="system", x_axis="_timestamp")
-
-    def scan_history(
-        self,
-        keys: Sequence[str] | None = None,
-        page_size: int = 1000,
-        min_step: int | None = None,
-        max_step: int | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Iterate over every history row as a dict, in step order (``wandb`` parity).
-
-        With ``keys``, each row is projected to ``_step`` plus those keys (``None`` where a
-        row lacks one), as wandb 0.31.0 does. For analysis prefer :meth:`history` or
-        :meth:`history_table`, which read the same data straight into Arrow.
-        """
-        if isinstance(keys, str):
-            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
-        return run_history.scan_history_rows(
-            self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
-            run_id=self.id, keys=list(keys) if keys is not None else None,
-            page_size=page_size, min_step=min_step, max_step=max_step,
-        )

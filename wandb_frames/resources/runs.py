@@ -1,20 +1,24 @@
-"""``Runs``: a lazy listing of a project's runs that becomes one Arrow table."""
+"""``Runs``: a lazy listing of a project's runs that becomes one Arrow table.
+
+Why this module is long: ``Runs`` is both wandb's ``Runs`` (indexing, iteration, ``histories``)
+and the table export (``to_arrow``/``to_pandas``/``to_parquet``, partial results, and the entry
+points of partitioned work, ``to_dask`` and datasets, whose code is
+:mod:`wandb_frames.resources.runs_partitions`); the listing itself is
+:mod:`wandb_frames.graphql.snapshot`, the cache :mod:`wandb_frames.cache`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import orjson
 import pyarrow as pa
 
-from wandb_frames.distributed.connection import Connection
 from wandb_frames import filters as wff
 from wandb_frames.tabular.gcpause import gc_paused
-from wandb_frames.cache.histories import history_cache_wrap, run_tokens
 from wandb_frames.cache.listing import CachedListing, cached_table
-from wandb_frames import history as run_history
 from wandb_frames.graphql.listing import ListingQuery
 from wandb_frames.errors import (
     ApiError,
@@ -30,7 +34,10 @@ from wandb_frames.progress import make_progress
 from wandb_frames.graphql.plan import Projection, QueryPlan, plan_query
 from wandb_frames.graphql.records import decode_nodes
 from wandb_frames.graphql.snapshot import TABLE_BATCH, batch_limiter, iter_snapshot_node_pages
-from wandb_frames.resources.run import Run
+from wandb_frames.resources.compat import INTERNAL, Unsupported
+from wandb_frames.resources.run import Run, wire_fields
+from wandb_frames.resources.run_history import RunsHistoryFrames, wandb_histories
+from wandb_frames.resources.typos import check_listing_names
 from wandb_frames.tabular import DtypeBackend, TableAssembler, table_to_pandas, table_to_polars
 
 if TYPE_CHECKING:
@@ -54,7 +61,7 @@ def _keep(nodes: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
     return [nodes[row] for row in rows]
 
 
-class Runs:
+class Runs(RunsHistoryFrames):
     """The runs of one project that match a filter, fetched lazily (no request until used).
 
     Iterating yields :class:`Run` objects (a fresh fetch each time); :meth:`to_arrow`,
@@ -93,6 +100,8 @@ class Runs:
         progress: bool | None = None,
         concurrency: int | None = None,
         offline: bool = False,
+        include_sweeps: bool = False,
+        lazy: bool = True,
     ) -> None:
         if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
             raise ConfigurationError(f"per_page must be a positive integer, got {per_page!r}")
@@ -103,7 +112,7 @@ class Runs:
         self._api = api
         self._entity = entity
         self.project = project
-        self.filters = filters
+        self.filters: Mapping[str, Any] | str = filters if filters is not None else {}
         self.order = order
         self.per_page = per_page
         self.limit = limit
@@ -117,9 +126,23 @@ class Runs:
         self.projection = Projection.from_columns(
             columns, sep=sep, everything=self._plan.local is not None
         )
+        self.include_sweeps = include_sweeps
+        self.lazy = lazy
+        self._objects: list[Run] | None = None
         self._count: int | None = None
         self._table: pa.Table | None = None
         self._full: pa.Table | None = None
+
+    convert_objects = Unsupported(INTERNAL)
+    cursor = Unsupported(INTERNAL)
+    more = Unsupported(INTERNAL)
+    next = Unsupported(INTERNAL)
+    update_variables = Unsupported(INTERNAL)
+    last_response = Unsupported(INTERNAL)
+    QUERY = Unsupported(INTERNAL)
+    index = Unsupported(INTERNAL)
+    variables = Unsupported(INTERNAL)
+    objects = Unsupported(INTERNAL)
 
     def __repr__(self) -> str:
         return f"<Runs {self._entity or '?'}/{self.project}>"
@@ -207,12 +230,16 @@ class Runs:
             limiter=batch_limiter(self.concurrency, api.transport.limiter), limit=limit, on_count=on_count, arrow=for_table,
         )
 
-    def iter_records(self) -> Iterator[list[dict[str, Any]]]:
+    def iter_records(self, wire: dict[str, dict[str, Any]] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield decoded runs page by page: de-duplicated by ID, capped by ``limit``.
 
-        The local part of the filter is not applied here (see :meth:`to_arrow`).
+        The local part of the filter is not applied here (see :meth:`to_arrow`). ``wire``,
+        when given, receives each run's fields as sent (``Run``'s ISO timestamps), by run ID.
         """
         for nodes in self._iter_fresh_nodes():
+            if wire is not None:
+                for node in nodes:
+                    wire[node["name"]] = wire_fields(node)
             yield decode_nodes(self._api, nodes, self.entity, self.project)
 
     def _iter_fresh_nodes(self, *, for_table: bool = False) -> Iterator[list[dict[str, Any]]]:
@@ -281,9 +308,29 @@ class Runs:
 
     def __iter__(self) -> Iterator[Run]:
         """Yield :class:`Run` objects (each call fetches afresh)."""
-        for records in self._iter_kept():
+        wire: dict[str, dict[str, Any]] = {}
+        for records in self._iter_kept(wire):
             for record in records:
-                yield Run(self._api, record, full=self.projection.columns is None)
+                yield Run(self._api, record, full=self.projection.columns is None, wire=wire.pop(record["id"], None))
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Run]: ...
+
+    def __getitem__(self, index: int | slice) -> Run | list[Run]:
+        """``runs[0]``, ``runs[-1]``, ``runs[2:5]``: the runs in order (fetched once, then kept).
+
+        Raises:
+            IndexError: No run at ``index``.
+        """
+        if self._objects is None:
+            self._objects = list(self)
+        return self._objects[index]
+
+    def upgrade_to_full(self) -> None:
+        """Kept for ``wandb`` parity: runs already load every field when first read."""
+        self.lazy = False
 
     def _flat_table(self, records: Sequence[Mapping[str, Any]], sep: str) -> pa.Table:
         assembler = TableAssembler(sep=sep)
@@ -308,23 +355,23 @@ class Runs:
         assert self._plan.order is not None  # sort_locally implies a parsed order
         return wff.sort_table(indexed, self._plan.order).column(position).combine_chunks()
 
-    def _iter_kept(self) -> Iterator[list[dict[str, Any]]]:
+    def _iter_kept(self, wire: dict[str, dict[str, Any]] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Decoded pages with the local filter part, a local order and ``limit`` applied.
 
         With an order the server cannot apply, every matching run is collected, sorted and
         yielded as one page; otherwise pages stream and stop once ``limit`` is reached.
         """
         if self._plan.exact_on_server:
-            yield from self.iter_records()
+            yield from self.iter_records(wire)
             return
         if self._plan.sort_locally:
-            kept = [r for records in self.iter_records() for r in self._select_local(records)]
+            kept = [r for records in self.iter_records(wire) for r in self._select_local(records)]
             order = self._sort_permutation(self._flat_table(kept, ".")).to_pylist()
             chosen = [kept[i] for i in order]
             yield chosen if self.limit is None else chosen[: self.limit]
             return
         count = 0
-        for records in self.iter_records():
+        for records in self.iter_records(wire):
             chosen = self._select_local(records)
             if self.limit is not None:
                 chosen = chosen[: self.limit - count]
@@ -350,8 +397,17 @@ class Runs:
             IncompleteResultError: A later page failed; ``.partial`` holds the rows received.
         """
         if self._table is None:
-            self._table = self.projection.select(self._full_table())
+            full = self._full_table()
+            self._table = self.projection.select(full)
+            if not self.offline:
+                check_listing_names(self.filters, self.projection.columns, self.sep, full.column_names,
+                                    self._sample_columns, f"the runs of {self.path}")
         return self._table
+
+    def _sample_columns(self) -> list[str]:
+        """The columns of one unfiltered page of the project (names to suggest for a typo)."""
+        sample = Runs(self._api, self.entity, self.project, limit=self.per_page, sep=self.sep, progress=False)
+        return list(sample._full_table().column_names)
 
     def _full_table(self) -> pa.Table:
         """Every matching run with every fetched column (before the ``columns=`` selection)."""
@@ -470,62 +526,23 @@ class Runs:
 
     def histories(
         self,
-        keys: Sequence[str] | None = None,
-        samples: int | None = None,
-        *,
-        stream: run_history.Stream = "default",
-        with_config: Sequence[str] | None = None,
-        with_columns: Sequence[str] | None = None,
-        min_step: int | None = None,
-        max_step: int | None = None,
-        max_workers: int = 8,
-    ) -> run_history.Histories:
-        """The metric histories of these runs as one long table, fetched lazily.
+        samples: int = 500,
+        keys: list[str] | None = None,
+        x_axis: str = "_step",
+        format: Literal["default", "pandas", "polars"] = "default",
+        stream: Literal["default", "system"] = "default",
+    ) -> Any:
+        """Every run's sampled history, exactly as ``wandb``'s ``Runs.histories``.
 
-        Columns: ``run_id, _step, metric, value, _timestamp, _runtime``, then any run
-        columns asked for, ready for ``seaborn.relplot(x="_step", y="value", hue=...)``.
-        ``.to_wide()`` gives one column per metric (outer join by step).
+        ``run.history(samples, keys, x_axis, pandas=False, stream)`` of each run (rows sampled
+        by the server), each row tagged with ``run_id``: a list of dicts (``"default"``), or one
+        pandas/polars frame with sorted columns. For the complete, typed histories use
+        :meth:`history_frames`.
 
-        Args:
-            keys: Only these metrics (default: all numeric metrics).
-            samples: None for every row; a number for deterministic downsampling per metric.
-            stream: ``"default"`` or ``"system"``.
-            with_config: Config keys to attach to every row, e.g. ``["lr"]`` → ``config.lr``.
-            with_columns: Other runs-frame columns to attach (e.g. ``["group", "state"]``).
-            min_step: First step, inclusive.
-            max_step: Last step, exclusive.
-            max_workers: Runs fetched concurrently.
+        Raises:
+            ConfigurationError: ``format`` is not ``"default"``, ``"pandas"`` or ``"polars"``.
         """
-        if isinstance(keys, str):
-            raise ConfigurationError(f"keys must be a list of metric names, got the string {keys!r}")
-        table = self._full_table()
-        wanted = [f"config{self.sep}{key}" for key in (with_config or ())]
-        wanted += list(with_columns or ())
-        missing = [name for name in wanted if name not in table.column_names]
-        if missing:
-            raise ConfigurationError(
-                f"cannot attach {missing}: no such column in the runs frame of {self.path}"
-            )
-        run_ids = table.column("id").to_pylist() if table.num_rows else []
-        run_columns: dict[str, dict[str, Any]] = {}
-        if wanted:
-            values = {name: table.column(name).to_pylist() for name in wanted}
-            for i, run_id in enumerate(run_ids):
-                run_columns[run_id] = {name: values[name][i] for name in wanted}
-        histories = run_history.fetch_histories(
-            self._api, run_history.parquet_getter(self._api), entity=self.entity, project=self.project,
-            run_ids=run_ids, keys=list(keys) if keys is not None else None, samples=samples,
-            stream=stream, min_step=min_step, max_step=max_step,
-            run_columns=run_columns or None, max_workers=max_workers,
-            connection=Connection.of(self._api),
-            wrap=history_cache_wrap(
-                self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
-                keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,
-            ),
-        )
-        histories.provenance = self._provenance(keys=list(keys) if keys is not None else None,
-                                                samples=samples)
-        return histories
+        return wandb_histories(iter(self), samples, keys, x_axis, format, stream)
 
     def _provenance(self, **extra: Any) -> dict[str, Any]:
         """Where this listing comes from, for parquet metadata (never the API key)."""
@@ -537,11 +554,15 @@ class Runs:
             filters_sent=self._plan.server_filters,
             order=self.order,
             order_sent=self._plan.server_order,
+            limit=self.limit,
+            columns=list(self.projection.columns) if self.projection.columns is not None else None,
+            sep=self.sep,
             **extra,
         )
 
     def refresh(self) -> None:
-        """Forget the cached table and count; the next call fetches again."""
+        """Forget the cached table, runs and count; the next call fetches again."""
+        self._objects = None
         self._table = None
         self._full = None
         self._count = None

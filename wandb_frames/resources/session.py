@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from wandb_frames.cache.store import RunsCache
 from wandb_frames.graphql.session import Session
@@ -16,4 +16,8 @@ class ApiSession(Session, Protocol):
     @property
     def cache(self) -> RunsCache | None:
         """The on-disk cache, or None when caching is off."""
+        ...
+
+    def sweep(self, path: str = "") -> Any:
+        """One sweep by ``"entity/project/sweep_id"`` (``Run.sweep`` uses it)."""
         ...

@@ -8,6 +8,7 @@ iteration), so this module never imports it.
 from __future__ import annotations
 
 import json
+import math
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +21,14 @@ import pyarrow as pa
 from wandb_frames.resources.base import (
     DEFAULT_APP_URL,
     Collection,
+    check_datetime,
     check_name,
     check_per_page,
     dig,
     parse_datetime,
 )
-from wandb_frames.errors import ConfigurationError, ProtocolError
+from wandb_frames.errors import ConfigurationError, ProtocolError, UnsupportedFeatureError
+from wandb_frames.resources.compat import CLOUD_ONLY, WRITE, NotebookDisplay, Unsupported
 from wandb_frames.graphql.documents import DOCUMENTS
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.pagination import iter_pages, resolve_connection
@@ -129,8 +132,8 @@ def swept_parameters(config: Mapping[str, Any], sep: str = ".") -> list[str]:
 
 
 @dataclass(eq=False)
-class Sweep:
-    """One W&B sweep.
+class Sweep(NotebookDisplay):
+    """One W&B sweep, with the members of ``wandb``'s ``Sweep``.
 
     Attributes:
         id: The sweep ID (its GraphQL ``name``, used in paths).
@@ -140,7 +143,8 @@ class Sweep:
         config: The sweep configuration (search space, metric, ...), decoded.
         best_loss: W&B's best metric value so far, if the server tracks it.
         run_count: Runs in the sweep. expected_run_count: ``None`` for unbounded sweeps.
-        created_at, updated_at: UTC times. description: Free text. url: The sweep page.
+        created_at, updated_at: As the server sent them (ISO text, as ``wandb``; typed in
+        ``Sweeps.to_pandas()``). description: Free text. url: The sweep page.
         storage_id: The GraphQL ``id``.
     """
 
@@ -154,12 +158,43 @@ class Sweep:
     best_loss: float | None
     run_count: int | None
     expected_run_count: int | None
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: str | None
+    updated_at: str | None
     description: str | None
     url: str
     storage_id: str
     _runs_factory: RunsFactory | None = field(default=None, repr=False)
+    _node: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    agent = Unsupported("sweep agents are served by " + CLOUD_ONLY)
+    agents = Unsupported("sweep agents are served by " + CLOUD_ONLY)
+    enqueue_run = Unsupported(WRITE)
+
+    @classmethod
+    def get(cls, api: Any, entity: str | None = None, project: str | None = None, sid: str | None = None,
+            order: str | None = None, query: str | None = None, **kwargs: Any) -> Sweep:
+        """``api.sweep("entity/project/sid")`` (``wandb``'s ``Sweep.get``; ``order``/``query`` not used)."""
+        if query is not None:
+            raise UnsupportedFeatureError(
+                "Sweep.get(query=...) (a wandb.Api feature) is not supported by wandb-frames: "
+                "it sends only its own GraphQL documents", feature="Sweep.get(query)")
+        found = api.sweep("/".join(p for p in (entity, project, sid) if p))
+        assert isinstance(found, Sweep)
+        return found
+
+    def load(self, force: bool = False) -> dict[str, Any]:
+        """The sweep's fields as the server sent them (``wandb``'s ``Sweep.load``)."""
+        return dict(self._node)
+
+    @property
+    def username(self) -> str:
+        """Deprecated in ``wandb`` (it returns the entity): use ``entity``."""
+        return self.entity
+
+    @property
+    def run_count_expected(self) -> int | None:
+        """Same as :attr:`expected_run_count` (GraphQL ``runCountExpected``)."""
+        return self.expected_run_count
 
     @property
     def name(self) -> str:
@@ -204,12 +239,16 @@ class Sweep:
     def best_run(self, order: str | None = None) -> Any:
         """The best run by ``order`` (default: the sweep metric and goal), or ``None``.
 
-        With no order and no metric in the config, returns the most recent run.
+        Unlike ``wandb``, a run whose target value is missing, null or NaN (a diverged or
+        failed run) is never the best run. With no order and no metric in the config,
+        returns the most recent run.
         """
         key = format_order_key(order) if order is not None else self.order
         runs = self._factory()({"$and": [{"sweep": self.id}]}, key or "-created_at")
+        target = key[1:] if key else None
         for run in runs:
-            return run
+            if target is None or _has_value(run, target):
+                return run
         return None
 
     def to_pandas(self) -> pd.DataFrame:
@@ -222,6 +261,8 @@ class Sweep:
     def to_dict(self) -> dict[str, Any]:
         """The sweep as one frame row (its config flattened under ``config.``)."""
         row = {key: getattr(self, key) for key in _FRAME_SCHEMA}
+        row["created_at"] = parse_datetime(self.created_at)
+        row["updated_at"] = parse_datetime(self.updated_at)
         row.update(flatten_run({"config": self.config}))
         return row
 
@@ -229,6 +270,23 @@ class Sweep:
         if self._runs_factory is None:
             raise ConfigurationError("this Sweep was built without a runs_factory; its runs are unavailable")
         return self._runs_factory
+
+
+def _has_value(run: Any, key: str) -> bool:
+    """Whether ``run`` holds a real (non-null, non-NaN) value at an order key's path."""
+    section, _, rest = key.partition(".")
+    if section not in ("summary_metrics", "config") or not rest:
+        return True
+    source = run.summary_metrics if section == "summary_metrics" else run.config
+    value = source.get(rest, _MISSING)
+    if value is _MISSING:
+        value = dig(source, *rest.split("."))
+    if value is None or value is _MISSING:
+        return False
+    return not (isinstance(value, float) and math.isnan(value))
+
+
+_MISSING = object()
 
 
 def sweep_frame(runs: pd.DataFrame, sweep: Sweep, sep: str = ".") -> pd.DataFrame:
@@ -266,12 +324,13 @@ def _sweep(
             best_loss=node.get("bestLoss"),
             run_count=node.get("runCount"),
             expected_run_count=node.get("runCountExpected"),
-            created_at=parse_datetime(node.get("createdAt")),
-            updated_at=parse_datetime(node.get("updatedAt")),
+            created_at=check_datetime(node.get("createdAt")),
+            updated_at=check_datetime(node.get("updatedAt")),
             description=node.get("description"),
             url=f"{app_url.rstrip('/')}/{quoted}/sweeps/{urllib.parse.quote_plus(sweep_id)}",
             storage_id=str(node["id"]),
             _runs_factory=factory,
+            _node=dict(node),
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"sweep record lacks a field: {exc}") from exc
@@ -305,6 +364,9 @@ class Sweeps(Collection[Sweep]):
     """The sweeps of one project: iterable; ``to_pandas()`` gives one row per sweep (config flattened)."""
 
     schema = _FRAME_SCHEMA
+    entity: str = ""
+    project: str = ""
+    per_page: int = 50
 
 
 def list_sweeps(
@@ -333,4 +395,6 @@ def list_sweeps(
             for node in page.nodes:
                 yield _sweep(node, entity, project, app_url, runs_factory)
 
-    return Sweeps(fetch)
+    listing = Sweeps(fetch)
+    listing.entity, listing.project, listing.per_page = entity, project, size
+    return listing

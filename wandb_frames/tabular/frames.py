@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import pyarrow as pa
 
-from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning
+from wandb_frames.errors import ConfigurationError, FlattenCollisionWarning, LossyConversionWarning, warn_at_user
 from wandb_frames.tabular.arrow_runs import run_columns_from_arrow
 from wandb_frames.tabular.columns import Converted, column_to_arrow, conform_chunk
 from wandb_frames.tabular.dataframes import json_columns, table_to_pandas
@@ -249,18 +249,16 @@ class TableAssembler:
             fields.append(field)
             columns.append(pa.chunked_array(chunks, type=field.type))
         if mixed:
-            warnings.warn(
+            warn_at_user(
                 "columns holding values of different kinds (or integers outside int64) were "
                 "stored as JSON text (field metadata wandb_frames.encoding=json): " + _names(mixed),
                 LossyConversionWarning,
-                stacklevel=3,
             )
         if self._precision_lost:
-            warnings.warn(
+            warn_at_user(
                 "integers beyond ±2**53 were rounded to the nearest float64 in columns that also "
                 "hold floats: " + _names(self._precision_lost),
                 LossyConversionWarning,
-                stacklevel=3,
             )
         return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 

@@ -1,5 +1,9 @@
 """``LocalServer``: a real HTTP server speaking W&B's public GraphQL API, in a background thread.
 
+Why this module is long: it is the HTTP face of the server (routes, compression, ranges,
+faults, network shaping, listing churn, seeding) and one class that tests drive; the GraphQL
+execution, resolvers, store, network and churn models already live in their own modules.
+
 Decisions where W&B's behaviour is unknown (see the protocol notes):
 
 - ``first`` defaults to 50 and is capped at 10,000 (``wire.MAX_PAGE_SIZE``); cursors are

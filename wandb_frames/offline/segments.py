@@ -1,0 +1,125 @@
+"""Fold a file's records into a :class:`RunFold`: history/summary records in bulk, the rest one by one.
+
+A record whose payload is exactly ``[num] history`` or ``[num] summary`` (the Record's
+``num`` field, then one ``history``/``summary`` field filling the rest) joins the current
+*segment*; any other record ends it. A segment of a few records or more goes through
+:func:`wandb_frames.offline.bulk.fold_segment`; when that declines, and for every other
+record, each record is parsed with W&B's ``Record`` class and applied with
+:meth:`RunFold.add` — the reference path, so results are the same either way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from wandb_frames.offline.bulk import fold_segment
+from wandb_frames.offline.records import RunFold
+
+__all__ = ["fold_frames", "split_history_summary"]
+
+_NUM, _HISTORY, _SUMMARY = 0x08, 0x12, 0x1A
+_MIN_SEGMENT = 4  # below this, two bulk parses cost more than per-record parsing
+
+
+def split_history_summary(payload: bytes) -> tuple[bool, bytes] | None:
+    """``(is_history, body)`` when ``payload`` is a ``Record`` holding only ``num`` and one
+    ``history`` or ``summary`` field; None otherwise.
+
+    Examples:
+        >>> split_history_summary(bytes([0x08, 0x05, 0x12, 0x02, 0x0A, 0x00]))
+        (True, b'\\n\\x00')
+        >>> split_history_summary(bytes([0x22, 0x00])) is None
+        True
+    """
+    try:
+        tag = payload[0]
+        i = 0
+        if tag == _NUM:  # skip the record number (a varint)
+            i = 1
+            while payload[i] & 0x80:
+                i += 1
+            i += 1
+            if i > 10:
+                return None
+            tag = payload[i]
+        if tag != _HISTORY and tag != _SUMMARY:
+            return None
+        length = payload[i + 1]
+        j = i + 2
+        if length & 0x80:  # a longer field: its length is a varint of up to 5 bytes
+            length &= 0x7F
+            shift = 7
+            while True:
+                byte = payload[j]
+                length |= (byte & 0x7F) << shift
+                j += 1
+                if byte < 0x80:
+                    break
+                shift += 7
+                if shift > 28:
+                    return None
+    except IndexError:  # empty or cut short
+        return None
+    if j + length != len(payload):
+        return None
+    return tag == _HISTORY, payload[j:]
+
+
+def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, parse: Callable[[bytes], Any],
+                bulk: bool = True) -> list[str]:
+    """Apply every record of a file to ``fold`` in file order.
+
+    Args:
+        fold: the run being read.
+        offsets: each record's file offset (for messages).
+        payloads: each record's serialized ``Record``.
+        parse: W&B's ``Record.FromString``.
+        bulk: decode history/summary segments in bulk (False: every record one by one).
+
+    Returns:
+        One message per record that could not be parsed (skipped).
+    """
+    decode_error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
+    bad: list[str] = []
+
+    def one(offset: int, payload: bytes) -> None:
+        try:
+            message: Any = parse(payload)
+        except decode_error as exc:
+            bad.append(f"unparsable record at byte {offset}: {exc}")
+            return
+        fold.add(message)
+
+    if not bulk:
+        for offset, payload in zip(offsets, payloads, strict=True):
+            one(offset, payload)
+        return bad
+    kinds: list[bool] = []
+    bodies: list[bytes] = []
+    start = 0  # index of the segment's first record
+
+    def flush(end: int) -> None:
+        if len(bodies) >= _MIN_SEGMENT and fold_segment(fold, kinds, bodies):
+            pass
+        else:
+            for k in range(start, end):
+                one(offsets[k], payloads[k])
+        kinds.clear()
+        bodies.clear()
+
+    split = split_history_summary
+    for index, payload in enumerate(payloads):
+        found = split(payload)
+        if found is None:
+            if bodies:
+                flush(index)
+            start = index + 1
+            one(offsets[index], payload)
+            continue
+        kinds.append(found[0])
+        bodies.append(found[1])
+    if bodies:
+        flush(len(payloads))
+    return bad
