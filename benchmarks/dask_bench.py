@@ -199,7 +199,7 @@ def main() -> None:
     try:
         api = wf.Api(api_key=key, overrides={"base_url": url}, progress=False)
         runs = api.runs(f"{ENTITY}/{PROJECT}", per_page=1000)
-        histories = runs.histories()
+        histories = runs.history_frames()
         rows = histories.to_parquet(work / "warm", partition_by="batch", batch_size=args.batch_size)
         long_rows = sum(pq.read_metadata(f).num_rows for f in Path(rows).glob("*.parquet"))
         print(f"{len(histories.run_ids)} runs, {long_rows:,} long rows; machine: {platform.platform()}, "

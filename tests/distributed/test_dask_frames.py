@@ -58,7 +58,7 @@ def test_nothing_fetched_before_compute(api: Api, server: LocalServer) -> None:
     server.clear_requests()
     api.runs("local/alpha", filters={"state": "finished"}).to_dask(batch_size=3, meta=schema)
     assert [op for op, _ in server.requests] == ["RunIdsPage"]  # the ID listing only
-    histories = api.runs("local/alpha", columns=["id"]).histories(keys=["loss"])
+    histories = api.runs("local/alpha", columns=["id"]).history_frames(keys=["loss"])
     server.clear_requests()
     histories.to_dask(batch_size=4)
     assert server.requests == []
@@ -66,25 +66,25 @@ def test_nothing_fetched_before_compute(api: Api, server: LocalServer) -> None:
 
 def test_histories_long_and_wide(api: Api, client: Any) -> None:
     runs = api.runs("local/alpha", filters={"config.opt": "adam"})
-    histories = runs.histories(with_config=["lr", "mixed"], with_columns=["state"])
+    histories = runs.history_frames(with_config=["lr", "mixed"], with_columns=["state"])
     ddf = histories.to_dask(batch_size=5)
     assert ddf.npartitions == 3
     _same(ddf.compute(), histories.to_pandas(dtype_backend="pyarrow"), ["run_id", "_step", "metric"])
-    wide = runs.histories(keys=["loss", "extra"])
+    wide = runs.history_frames(keys=["loss", "extra"])
     _same(wide.to_dask(batch_size=4, format="wide").compute(), wide.to_wide(dtype_backend="pyarrow"), ["run_id", "_step"])
     with pytest.raises(ConfigurationError, match="keys"):
-        runs.histories().to_dask(format="wide")
+        runs.history_frames().to_dask(format="wide")
 
 
 def test_injected_faults_change_nothing(faulty_api: Api, faulty_server: LocalServer, api: Api,
                                         client: Any) -> None:
     expected_runs = api.runs("local/alpha").to_pandas(dtype_backend="pyarrow")
-    expected_history = api.runs("local/alpha").histories(keys=["loss", "acc"]).to_pandas(dtype_backend="pyarrow")
+    expected_history = api.runs("local/alpha").history_frames(keys=["loss", "acc"]).to_pandas(dtype_backend="pyarrow")
     before = sum(faulty_server.fault_counts.values())
     runs = faulty_api.runs("local/alpha")
     got = runs.to_dask(batch_size=4, meta="scan").compute()
     _same(got, expected_runs, ["id"])
-    history = runs.histories(keys=["loss", "acc"]).to_dask(batch_size=4).compute()
+    history = runs.history_frames(keys=["loss", "acc"]).to_dask(batch_size=4).compute()
     _same(history, expected_history, ["run_id", "_step", "metric"])
     assert sum(faulty_server.fault_counts.values()) > before + 5
 

@@ -42,7 +42,7 @@ def _sorted(table: pa.Table, by: list[str]) -> pd.DataFrame:
 
 
 def test_history_dataset_reads_everywhere(api: Api, server: LocalServer, tmp_path: Path) -> None:
-    histories = api.runs("local/alpha").histories(keys=["loss", "acc"], with_config=["lr"])
+    histories = api.runs("local/alpha").history_frames(keys=["loss", "acc"], with_config=["lr"])
     root = histories.to_parquet(tmp_path / "history", partition_by="batch", batch_size=5)
     expected = histories.to_arrow()
     files = _files(root)
@@ -87,7 +87,7 @@ def test_runs_dataset_has_one_schema(api: Api, tmp_path: Path) -> None:
 
 
 def test_dask_batches_write_the_same_dataset(api: Api, client: Any, tmp_path: Path) -> None:
-    histories = api.runs("local/alpha").histories(keys=["loss"])
+    histories = api.runs("local/alpha").history_frames(keys=["loss"])
     one = histories.to_parquet(tmp_path / "one", partition_by="batch", batch_size=4)
     two = histories.to_parquet(tmp_path / "two", partition_by="batch", batch_size=4, use_dask=True)
     by = ["run_id", "_step", "metric"]
@@ -98,7 +98,7 @@ def test_dask_batches_write_the_same_dataset(api: Api, client: Any, tmp_path: Pa
 
 
 def test_single_file_has_large_row_groups(api: Api, tmp_path: Path) -> None:
-    histories = api.runs("local/alpha").histories()
+    histories = api.runs("local/alpha").history_frames()
     path = histories.to_parquet(tmp_path / "h.parquet")
     assert pq.ParquetFile(path).num_row_groups == 1  # not one per run
     table = histories.to_arrow()
@@ -111,9 +111,9 @@ def test_single_file_has_large_row_groups(api: Api, tmp_path: Path) -> None:
 
 def test_resume_refuses_another_request_and_foreign_dirs(api: Api, tmp_path: Path) -> None:
     root = tmp_path / "ds"
-    api.runs("local/alpha").histories(keys=["loss"]).to_parquet(root, partition_by="batch", batch_size=5)
+    api.runs("local/alpha").history_frames(keys=["loss"]).to_parquet(root, partition_by="batch", batch_size=5)
     with pytest.raises(ConfigurationError, match="keys"):
-        api.runs("local/alpha").histories(keys=["acc"]).to_parquet(root, partition_by="batch", resume=True,
+        api.runs("local/alpha").history_frames(keys=["acc"]).to_parquet(root, partition_by="batch", resume=True,
                                                                    batch_size=5)
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -127,7 +127,7 @@ import sys, warnings
 warnings.simplefilter("ignore")
 from wandb_frames.api import Api
 api = Api(overrides={"base_url": sys.argv[1]}, progress=False)  # the key: WANDB_API_KEY
-histories = api.runs("local/alpha").histories(keys=["loss", "acc"], max_workers=2)
+histories = api.runs("local/alpha").history_frames(keys=["loss", "acc"], max_workers=2)
 histories.to_parquet(sys.argv[2], partition_by="batch", batch_size=2, resume=True)
 """
 
@@ -155,14 +155,14 @@ def test_killed_export_resumes_to_the_same_dataset(tmp_path: Path) -> None:
                   if int(f.stem.split("-")[1]) in finished}
         api = Api(api_key=srv.api_key, overrides={"base_url": srv.url}, progress=False)
         srv.clear_requests()
-        histories = api.runs("local/alpha").histories(keys=["loss", "acc"], max_workers=2)
+        histories = api.runs("local/alpha").history_frames(keys=["loss", "acc"], max_workers=2)
         histories.to_parquet(root, partition_by="batch", batch_size=2, resume=True)
         fetched = [variables["run"] for op, variables in srv.requests if op == "RunParquetHistory"]
         assert len(fetched) == len(RUNS) - 2 * len(finished)  # the finished batches were not fetched again
         for f, stat in before.items():
             assert (f.stat().st_ino, f.stat().st_mtime_ns) == stat  # nor written again
         assert not list(root.rglob(".*"))  # no temp file of the killed writer is left
-        fresh = api.runs("local/alpha").histories(keys=["loss", "acc"]).to_parquet(
+        fresh = api.runs("local/alpha").history_frames(keys=["loss", "acc"]).to_parquet(
             tmp_path / "fresh", partition_by="batch", batch_size=2)
     resumed_files, fresh_files = _files(root), _files(fresh)
     assert [f.name for f in resumed_files] == [f.name for f in fresh_files]
@@ -175,7 +175,7 @@ def test_killed_export_resumes_to_the_same_dataset(tmp_path: Path) -> None:
 
 
 def test_history_dataset_partitioned_by_metric(api: Api, tmp_path: Path) -> None:
-    histories = api.runs("local/alpha").histories(keys=["loss", "acc"])
+    histories = api.runs("local/alpha").history_frames(keys=["loss", "acc"])
     root = histories.to_parquet(tmp_path / "by-metric", partition_by=["metric"], batch_size=10)
     assert sorted(p.name for p in root.iterdir()) == ["metric=acc", "metric=loss"]
     assert len(list(root.rglob("*.parquet"))) == 2 * 3  # a file per metric and batch

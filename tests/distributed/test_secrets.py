@@ -39,8 +39,8 @@ def _collections(api: Api) -> list[Any]:
     runs = api.runs("local/alpha", filters={"config.opt": "sgd"})
     return [
         runs.to_dask(batch_size=4, meta="scan"),
-        runs.histories(keys=["loss"], with_config=["lr"]).to_dask(batch_size=3),
-        runs.histories(keys=["loss"]).to_dask(batch_size=3, format="wide"),
+        runs.history_frames(keys=["loss"], with_config=["lr"]).to_dask(batch_size=3),
+        runs.history_frames(keys=["loss"]).to_dask(batch_size=3, format="wide"),
     ]
 
 
@@ -72,7 +72,7 @@ def test_export_tasks_carry_no_key(api: Api, server: LocalServer, tmp_path: Path
     monkeypatch.setattr(dask, "compute", spy)
     runs = api.runs("local/alpha")
     runs.to_parquet(tmp_path / "runs", partition_by="batch", batch_size=5, use_dask=True)
-    runs.histories(keys=["loss"]).to_parquet(tmp_path / "h", partition_by="batch", batch_size=5, use_dask=True)
+    runs.history_frames(keys=["loss"]).to_parquet(tmp_path / "h", partition_by="batch", batch_size=5, use_dask=True)
     assert len(seen) == 5 + 5
     for task in seen:
         assert server.api_key not in repr(task) and server.api_key not in repr(task.key)
@@ -87,7 +87,7 @@ def test_key_in_no_scheduler_or_worker_log(api: Api, server: LocalServer, client
     with caplog.at_level(logging.DEBUG):
         for ddf in _collections(api):
             ddf.compute()
-        api.runs("local/alpha").histories(keys=["acc"]).to_parquet(
+        api.runs("local/alpha").history_frames(keys=["acc"]).to_parquet(
             tmp_path / "h", partition_by="batch", batch_size=6, use_dask=True)
     worker_logs = client.run(_captured)
     assert all("POST /graphql" in text for text in worker_logs.values())  # the requests were logged

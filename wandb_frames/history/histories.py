@@ -199,11 +199,11 @@ class Histories:
         code of :meth:`to_arrow` on the worker that computes it; its meta is :attr:`schema`
         (long) converted as ``to_pandas(dtype_backend=dtype_backend)`` converts (``"pyarrow"``
         or ``"numpy_nullable"``: dtypes that do not depend on a partition's values). ``format="wide"`` needs the metric
-        names up front (``histories(keys=[...])``). The API key is not in the graph: see
+        names up front (``history_frames(keys=[...])``). The API key is not in the graph: see
         ``docs/scale.md`` for how workers get it; the on-disk cache is not used.
 
         Raises:
-            ConfigurationError: The histories were not made by ``Runs.histories``, or wide
+            ConfigurationError: The histories were not made by ``Runs.history_frames``, or wide
                 without ``keys``.
         """
         from wandb_frames.history.partitions import histories_to_dask

@@ -60,8 +60,8 @@ class _WideBatch:
 def _source(histories: Any) -> Any:
     if histories.source is None:
         raise ConfigurationError(
-            "these histories were not made by Runs.histories(...), so a worker could not "
-            "fetch them again: partitioning needs api.runs(...).histories(...)"
+            "these histories were not made by Runs.history_frames(...), so a worker could not "
+            "fetch them again: partitioning needs api.runs(...).history_frames(...)"
         )
     return histories.source
 
@@ -102,7 +102,7 @@ def histories_to_dask(histories: Any, *, batch_size: int, format: Literal["long"
         raise ConfigurationError(f"format must be 'long' or 'wide' (got {format!r})")
     if source.keys is None:
         raise ConfigurationError(
-            "a wide Dask frame needs its metric columns before any fetch: pass keys=[...] to histories()"
+            "a wide Dask frame needs its metric columns before any fetch: pass keys=[...] to history_frames()"
         )
     return dask_frame(_WideBatch(source), parts, wide_schema(histories, source.keys),
                       to_pandas=long_to_pandas, label=f"wandb-history-wide-{source.project}",
