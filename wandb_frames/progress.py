@@ -73,6 +73,17 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return stream is not None and hasattr(stream, "isatty") and stream.isatty()
 
 
+def _has_widgets() -> bool:
+    """Whether notebook widget bars can be drawn (``ipywidgets``, the ``notebook`` extra); without
+    it tqdm would warn and print text, so a text bar is used from the start."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def make_progress(
     total: int | None, *, desc: str, unit: str = "run", progress: bool | None = None
 ) -> ProgressBar:
@@ -87,8 +98,11 @@ def make_progress(
     if not progress_enabled(progress):
         return _NoProgress(total)
     import tqdm
-    import tqdm.auto
 
-    factory: Any = tqdm.auto.tqdm if in_notebook() else tqdm.tqdm
+    factory: Any = tqdm.tqdm
+    if in_notebook() and _has_widgets():
+        import tqdm.notebook
+
+        factory = tqdm.notebook.tqdm
     bar: ProgressBar = factory(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
     return bar
