@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,20 @@ from wandb_frames.errors import ConfigurationError, ExportError
 
 __all__ = [
     "PROVENANCE_KEY",
+    "ROW_GROUP_SIZE",
     "create_sibling_dir",
     "create_sibling_file",
     "provenance",
     "read_parquet",
     "read_provenance",
+    "row_groups",
     "write_parquet",
     "write_parquet_stream",
 ]
 
 PROVENANCE_KEY = b"wandb_frames.provenance"
+ROW_GROUP_SIZE = 1 << 20
+"""Rows per row group of streamed files and datasets (~1M): a few large groups, not one per run."""
 _SECRET_WORDS = ("api_key", "apikey", "password", "token", "secret", "authorization")
 
 
@@ -145,11 +149,14 @@ def write_parquet_stream(
     *,
     metadata: Mapping[str, Any] | None = None,
     compression: str = "zstd",
+    row_group_size: int = ROW_GROUP_SIZE,
 ) -> Path:
     """Write tables one after another into one parquet file, atomically, with provenance.
 
-    Memory stays bounded by one table at a time; the file appears under ``path`` only
-    once complete (a failure part-way leaves any previous file untouched).
+    The tables (e.g. one per run) are re-cut into row groups of ``row_group_size`` rows
+    (:func:`row_groups`), not one row group each: readers scan a few large groups. Memory
+    stays bounded by one row group and one incoming table; the file appears under ``path``
+    only once complete (a failure part-way leaves any previous file untouched).
 
     Raises:
         ExportError: the file could not be written, or a table does not fit ``schema``.
@@ -164,9 +171,10 @@ def write_parquet_stream(
         try:
             rows = 0
             with pq.ParquetWriter(tmp_name, schema, compression=compression) as writer:
-                for table in tables:
-                    writer.write_table(table if table.schema.equals(schema) else _fit(table, schema))
-                    rows += table.num_rows
+                fitted = (t if t.schema.equals(schema) else _fit(t, schema) for t in tables)
+                for group in row_groups(fitted, row_group_size):
+                    writer.write_table(group, row_group_size=row_group_size)
+                    rows += group.num_rows
                 record["row_count"] = rows
                 writer.add_key_value_metadata(
                     {PROVENANCE_KEY: json.dumps(record, default=str, sort_keys=True).encode()}
@@ -236,6 +244,27 @@ def create_sibling_dir(target: str | os.PathLike[str]) -> Path:
         if mode is not None:
             os.chmod(path, mode)
         return path
+
+
+def row_groups(tables: Iterable[pa.Table], size: int = ROW_GROUP_SIZE) -> Iterator[pa.Table]:
+    """Re-cut a stream of tables (e.g. one per run) into tables of ``size`` rows (the last smaller).
+
+    Memory holds at most ``size`` rows plus one incoming table.
+    """
+    buffered: list[pa.Table] = []
+    rows = 0
+    for table in tables:
+        if table.num_rows == 0:
+            continue
+        buffered.append(table)
+        rows += table.num_rows
+        while rows >= size:
+            whole = pa.concat_tables(buffered)
+            yield whole.slice(0, size).combine_chunks()
+            rest = whole.slice(size)
+            buffered, rows = ([rest] if rest.num_rows else []), rest.num_rows
+    if buffered:
+        yield pa.concat_tables(buffered).combine_chunks()
 
 
 def _fit(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -124,6 +124,11 @@ def _check_local(spec: Any, parquet: Path) -> None:
                 assert other.column("id").to_pylist() == ids, entry
         for entry in ("apply(frame)", "df.wb.where"):
             other_name, other = results[entry]
+            if other_name == "UnsupportedFilterError" and other.backend == "pandas":
+                # NaN is missing in a pandas frame: a null test on a float column holding NaN is
+                # declined there (the Arrow table above answered it).
+                assert other.operator in ("$eq", "$ne", "$in", "$nin", "$exists"), entry
+                continue
             assert other_name == "ok", entry
             assert list(other["id"]) == ids, entry
 

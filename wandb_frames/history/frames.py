@@ -406,3 +406,4 @@ def long_to_wide(long: pa.Table, *, index: str = "_step") -> pa.Table:
         present[gid[rows]] = vvalid[rows]
         cols[names[m]] = pa.array(out, mask=~present, type=pa.float64())
     return pa.table(cols)
+

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from wandb_frames.distributed.connection import Connection, worker_session
 from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
 from wandb_frames.export import write_parquet, write_parquet_stream
 from wandb_frames.graphql.concurrency import AdaptiveLimit
@@ -30,6 +32,7 @@ from wandb_frames.history.fetch import (
     Stream,
     check_keys,
     fetch_run_long,
+    parquet_getter,
 )
 from wandb_frames.history.frames import LONG_SCHEMA, LongPart, long_to_wide
 from wandb_frames.history.sampling import downsample_long
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-__all__ = ["Histories", "fetch_histories"]
+__all__ = ["Histories", "HistorySource", "fetch_histories"]
 
 #: Fetches one run: run ID → its long part.
 RunFetcher = Callable[[str], LongPart]
@@ -70,6 +73,8 @@ class Histories:
         samples: int | None = None,
         run_columns: Mapping[str, Mapping[str, Any]] | None = None,
         max_workers: int = 8,
+        column_arrays: Mapping[str, pa.Array] | None = None,
+        source: HistorySource | None = None,
         progress: bool | None = False,
         label: str = "",
         on_close: Callable[[], None] | None = None,
@@ -87,8 +92,11 @@ class Histories:
         self._progress = progress
         self._label = label
         self._on_close = on_close
-        self._columns = _column_arrays(run_columns or {}, self.run_ids)
+        self._columns = dict(column_arrays) if column_arrays is not None else _column_arrays(
+            run_columns or {}, self.run_ids)
         self._table: pa.Table | None = None
+        self.source = source
+        """How a worker fetches these histories again (``to_dask()``, partitioned parquet), or None."""
         self.provenance: dict[str, Any] = {}
         """Where the rows came from (server, entity/project, …), written into parquet files."""
 
@@ -208,23 +216,59 @@ class Histories:
         """:meth:`to_wide_arrow` as pandas, with the same ``dtype_backend`` rule as :meth:`to_pandas`."""
         return table_to_pandas(self.to_wide_arrow(), dtype_backend=dtype_backend)
 
+    def to_dask(self, *, batch_size: int = 100, format: Literal["long", "wide"] = "long",
+                dtype_backend: DtypeBackend = "pyarrow") -> Any:
+        """The histories as a lazy ``dask.dataframe.DataFrame``, one partition per batch of runs.
+
+        Nothing is fetched before ``compute``: each partition fetches its runs through the
+        code of :meth:`to_arrow` on the worker that computes it; its meta is :attr:`schema`
+        (long) converted as ``to_pandas(dtype_backend=dtype_backend)`` converts (``"pyarrow"``
+        or ``"numpy_nullable"``: dtypes that do not depend on a partition's values). ``format="wide"`` needs the metric
+        names up front (``history_frames(keys=[...])``). The API key is not in the graph: see
+        ``docs/scale.md`` for how workers get it; the on-disk cache is not used.
+
+        Raises:
+            ConfigurationError: The histories were not made by ``Runs.history_frames``, or wide
+                without ``keys``.
+        """
+        from wandb_frames.history.partitions import histories_to_dask
+
+        return histories_to_dask(self, batch_size=batch_size, format=format, dtype_backend=dtype_backend)
+
     def to_parquet(
         self,
         path: str | os.PathLike[str],
         *,
         format: Literal["long", "wide"] = "long",
         metadata: Mapping[str, Any] | None = None,
+        partition_by: str | Sequence[str] | None = None,
+        resume: bool = False,
+        batch_size: int = 100,
+        use_dask: bool = False,
     ) -> Path:
-        """Write the histories to one parquet file, atomically, with provenance metadata.
+        """Write the histories to one parquet file, or to a partitioned dataset directory.
 
-        ``format="long"`` streams run by run when nothing was fetched yet (memory bounded by
-        the runs in flight); ``format="wide"`` needs the whole table (its columns are known
-        only at the end).
+        One file (no ``partition_by``): written atomically, with provenance metadata, in row
+        groups of ~1M rows. ``format="long"`` streams run by run when nothing was fetched yet
+        (memory bounded by the runs in flight and one row group); ``format="wide"`` needs the
+        whole table (its columns are known only at the end).
+
+        A dataset (``partition_by="batch"``: one file per batch of ``batch_size`` runs; or
+        columns, e.g. ``["metric"]``: Hive folders; long format): resumable with
+        ``resume=True`` after a crash, its batches run as Dask tasks with ``use_dask=True``
+        (``docs/scale.md``).
 
         Raises:
             ExportError: the file could not be written.
             IncompleteResultError: a run failed while streaming (no file is left behind).
         """
+        if partition_by is not None or resume:
+            if format != "long":
+                raise ConfigurationError("a partitioned dataset is written in the long format")
+            from wandb_frames.history.partitions import histories_to_dataset
+
+            return histories_to_dataset(self, path, partition_by=partition_by or "batch", resume=resume,
+                                        batch_size=batch_size, use_dask=use_dask, metadata=metadata)
         meta = {**self.provenance, "stream": self.stream, "format": format, **(metadata or {})}
         if format == "wide":
             return write_parquet(self.to_wide_arrow(), path, metadata=meta)
@@ -286,6 +330,8 @@ def fetch_histories(
     max_workers: int | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     wrap: Callable[[Callable[[str], LongPart]], Callable[[str], LongPart]] | None = None,
+    column_arrays: Mapping[str, pa.Array] | None = None,
+    connection: Connection | None = None,
     limiter: AdaptiveLimit | None = None,
     progress: bool | None = False,
 ) -> Histories:
@@ -313,6 +359,10 @@ def fetch_histories(
             (the transport's adaptive limit: grown on healthy answers, halved on 429/5xx).
         page_size: Steps per ``HistoryPage`` request on the paged path.
         wrap: Wraps the per-run fetch (e.g. with the on-disk cache).
+        column_arrays: The run columns as Arrow arrays aligned with ``run_ids`` (instead of
+            ``run_columns``; a partition keeps the whole result's types).
+        connection: The key-free connection of ``executor``, so that the histories can be
+            fetched again batch by batch on workers (``to_dask()``, partitioned parquet).
         limiter: The transport's :class:`~wandb_frames.graphql.concurrency.AdaptiveLimit`;
             None (and no ``max_workers``): 8 requests in flight.
         progress: Show a progress bar of the runs fetched (None: automatic).
@@ -353,6 +403,39 @@ def fetch_histories(
             if prefetch is not None:
                 prefetch.close()
 
+    source = None
+    if connection is not None:
+        source = HistorySource(connection, entity, project, keys=tuple(keys) if keys is not None else None,
+                               samples=samples, stream=stream, min_step=min_step, max_step=max_step,
+                               page_size=page_size, max_workers=max_workers)
     return Histories(fetch_one if wrap is None else wrap(fetch_one), run_ids, stream=stream,
                      samples=samples, run_columns=run_columns, max_workers=limiter.maximum,
+                     column_arrays=column_arrays, source=source,
                      progress=progress, label=f"{entity}/{project}", on_close=close)
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    """What a worker needs to fetch the histories of a batch of runs again — and no API key."""
+
+    connection: Connection
+    entity: str
+    project: str
+    keys: tuple[str, ...] | None = None
+    samples: int | None = None
+    stream: Stream = "default"
+    min_step: int | None = None
+    max_step: int | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    max_workers: int | None = None
+
+    def histories(self, run_ids: Sequence[str], column_arrays: Mapping[str, pa.Array]) -> Histories:
+        """A ``Histories`` of ``run_ids`` over this process's session for the connection."""
+        session = worker_session(self.connection)
+        return fetch_histories(
+            session, parquet_getter(session), entity=self.entity, project=self.project,
+            run_ids=run_ids, keys=list(self.keys) if self.keys is not None else None,
+            samples=self.samples, stream=self.stream, min_step=self.min_step, max_step=self.max_step,
+            max_workers=self.max_workers, page_size=self.page_size, column_arrays=column_arrays,
+            limiter=session.transport.limiter,
+        )

@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -94,9 +94,12 @@ class LocalRuns:
     """
 
     def __init__(self, runs: Sequence[OfflineRun], *, filters: Any = None, order: Any = "+created_at",
-                 entity: str | None = None, sep: str = ".") -> None:
+                 entity: str | None = None, sep: str = ".", include_files: bool = False,
+                 running_window: float = 300.0) -> None:
         from wandb_frames import filters as flt
 
+        self.include_files = include_files
+        self.running_window = running_window
         self._entity = entity
         self._sep = sep
         self._all = list(runs)
@@ -150,6 +153,23 @@ class LocalRuns:
         from wandb_frames.tabular import table_to_pandas
 
         return table_to_pandas(self._table, dtype_backend=dtype_backend)
+
+    def to_dask(self, kind: Literal["runs", "history"] = "runs", *, batch_size: int = 100,
+                keys: Sequence[str] | None = None, stream: str = "default",
+                dtype_backend: DtypeBackend = "pyarrow") -> Any:
+        """The runs frame (``kind="runs"``) or the long histories as a lazy Dask DataFrame.
+
+        One partition per batch of ``batch_size`` runs (in this object's order); each worker
+        decodes its own ``.wandb`` files (they must be on a filesystem it can read), with the
+        filter already applied here. Runs meta: :meth:`to_arrow`'s schema; history meta:
+        ``history.LONG_SCHEMA``; converted as ``to_pandas(dtype_backend=dtype_backend)``.
+        """
+        import time
+
+        from wandb_frames.offline.partitions import local_runs_to_dask
+
+        return local_runs_to_dask(self, kind=kind, batch_size=batch_size, keys=keys, stream=stream,
+                                  now=time.time(), dtype_backend=dtype_backend)
 
     def histories(self, keys: Sequence[str] | None = None, *, stream: str = "default") -> pa.Table:
         """Every run's full history in the long format (``run_id, _step, metric, value, _timestamp, _runtime``).
@@ -231,7 +251,8 @@ def local_runs(
     runs = scan_run_dir(root, include_files=include_files, running_window=running_window, workers=workers)
     if project is not None:
         runs = [r for r in runs if r.project == project]
-    return LocalRuns(runs, filters=parsed, order=parsed_order, entity=entity, sep=sep)
+    return LocalRuns(runs, filters=parsed, order=parsed_order, entity=entity, sep=sep,
+                     include_files=include_files, running_window=running_window)
 
 
 def add_offline_runs(server: Any, root: str | os.PathLike[str], *, entity: str | None = None,

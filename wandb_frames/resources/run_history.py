@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from wandb_frames import history as run_history
 from wandb_frames.cache.histories import history_cache_wrap, history_token, run_tokens
+from wandb_frames.distributed.connection import Connection
 from wandb_frames.errors import ConfigurationError, NotFoundError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.graphql.snapshot import listed_run_ids
@@ -425,6 +426,7 @@ class RunsHistoryFrames:
             stream=stream, min_step=min_step, max_step=max_step,
             run_columns=run_columns or None, max_workers=max_workers,
             limiter=self._api.transport.limiter, progress=self.progress,
+            connection=Connection.of(self._api),  # key-free: for to_dask() and partitioned parquet
             wrap=None if table is None else history_cache_wrap(
                 self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
                 keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,

@@ -1,8 +1,10 @@
 """``Runs``: a lazy listing of a project's runs that becomes one Arrow table.
 
 Why this module is long: ``Runs`` is both wandb's ``Runs`` (indexing, iteration, ``histories``)
-and the table export (``to_arrow``/``to_pandas``/``to_parquet``, partial results); the listing
-itself is :mod:`wandb_frames.graphql.snapshot`, the cache :mod:`wandb_frames.cache`.
+and the table export (``to_arrow``/``to_pandas``/``to_parquet``, partial results, and the entry
+points of partitioned work, ``to_dask`` and datasets, whose code is
+:mod:`wandb_frames.resources.runs_partitions`); the listing itself is
+:mod:`wandb_frames.graphql.snapshot`, the cache :mod:`wandb_frames.cache`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+import orjson
 import pyarrow as pa
 
 from wandb_frames import filters as wff
@@ -117,6 +120,8 @@ class Runs(RunsHistoryFrames):
         self.progress = progress
         self.concurrency = concurrency
         self.offline = offline
+        self.columns = tuple(columns) if columns is not None else None
+        self._only_ids: tuple[str, ...] | None = None  # a partition: these runs ($in), no other server filter
         self._plan = plan_query(filters, order)
         self.projection = Projection.from_columns(
             columns, sep=sep, everything=self._plan.local is not None
@@ -161,10 +166,13 @@ class Runs(RunsHistoryFrames):
 
     def _query(self) -> ListingQuery:
         p = self.projection
+        filters_json = self._plan.server_filters
+        if self._only_ids is not None:  # IDs listed with the server filter; fetched by batch like concurrency=
+            filters_json = orjson.dumps({"name": {"$in": list(self._only_ids)}}).decode()
         return ListingQuery(
             entity=self.entity,
             project=self.project,
-            filters_json=self._plan.server_filters,
+            filters_json=filters_json,
             order=self._plan.server_order,
             config_keys=p.config_keys,
             summary_keys=p.summary_keys,
@@ -472,13 +480,49 @@ class Runs(RunsHistoryFrames):
         """The runs as a polars DataFrame, values exact as in :meth:`to_arrow` (needs polars)."""
         return table_to_polars(self.to_arrow())
 
-    def to_parquet(self, path: str | os.PathLike[str], **kwargs: Any) -> os.PathLike[str]:
-        """Write the runs to a parquet file (atomically, with provenance metadata).
+    def to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        partition_by: str | Sequence[str] | None = None,
+        resume: bool = False,
+        batch_size: int = 1000,
+        use_dask: bool = False,
+        **kwargs: Any,
+    ) -> os.PathLike[str]:
+        """Write the runs to one parquet file (atomically), or to a resumable dataset directory.
 
-        The file's schema metadata records the server URL, entity/project, the filters and
-        order as given and as sent, and the fetch time — never the API key.
+        ``partition_by="batch"`` (a file per batch of ``batch_size`` runs) or columns (Hive
+        folders, e.g. ``["state"]``) write a dataset: IDs listed first, batches fetched with
+        ``$in``; ``resume=True`` skips the batches an interrupted export finished;
+        ``use_dask=True`` runs batches as Dask tasks (``docs/scale.md``). Every file's metadata
+        records server, entity/project, filters and order as given and sent, fetch time —
+        never the API key.
         """
-        return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
+        if partition_by is None and not resume:
+            return write_parquet(self.to_arrow(), path, metadata=self._provenance(), **kwargs)
+        from wandb_frames.resources.runs_partitions import runs_to_dataset
+
+        return runs_to_dataset(self, path, partition_by=partition_by or "batch", resume=resume,
+                               batch_size=batch_size, use_dask=use_dask, **kwargs)
+
+    def to_dask(self, *, batch_size: int = 1000, meta: Any = "first",
+                dtype_backend: DtypeBackend = "pyarrow") -> Any:
+        """A lazy ``dask.dataframe.DataFrame``: one partition per batch of runs (``docs/scale.md``).
+
+        The IDs are listed now (light requests); each partition fetches its batch with ``$in``
+        through :meth:`to_arrow`'s code when computed. Index: the run's listing position.
+        ``meta``: ``"first"`` (the first batch's schema, fetched now; a later batch with a
+        column it lacks raises ``SchemaError``), ``"scan"`` (every batch's schema unified by
+        the ``to_arrow()`` rule: exact, one extra fetch) or a ``pa.Schema``. Partitions are
+        converted as ``to_pandas(dtype_backend=...)`` (``"pyarrow"`` or ``"numpy_nullable"``).
+
+        Raises:
+            ConfigurationError: An order or ``limit`` that only a local pass could apply.
+        """
+        from wandb_frames.resources.runs_partitions import runs_to_dask
+
+        return runs_to_dask(self, batch_size=batch_size, meta=meta, dtype_backend=dtype_backend)
 
     def histories(
         self,
