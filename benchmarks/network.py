@@ -12,6 +12,8 @@ interpreter (this script with ``--child``), every argument at its default:
 - ``table: official lazy=False``: ``wandb.Api(...).runs("bench/table", lazy=False)`` (its
   default ``per_page=50``) + ``pd.json_normalize`` (``official_contenders.official_lazy_false``);
 - ``histories: wandb_frames``: ``wf.Api(...).runs("bench/histories").history_frames().to_arrow()``;
+- ``table: wandb_frames tuned`` / ``histories: wandb_frames tuned``: the same calls with the
+  knobs a user on a slow link may set (:data:`TUNED_TABLE`, :data:`TUNED_HISTORIES`);
 - ``sampled histories: wandb_frames``: ``wf.Api(...).runs("bench/histories").histories()``, wandb's
   signature and answer (server-sampled rows, ``samples=500``), the official one's counterpart;
 - ``histories: official``: ``wandb.Api(...).runs("bench/histories").histories()`` (its
@@ -50,8 +52,13 @@ ROOT = os.path.dirname(HERE)
 ENTITY = "bench"
 TABLE, HISTORIES = "table", "histories"
 KEY = "local-" + "n" * 40
-ALL = ("table: wandb_frames", "table: official lazy=False", "histories: wandb_frames", "histories: official",
+ALL = ("table: wandb_frames", "table: wandb_frames tuned", "table: official lazy=False",
+       "histories: wandb_frames", "histories: wandb_frames tuned", "histories: official",
        "sampled histories: wandb_frames")
+#: What "tuned" sets: the table in batches of 1,000 runs with up to 16 in flight from the start;
+#: histories with 16 downloads in flight from the start.
+TUNED_TABLE = {"per_page": 1000, "concurrency": 16}
+TUNED_HISTORIES = {"max_workers": 16}
 
 
 # ---------------------------------------------------------------- server (child process)
@@ -125,6 +132,12 @@ def child(name: str, url: str) -> dict[str, Any]:
         if name == "table: wandb_frames":
             frame = ours.runs(f"{ENTITY}/{TABLE}").to_pandas()
             rows, columns = frame.shape
+        elif name == "table: wandb_frames tuned":
+            frame = ours.runs(f"{ENTITY}/{TABLE}", **TUNED_TABLE).to_pandas()  # type: ignore[arg-type]
+            rows, columns = frame.shape
+        elif name == "histories: wandb_frames tuned":
+            table = ours.runs(f"{ENTITY}/{HISTORIES}").history_frames(**TUNED_HISTORIES).to_arrow()
+            rows, columns = table.num_rows, table.num_columns
         elif name == "sampled histories: wandb_frames":  # wandb's Runs.histories(), same answer
             sampled = ours.runs(f"{ENTITY}/{HISTORIES}").histories()
             rows, columns = len(sampled), len({k for row in sampled for k in row})
@@ -194,7 +207,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
     by = {(r["latency_ms"], r["contender"]): r for r in results}
     for r in results:
         ratio = ""
-        if r["contender"].endswith("wandb_frames"):
+        if "wandb_frames" in r["contender"]:
             kind = r["contender"].split(":")[0]
             other = next((o for (lat, name), o in by.items()
                           if lat == r["latency_ms"] and name.startswith(kind) and "official" in name), None)
@@ -220,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes for a smoke run: 60-run table, 6 x 30 histories, 0 and 20 ms")
     parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument("--plot", default=None, help="also draw wall time against latency into this PNG")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
@@ -260,7 +274,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=1)
+    if args.plot:
+        plot(results, args.plot)
     return 0
+
+
+def plot(results: list[dict[str, Any]], path: str) -> None:
+    """Wall time against per-request latency, one line per contender (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, kind in zip(axes, ("table", "histories"), strict=True):
+        names = sorted({r["contender"] for r in results if r["contender"].startswith(kind)})
+        for name in names:
+            points = sorted((r["latency_ms"], r["wall_s"]) for r in results if r["contender"] == name)
+            style = "--" if "official" in name else "-"
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=name.split(": ")[1])
+        ax.set_yscale("log")
+        ax.set_xlabel("latency per request (ms)")
+        ax.set_ylabel("wall time (s)")
+        ax.set_title({"table": "5,000-run table", "histories": "histories, 300 runs x 500 steps"}[kind])
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
