@@ -176,7 +176,7 @@ def test_max_retries_bounds_the_attempts_against_a_failing_server() -> None:
         api = wf.Api(api_key=srv.api_key, overrides={"base_url": srv.url}, progress=False,
                      retry=wf.RetryPolicy(base_delay=0.01), max_retries=2)
         with pytest.raises(HTTPStatusError):
-            api.runs(f"{ENTITY}/{PROJECT}").to_arrow()
+            api.run(f"{ENTITY}/{PROJECT}/r0")  # one request: the first attempt and two retries
         assert srv.fault_counts["server_error"] == 3
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from wandb_frames.errors import ApiError
 from wandb_frames.graphql import arrow_page, documents
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
 from wandb_frames.graphql.arrow_page import ArrowNodes, page_data, page_nodes, parse_runs_page, runs_page_schema
@@ -247,6 +248,18 @@ def _in_order(nodes: list[dict[str, Any]], names: Sequence[str]) -> list[dict[st
     return [nodes[i] for i in rows]
 
 
+def _read_nodes(body: RawAnswer | pa.StructArray, decode: DecodeAnswer, query: ListingQuery) -> list[dict[str, Any]]:
+    """The run nodes of one ``RunsPage`` answer (GraphQL errors raise here)."""
+    if isinstance(body, RawAnswer):
+        answer, arrow_nodes = decode(body), None
+    else:
+        answer, arrow_nodes = page_data(body, light=True), page_nodes(body)
+    del body
+    page = read_page(answer, RUNS_PATH, operation=documents.RUNS_PAGE.operation, what=query.what)
+    del answer
+    return page.nodes if arrow_nodes is None else ArrowNodes(page.nodes, arrow_nodes)
+
+
 def _fetch_batches(
     post: PostPending,
     decode: DecodeAnswer,
@@ -259,7 +272,6 @@ def _fetch_batches(
     """Fetch the heavy fields of ``names`` in batches, in flight side by side, yielded in order."""
     if not names:
         return
-    op = documents.RUNS_PAGE.operation
     chunks = deque(names[i : i + batch_size] for i in range(0, len(names), batch_size))
     pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
     pending: deque[_Batch] = deque()
@@ -275,16 +287,7 @@ def _fetch_batches(
                 schema = runs_page_schema(variables) if arrow else None
                 pending.append(_Batch(chunk, pool.submit(_fetch_batch, post, limiter, variables, schema)))
             batch = pending.popleft()
-            body = batch.body.result()
-            if isinstance(body, RawAnswer):
-                answer, arrow_nodes = decode(body), None
-            else:
-                answer, arrow_nodes = page_data(body, light=True), page_nodes(body)
-            del body
-            page = read_page(answer, RUNS_PATH, operation=op, what=query.what)
-            del answer
-            nodes = page.nodes if arrow_nodes is None else ArrowNodes(page.nodes, arrow_nodes)
-            del page, arrow_nodes
+            nodes = _read_nodes(batch.body.result(), decode, query)
             if len(nodes) < len(batch.names):
                 logger.debug("%d of %d listed runs were deleted before their fetch",
                              len(batch.names) - len(nodes), len(batch.names))
@@ -295,6 +298,36 @@ def _fetch_batches(
         for batch in pending:
             batch.body.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _first_page_ahead(
+    post: PostPending, query: ListingQuery, batch_size: int, limiter: AdaptiveLimit, arrow: bool
+) -> Future[RawAnswer | pa.StructArray]:
+    """Ask for the listing's first page of heavy fields while the ID snapshot is being taken."""
+    variables = {**query.variables(with_count=False), "first": batch_size, "after": None}
+    schema = runs_page_schema(variables) if arrow else None
+    starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-first")
+    try:
+        return starter.submit(_fetch_batch, post, limiter, variables, schema)
+    finally:
+        starter.shutdown(wait=False)
+
+
+def _confirmed(
+    ahead: Future[RawAnswer | pa.StructArray], decode: DecodeAnswer, query: ListingQuery,
+    names: Sequence[str], batch_size: int,
+) -> list[dict[str, Any]] | None:
+    """The first page asked for ahead, if it holds exactly the snapshot's first runs (else None:
+    the runs changed between the two requests, and the first batch is fetched by name)."""
+    try:
+        nodes = _read_nodes(ahead.result(), decode, query)
+    except ApiError:
+        return None  # asked again by name, which raises if the failure persists
+    got = [node.get("name") for node in nodes]
+    if got and got == list(names[: len(got)]) and len(got) in (batch_size, len(names)):
+        return nodes
+    logger.debug("%s: the first page changed during the ID snapshot; fetching it by name", query.what)
+    return None
 
 
 def iter_snapshot_node_pages(
@@ -326,10 +359,19 @@ def iter_snapshot_node_pages(
         id_page_size: Names per ID request (default :data:`ID_PAGE_SIZE`).
 
     """
+    ahead = _first_page_ahead(post, query, batch_size, limiter, arrow) if limit is None or limit >= batch_size else None
     snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
     if on_count is not None and snapshot.count is not None:
         on_count(snapshot.count)
-    yield from _fetch_batches(post, decode, query, snapshot.names, batch_size, limiter, arrow)
+    names: Sequence[str] = snapshot.names
+    first = _confirmed(ahead, decode, query, names, batch_size) if ahead is not None else None
+    del ahead
+    if first is not None:
+        names = names[len(first):]
+        handed = [first]
+        del first
+        yield handed.pop()
+    yield from _fetch_batches(post, decode, query, names, batch_size, limiter, arrow)
     if snapshot.pages <= 1 or limit is not None or _creation_order(query.order) is not None:
         return  # one page is one server-side query; creation-ordered pages were anchored
     # The order's offset pages may have shifted: list again by creation time, anchored.
