@@ -61,6 +61,9 @@ logger = logging.getLogger("wandb_frames.listing")
 
 ID_PAGE_SIZE = 10_000
 """Names per ``RunIdsPage`` request (a few hundred KB of JSON)."""
+AHEAD = 2
+"""Heavy batches requested ahead of the one being decoded at first; one more each time the
+decoding has to wait for an answer (up to the transport's limit)."""
 TABLE_BATCH = 500
 """Runs per heavy request, at least, when a whole table is fetched (``to_arrow``/``to_pandas``/
 ``to_parquet``, the cache's fetches): ``per_page`` is the page size of iteration."""
@@ -275,11 +278,13 @@ def _fetch_batches(
     chunks = deque(names[i : i + batch_size] for i in range(0, len(names), batch_size))
     pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
     pending: deque[_Batch] = deque()
+    ahead = AHEAD  # batches requested ahead of the one being decoded
     try:
         while chunks or pending:
-            # Keep the limit's worth of requests queued ahead of the one being decoded (a slot
-            # frees as soon as a body is read), and no more: answers wait in memory.
-            while chunks and len(pending) < limiter.limit + 1:
+            # Ask for more batches ahead only while the decoding waits for answers: on a slow link
+            # that hides the round trips; when the answers come faster than they are decoded
+            # (loopback), more requests at once would only make the server answer each later.
+            while chunks and len(pending) < min(ahead, limiter.limit):
                 chunk = chunks.popleft()
                 filters = orjson.dumps({"name": {"$in": list(chunk)}}).decode()
                 variables = {**query.variables(filters_json=filters, with_count=False),
@@ -287,6 +292,8 @@ def _fetch_batches(
                 schema = runs_page_schema(variables) if arrow else None
                 pending.append(_Batch(chunk, pool.submit(_fetch_batch, post, limiter, variables, schema)))
             batch = pending.popleft()
+            if not batch.body.done():
+                ahead = min(ahead + 1, limiter.maximum)  # decoding waits for the network
             nodes = _read_nodes(batch.body.result(), decode, query)
             if len(nodes) < len(batch.names):
                 logger.debug("%d of %d listed runs were deleted before their fetch",
