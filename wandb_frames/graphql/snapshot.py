@@ -71,10 +71,11 @@ TABLE_BATCH = 500
 
 def batch_limiter(concurrency: int | None, adaptive: AdaptiveLimit) -> AdaptiveLimit:
     """The limit of heavy requests in flight: ``adaptive`` (the transport's) for ``None``, else
-    exactly ``concurrency`` (0 and 1: one at a time)."""
+    ``concurrency`` (0 and 1: one stream of batches, i.e. the next one asked for while the
+    current one is decoded: two in flight)."""
     if concurrency is None:
         return adaptive
-    fixed = max(1, concurrency)
+    fixed = max(2, concurrency)
     return AdaptiveLimit(fixed, minimum=fixed, maximum=fixed)
 
 PostPending = Callable[[Document, dict[str, Any]], PendingAnswer]

@@ -80,8 +80,9 @@ class Runs(RunsHistoryFrames):
         columns: Column names or globs to keep.
         sep: Separator of nested column names.
         progress: Progress bar: None = automatic.
-        concurrency: Parallel heavy fetches (ID listing + ``$in`` batches); 0/1 = one
-            pipelined stream of pages; None = automatic.
+        concurrency: Heavy requests in flight (after the ID snapshot, batches by name); 0/1 =
+            one stream (the next batch asked for while one is decoded); None = adaptive (the
+            transport's limit, more only while decoding waits for answers).
         offline: Answer from the on-disk cache only (``docs/cache.md``); no request is sent.
     """
 
