@@ -199,7 +199,7 @@ def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
             api.runs(f"{ENTITY}/pipe", per_page=20, concurrency=1).to_pandas()
     partial = info.value.partial
     assert partial is not None and len(partial) in (500, 1000)  # a prefix: the batches before the failing one
-    assert list(partial["id"]) == [f"r{i:05d}" for i in range(len(partial))]
+    assert partial["id"].to_pylist() == [f"r{i:05d}" for i in range(len(partial))]
 
 
 def test_pages_are_handed_over_not_kept(api: Api) -> None:
