@@ -207,10 +207,13 @@ def test_network_flags_bound_the_retries(capsys: pytest.CaptureFixture[str], mon
         code, _, err = run(capsys, "runs", PATH, "--no-progress", "--retries", "0", "--timeout", "5",
                            "--retry-deadline", "30")
         assert code == 1 and "503" in err and len(err.strip().splitlines()) == 1
-        assert srv.fault_counts["server_error"] == 1  # no retry
+        # no retry: the ID snapshot and the first page (sent side by side) each went out once
+        first = srv.fault_counts["server_error"]
+        assert first in (1, 2)
         code, _, err = run(capsys, "history", PATH, "--no-progress", "--retries", "1")
-        assert code == 1 and srv.fault_counts["server_error"] == 3  # one retry
+        second = srv.fault_counts["server_error"] - first
+        assert code == 1 and 2 <= second <= 4  # one retry: each request it sent went out at most twice
         for flag, value in (("--retries", "-1"), ("--retry-deadline", "0"), ("--timeout", "-3")):
             code, _, err = run(capsys, "runs", PATH, flag, value)
             assert code == 2, (flag, err)
-        assert srv.fault_counts["server_error"] == 3  # bad values fail before any request
+        assert srv.fault_counts["server_error"] == first + second  # bad values fail before any request
