@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gql import Client, GraphQLRequest
-from graphql import DocumentNode, print_ast
+from graphql import DocumentNode
 
 from wandb_frames.resources import artifact_types, artifacts, base, projects, reports, sweeps
 from wandb_frames.cache.store import RunsCache, resolve_cache
@@ -29,7 +29,6 @@ from wandb_frames.graphql.transport import (
     PendingAnswer,
     RawAnswer,
     RetryPolicy,
-    operation_name,
 )
 from wandb_frames.graphql.retry import with_retry_limits
 from wandb_frames.resources.projects import Project, Projects
@@ -159,7 +158,6 @@ class Api(ApiExtras):
         self._default_entity: str | None = None
         self._viewer: dict[str, Any] | None = None
         self._runs_cache: dict[tuple[Any, ...], Runs] = {}
-        self._texts: dict[int, tuple[DocumentNode, str]] = {}
 
     def __repr__(self) -> str:
         entity = f" entity={self.settings.entity}" if self.settings.entity else ""
@@ -251,13 +249,7 @@ class Api(ApiExtras):
         Raises:
             ApiError: Any failure, typed (authentication, rate limit, GraphQL errors, …).
         """
-        if isinstance(document, Document):
-            return self.transport.post(document.text, operation or document.operation, variables)
-        cached = self._texts.get(id(document))
-        if cached is None or cached[0] is not document:
-            cached = (document, print_ast(document))
-            self._texts[id(document)] = cached
-        return self.transport.post(cached[1], operation or operation_name(document), variables)
+        return self.transport.execute_document(document, variables, operation=operation)
 
     def execute_raw(self, document: Document, variables: Mapping[str, Any]) -> RawAnswer:
         """Send one of our documents; return the answer unparsed (see :meth:`decode_answer`).

@@ -22,13 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, print_ast
+from graphql import DocumentNode
 
 from wandb_frames.errors import ConfigurationError
 from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.session import Session
-from wandb_frames.graphql.transport import HttpTransport, RetryPolicy, operation_name
+from wandb_frames.graphql.transport import HttpTransport, RetryPolicy
 from wandb_frames.settings import Settings, resolve_settings
 
 __all__ = ["Connection", "WorkerSession", "forget_api_keys", "register_api_key", "worker_session"]
@@ -118,7 +118,6 @@ class WorkerSession:
         self.connection = connection
         self._settings = connection.settings()
         self._transport = HttpTransport(self._settings, retry=connection.retry)
-        self._texts: dict[int, tuple[DocumentNode, str]] = {}
 
     def __repr__(self) -> str:
         return f"<WorkerSession {self.connection.base_url}>"
@@ -134,13 +133,7 @@ class WorkerSession:
     def execute(
         self, document: Document | DocumentNode, variables: Mapping[str, Any], *, operation: str | None = None
     ) -> dict[str, Any]:
-        if isinstance(document, Document):
-            return self._transport.post(document.text, operation or document.operation, variables)
-        cached = self._texts.get(id(document))
-        if cached is None or cached[0] is not document:
-            cached = (document, print_ast(document))
-            self._texts[id(document)] = cached
-        return self._transport.post(cached[1], operation or operation_name(document), variables)
+        return self._transport.execute_document(document, variables, operation=operation)
 
     def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
         return self._transport.post_pending(document.text, document.operation, variables)

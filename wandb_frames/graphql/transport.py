@@ -171,21 +171,30 @@ class HttpTransport(Transport):
     def execute(self, request: GraphQLRequest, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Send a gql request; GraphQL ``errors`` raise :class:`GraphQLError` instead of returning."""
         document = request.document
-        key = id(document)
-        cached = self._texts.get(key)
-        if cached is None or cached[0] is not document:
-            cached = (document, print_ast(document))
-            if len(self._texts) > 256:
-                self._texts.clear()
-            self._texts[key] = cached
         operation = request.operation_name or operation_name(document)
-        data = self.post(cached[1], operation, dict(request.variable_values or {}))
+        data = self.post(self._text_of(document), operation, dict(request.variable_values or {}))
         return ExecutionResult(data=data)
 
+    def _text_of(self, document: DocumentNode) -> str:
+        """A parsed document's text, printed once (the last 256 documents are kept)."""
+        key = id(document)
+        with self._lock:
+            cached = self._texts.get(key)
+            if cached is None or cached[0] is not document:
+                cached = (document, print_ast(document))
+                if len(self._texts) > 256:
+                    self._texts.clear()
+                self._texts[key] = cached
+        return cached[1]
+
     # -- fast path ---------------------------------------------------------------------
-    def execute_document(self, document: Document, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Send one of our documents and return its ``data`` (the path ``Api`` uses)."""
-        return self.post(document.text, document.operation, variables)
+    def execute_document(
+        self, document: Document | DocumentNode, variables: Mapping[str, Any], *, operation: str | None = None
+    ) -> dict[str, Any]:
+        """Send one of our documents (or a parsed one, printed once) and return its ``data``."""
+        if isinstance(document, Document):
+            return self.post(document.text, operation or document.operation, variables)
+        return self.post(self._text_of(document), operation or operation_name(document), variables)
 
     @property
     def session(self) -> requests.Session:
