@@ -10,12 +10,15 @@ page and in many (``ID_PAGE_SIZE`` made small).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+import requests
 
 from tests.client.conftest import ENTITY, FAST_RETRY, START, simple_runs
 from wandb_frames.api import Api
@@ -169,3 +172,66 @@ def test_anchored_pages_keep_the_filter_as_sent(server: LocalServer, monkeypatch
     server.add_runs(ENTITY, "inf", simple_runs(RUNS))
     ids = _ids_table(server, "inf", filters={"summary.loss": {"$lt": float("inf")}, "config.opt": "adam"})
     assert ids == [f"r{i:05d}" for i in range(1, RUNS, 2)]
+
+
+class _IdsAfterFirstPage(requests.Session):
+    """Holds the ID snapshot's request until the first heavy page was answered (and the churn
+    due after it applied): the order a slow snapshot gives on a real link, made certain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_page = threading.Event()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+        if b'"RunIdsPage"' in body:
+            assert self.first_page.wait(10), "the first page never came"
+        response = super().send(request, **kwargs)
+        if b'"RunsPage"' in body:
+            self.first_page.set()
+        return response
+
+
+def _gated_api(server: LocalServer) -> tuple[Api, _IdsAfterFirstPage]:
+    session = _IdsAfterFirstPage()
+    api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False, retry=FAST_RETRY,
+              session=session)
+    return api, session
+
+
+@pytest.mark.parametrize("path", ["table", "iteration"])
+def test_a_run_created_after_the_first_page_is_not_listed_out_of_order(server: LocalServer, path: str) -> None:
+    """The first page is handed on before the snapshot: a run created in between would sort
+    before it in ``-created_at``; it did not exist when the listing began, and is left out
+    rather than listed after the runs it is newer than."""
+    server.add_runs(ENTITY, "newer", simple_runs(RUNS))
+    new = {**simple_runs(1, prefix="late")[0], "created_at": START + timedelta(days=365)}
+    server.set_churn(ListingChurn(ENTITY, "newer", changes=[RunsChange(after_page=1, insert=[new])],
+                                  only_operations={"RunsPage"}))
+    api, session = _gated_api(server)
+    runs = api.runs(f"{ENTITY}/newer", order="-created_at", per_page=10)
+    if path == "table":
+        table = runs.to_arrow()
+        ids, created = table["id"].to_pylist(), table["created_at"].to_pylist()
+    else:
+        listed = list(runs)
+        ids, created = [run.id for run in listed], [run.created_at for run in listed]
+    assert session.first_page.is_set() and server.churn_events, "the run was never created: the test proves nothing"
+    _check(ids, server)
+    assert created == sorted(created, reverse=True), "the listing is out of its order"
+
+
+@pytest.mark.parametrize("path", ["table", "iteration"])
+def test_a_run_that_moves_into_the_first_page_after_it_was_read_is_kept(server: LocalServer, path: str) -> None:
+    """``-heartbeat_at``: a run deep in the listing starts logging after the first page was read
+    and before the snapshot: it is in neither the first page (read before) nor the snapshot's
+    rest (it sorts first now), and must still be listed, once."""
+    server.add_runs(ENTITY, "mover", simple_runs(RUNS))
+    server.set_churn(ListingChurn(ENTITY, "mover", changes=[RunsChange(after_page=1, to_front=["r00100"])],
+                                  only_operations={"RunsPage"}))
+    api, session = _gated_api(server)
+    runs = api.runs(f"{ENTITY}/mover", order="-heartbeat_at", per_page=10)
+    ids = runs.to_arrow()["id"].to_pylist() if path == "table" else [run.id for run in runs]
+    assert session.first_page.is_set() and [e.moved for e in server.churn_events] == [("r00100",)]
+    _check(ids, server)
+    assert ids.count("r00100") == 1

@@ -16,6 +16,14 @@ official 50-run pages cost 100 round trips for 5,000 runs, one after another.
    :class:`~wandb_frames.graphql.concurrency.AdaptiveLimit` allows (grown on healthy answers,
    halved on 429/5xx). Batches are yielded in listing order, each in the snapshot's order.
 
+The first page of heavy fields is asked for beside the snapshot, in the listing's own order,
+and handed on as soon as it arrives, so it is decoded while the snapshot is still being
+taken; when the snapshot is in, its thread asks for the batches of the runs that page lacks
+(before the page is decoded). A run the first page holds is never fetched again; in creation
+order, a run the snapshot puts among the first page's runs that the page lacked was created
+after it was read, and is left out (it did not exist when the listing began; listed, it
+would be out of order); in any other order it may have moved there, and is fetched after it.
+
 A run deleted between the snapshot and its batch is simply not returned (it no longer
 exists); a run created after the snapshot is not listed (it did not exist). A snapshot of one
 page is one server-side query. Longer snapshots page by creation time, anchored on the last
@@ -264,6 +272,67 @@ def _read_nodes(body: RawAnswer | pa.StructArray, decode: DecodeAnswer, query: L
     return page.nodes if arrow_nodes is None else ArrowNodes(page.nodes, arrow_nodes)
 
 
+class _BatchStream:
+    """The heavy fields of ``names`` in batches, in flight side by side, yielded in order.
+
+    The first requests go out when the stream is made (:meth:`start`), so a stream made in
+    the snapshot's thread is already fetching while the caller decodes the first page.
+    """
+
+    def __init__(
+        self, post: PostPending, decode: DecodeAnswer, query: ListingQuery, names: Sequence[str],
+        batch_size: int, limiter: AdaptiveLimit, arrow: bool,
+    ) -> None:
+        self._post, self._decode, self._query, self._limiter, self._arrow = post, decode, query, limiter, arrow
+        self._chunks = deque(names[i : i + batch_size] for i in range(0, len(names), batch_size))
+        self._pending: deque[_Batch] = deque()
+        self._ahead = AHEAD  # batches requested ahead of the one being decoded
+        self._pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
+
+    def start(self) -> _BatchStream:
+        """Send the first requests; return the stream."""
+        self._fill()
+        return self
+
+    def _fill(self) -> None:
+        # Ask for more batches ahead only while the decoding waits for answers: on a slow link
+        # that hides the round trips; when the answers come faster than they are decoded
+        # (loopback), more requests at once would only make the server answer each later.
+        while self._chunks and len(self._pending) < min(self._ahead, self._limiter.limit):
+            chunk = self._chunks.popleft()
+            filters = orjson.dumps({"name": {"$in": list(chunk)}}).decode()
+            variables = {**self._query.variables(filters_json=filters, with_count=False),
+                         "first": len(chunk), "after": None}
+            schema = runs_page_schema(variables) if self._arrow else None
+            body = self._pool.submit(_fetch_batch, self._post, self._limiter, variables, schema)
+            self._pending.append(_Batch(chunk, body))
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        try:
+            while self._chunks or self._pending:
+                self._fill()
+                batch = self._pending.popleft()
+                if not batch.body.done():
+                    self._ahead = min(self._ahead + 1, self._limiter.maximum)  # decoding waits for the network
+                nodes = _read_nodes(batch.body.result(), self._decode, self._query)
+                if len(nodes) < len(batch.names):
+                    logger.debug("%d of %d listed runs were deleted before their fetch",
+                                 len(batch.names) - len(nodes), len(batch.names))
+                handed = [_in_order(nodes, batch.names)]
+                del nodes, batch
+                yield handed.pop()  # no page stays referenced by this frame across the yield
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Cancel what is not sent yet; wait for the requests in flight."""
+        for batch in self._pending:
+            batch.body.cancel()
+        self._pending.clear()
+        self._chunks.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _fetch_batches(
     post: PostPending,
     decode: DecodeAnswer,
@@ -274,38 +343,8 @@ def _fetch_batches(
     arrow: bool,
 ) -> Iterator[list[dict[str, Any]]]:
     """Fetch the heavy fields of ``names`` in batches, in flight side by side, yielded in order."""
-    if not names:
-        return
-    chunks = deque(names[i : i + batch_size] for i in range(0, len(names), batch_size))
-    pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
-    pending: deque[_Batch] = deque()
-    ahead = AHEAD  # batches requested ahead of the one being decoded
-    try:
-        while chunks or pending:
-            # Ask for more batches ahead only while the decoding waits for answers: on a slow link
-            # that hides the round trips; when the answers come faster than they are decoded
-            # (loopback), more requests at once would only make the server answer each later.
-            while chunks and len(pending) < min(ahead, limiter.limit):
-                chunk = chunks.popleft()
-                filters = orjson.dumps({"name": {"$in": list(chunk)}}).decode()
-                variables = {**query.variables(filters_json=filters, with_count=False),
-                             "first": len(chunk), "after": None}
-                schema = runs_page_schema(variables) if arrow else None
-                pending.append(_Batch(chunk, pool.submit(_fetch_batch, post, limiter, variables, schema)))
-            batch = pending.popleft()
-            if not batch.body.done():
-                ahead = min(ahead + 1, limiter.maximum)  # decoding waits for the network
-            nodes = _read_nodes(batch.body.result(), decode, query)
-            if len(nodes) < len(batch.names):
-                logger.debug("%d of %d listed runs were deleted before their fetch",
-                             len(batch.names) - len(nodes), len(batch.names))
-            handed = [_in_order(nodes, batch.names)]
-            del nodes
-            yield handed.pop()  # no page stays referenced by this frame across the yield
-    finally:
-        for batch in pending:
-            batch.body.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+    if names:
+        yield from _BatchStream(post, decode, query, names, batch_size, limiter, arrow).start()
 
 
 def _first_page_ahead(
@@ -321,21 +360,53 @@ def _first_page_ahead(
         starter.shutdown(wait=False)
 
 
-def _confirmed(
-    ahead: Future[RawAnswer | pa.StructArray], decode: DecodeAnswer, query: ListingQuery,
-    names: Sequence[str], batch_size: int,
-) -> list[dict[str, Any]] | None:
-    """The first page asked for ahead, if it holds exactly the snapshot's first runs (else None:
-    the runs changed between the two requests, and the first batch is fetched by name)."""
-    try:
-        nodes = _read_nodes(ahead.result(), decode, query)
-    except ApiError:
-        return None  # asked again by name, which raises if the failure persists
-    got = [node.get("name") for node in nodes]
-    if got and got == list(names[: len(got)]) and len(got) in (batch_size, len(names)):
-        return nodes
-    logger.debug("%s: the first page changed during the ID snapshot; fetching it by name", query.what)
-    return None
+def _rest_of_snapshot(names: Sequence[str], first: Sequence[str], order: str) -> list[str]:
+    """The snapshot's names a first page read before it did not hold, in the snapshot's order.
+
+    In creation order, a name the snapshot puts among the first page's runs but that page did
+    not hold was created after it was read (creation times never change): it did not exist when
+    the listing began, and is left out rather than listed out of order. In any other order it
+    may be a run that moved there meanwhile; it is kept (after the first page).
+    """
+    held = set(first)
+    if _creation_order(order) is not None:
+        position = {name: i for i, name in enumerate(names)}
+        cutoff = max((position[name] for name in first if name in position), default=-1)
+        return [name for i, name in enumerate(names) if name not in held and i > cutoff]
+    return [name for name in names if name not in held]
+
+
+@dataclass
+class _Start:
+    """What the snapshot's thread hands back: the snapshot, and the stream of the rest."""
+
+    snapshot: IdSnapshot
+    stream: _BatchStream | None
+
+
+def _snapshot_then_batches(
+    execute: Execute, post: PostPending, decode: DecodeAnswer, query: ListingQuery, batch_size: int,
+    limiter: AdaptiveLimit, limit: int | None, arrow: bool, id_page_size: int | None,
+    first_names: Future[list[str]],
+) -> _Start:
+    """Take the ID snapshot, then start fetching what the first page (read meanwhile) lacks."""
+    snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
+    first = first_names.result()
+    rest = _rest_of_snapshot(snapshot.names, first, query.order)
+    if limit is not None:
+        rest = rest[: max(0, limit - len(first))]
+    stream = _BatchStream(post, decode, query, rest, batch_size, limiter, arrow).start() if rest else None
+    return _Start(snapshot, stream)
+
+
+def _stop_when_started(job: Future[_Start]) -> None:
+    """Close the stream the snapshot's thread starts, whenever it does (the caller left early)."""
+
+    def close(done: Future[_Start]) -> None:
+        if not done.cancelled() and done.exception() is None and (stream := done.result().stream) is not None:
+            stream.close()
+
+    job.add_done_callback(close)
 
 
 def iter_snapshot_node_pages(
@@ -367,24 +438,51 @@ def iter_snapshot_node_pages(
         id_page_size: Names per ID request (default :data:`ID_PAGE_SIZE`).
 
     """
-    ahead = _first_page_ahead(post, query, batch_size, limiter, arrow) if limit is None or limit >= batch_size else None
-    snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
-    if on_count is not None and snapshot.count is not None:
-        on_count(snapshot.count)
-    names: Sequence[str] = snapshot.names
-    first = _confirmed(ahead, decode, query, names, batch_size) if ahead is not None else None
-    del ahead
-    if first is not None:
-        names = names[len(first):]
-        handed = [first]
-        del first
-        yield handed.pop()
-    yield from _fetch_batches(post, decode, query, names, batch_size, limiter, arrow)
+    if limit is not None and limit < batch_size:
+        snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
+        if on_count is not None and snapshot.count is not None:
+            on_count(snapshot.count)
+        yield from _fetch_batches(post, decode, query, snapshot.names, batch_size, limiter, arrow)
+        return
+    # The first page is asked for beside the ID snapshot and handed on as soon as it arrives:
+    # its runs are decoded while the snapshot is taken; the snapshot's thread then asks for
+    # the batches of the runs the first page lacks, before the first page is decoded.
+    ahead = _first_page_ahead(post, query, batch_size, limiter, arrow)
+    first_names: Future[list[str]] = Future()
+    starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-snapshot")
+    job = starter.submit(_snapshot_then_batches, execute, post, decode, query, batch_size, limiter, limit,
+                         arrow, id_page_size, first_names)
+    starter.shutdown(wait=False)
+    stream: _BatchStream | None = None
+    try:
+        try:
+            first: list[dict[str, Any]] | None = _read_nodes(ahead.result(), decode, query)
+        except ApiError:
+            first = None  # its runs are asked for by name, which raises if the failure persists
+        del ahead
+        first_names.set_result([] if first is None else [node["name"] for node in first])
+        if first:
+            handed = [first]
+            del first
+            yield handed.pop()
+        started = job.result()
+        snapshot, stream = started.snapshot, started.stream
+        if on_count is not None and snapshot.count is not None:
+            on_count(snapshot.count)
+        if stream is not None:
+            yield from stream
+    finally:
+        if not first_names.done():
+            first_names.set_result([])
+        if stream is not None:
+            stream.close()
+        else:
+            _stop_when_started(job)  # a stream started but not taken (we stopped early) is closed
     if snapshot.pages <= 1 or limit is not None or _creation_order(query.order) is not None:
         return  # one page is one server-side query; creation-ordered pages were anchored
     # The order's offset pages may have shifted: list again by creation time, anchored.
     complete = list_run_ids(execute, dataclasses.replace(query, order="+created_at"), page_size=id_page_size)
-    known = set(snapshot.names)
+    known = set(snapshot.names) | set(first_names.result())
     missed = [name for name in complete.names if name not in known]
     if missed:
         logger.info("%s: the listing shifted while it was paged; fetching the %d run(s) it skipped",
