@@ -75,7 +75,7 @@ WIRE_SELECTIONS = {
     "graphql/run_full_events.graphql": "e77b40c09f3f7cce",
     "graphql/run_full_history.graphql": "c628e11d3f4bfa81",
     "graphql/run_history_keys.graphql": "61486e61b9b35056",
-    "graphql/run_ids_page.graphql": "288b951ae12680f0",
+    "graphql/run_ids_page.graphql": "4d8521f3ed9fae4d",
     "graphql/run_sampled_history.graphql": "651231602ed57b0a",
     "graphql/run_state.graphql": "d1184997bda04e59",
     "graphql/run_write_create.graphql": "8c08b6be63e0038c",
