@@ -69,9 +69,11 @@ logger = logging.getLogger("wandb_frames.listing")
 
 ID_PAGE_SIZE = 10_000
 """Names per ``RunIdsPage`` request (a few hundred KB of JSON)."""
-AHEAD = 2
-"""Heavy batches requested ahead of the one being decoded at first; one more each time the
-decoding has to wait for an answer (up to the transport's limit)."""
+AHEAD = 1
+"""Heavy batches requested ahead of the one being decoded at first; twice as many each time
+the decoding has to wait for an answer (up to the transport's limit). One: on a fast link an
+answer comes before the page in hand is decoded, and two requests at once would make the
+server answer both later; on a slow link the waits double it (1, 2, 4, 8 ... in flight)."""
 TABLE_BATCH = 500
 """Runs per heavy request, at least, when a whole table is fetched (``to_arrow``/``to_pandas``/
 ``to_parquet``, the cache's fetches): ``per_page`` is the page size of iteration."""
@@ -313,7 +315,7 @@ class _BatchStream:
                 self._fill()
                 batch = self._pending.popleft()
                 if not batch.body.done():
-                    self._ahead = min(self._ahead + 1, self._limiter.maximum)  # decoding waits for the network
+                    self._ahead = min(2 * self._ahead, self._limiter.maximum)  # decoding waits for the network
                 nodes = _read_nodes(batch.body.result(), self._decode, self._query)
                 if len(nodes) < len(batch.names):
                     logger.debug("%d of %d listed runs were deleted before their fetch",
