@@ -289,6 +289,7 @@ class _BatchStream:
         self._chunks = deque(names[i : i + batch_size] for i in range(0, len(names), batch_size))
         self._pending: deque[_Batch] = deque()
         self._ahead = AHEAD  # batches requested ahead of the one being decoded
+        self._read = 0
         self._pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
 
     def start(self) -> _BatchStream:
@@ -314,8 +315,10 @@ class _BatchStream:
             while self._chunks or self._pending:
                 self._fill()
                 batch = self._pending.popleft()
-                if not batch.body.done():
+                if not batch.body.done() and self._read:  # (the first batch was only just asked for)
                     self._ahead = min(2 * self._ahead, self._limiter.maximum)  # decoding waits for the network
+                self._read += 1
+                self._fill()  # the next requests go out before this batch is read and decoded
                 nodes = _read_nodes(batch.body.result(), self._decode, self._query)
                 if len(nodes) < len(batch.names):
                     logger.debug("%d of %d listed runs were deleted before their fetch",
