@@ -274,7 +274,10 @@ def create_sibling_dir(target: str | os.PathLike[str]) -> Path:
 def row_groups(tables: Iterable[pa.Table], size: int = ROW_GROUP_SIZE) -> Iterator[pa.Table]:
     """Re-cut a stream of tables (e.g. one per run) into tables of ``size`` rows (the last smaller).
 
-    Memory holds at most ``size`` rows plus one incoming table.
+    Memory holds at most ``size`` rows plus one incoming table. The groups stay chunked (the
+    incoming tables' chunks, no copy): the parquet writer takes chunked columns as they are, and
+    combining them first (a copy, and one dictionary unified from every run's ``metric``
+    dictionary) cost twice what writing does (1.9 s of CPU against 1.0 s for 14 M history rows).
     """
     buffered: list[pa.Table] = []
     rows = 0
@@ -285,11 +288,11 @@ def row_groups(tables: Iterable[pa.Table], size: int = ROW_GROUP_SIZE) -> Iterat
         rows += table.num_rows
         while rows >= size:
             whole = pa.concat_tables(buffered)
-            yield whole.slice(0, size).combine_chunks()
+            yield whole.slice(0, size)
             rest = whole.slice(size)
             buffered, rows = ([rest] if rest.num_rows else []), rest.num_rows
     if buffered:
-        yield pa.concat_tables(buffered).combine_chunks()
+        yield pa.concat_tables(buffered)
 
 
 def _fit(table: pa.Table, schema: pa.Schema) -> pa.Table:
