@@ -17,7 +17,9 @@ each run's parquet export on first request). Then, ``--repeat`` times each, alte
 ``--latency-ms`` makes the server add that latency to every request (``testing.network``), as
 a link to W&B does: the fetch then waits on the network, not on the two cores.
 
-Peak RSS is sampled every 20 ms: of this process (single) and of each worker process (Dask),
+CPU seconds (user + system, all threads) of this process, the server process and each
+worker process are printed per pass: on loopback they bound the speed-up two workers can give
+on a 2-core machine. Peak RSS is sampled every 20 ms: of this process (single) and of each worker process (Dask),
 above its RSS before the call. ``--synthetic-reads`` only compares the reads below on generated
 long tables (``--runs``, ``--steps``, ``--metrics``), without a server. Then reading, ``--repeat`` times each: DuckDB and polars compute
 ``avg(value)`` per metric over (a) the file written the old way (one row group per run), (b)
@@ -97,6 +99,21 @@ class PeakRss:
     @property
     def absolute_mib(self) -> list[float]:
         return [p / 2**20 for p in self.peak]
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> list[float]:
+    """User + system CPU seconds so far of each process (all its threads)."""
+    out = []
+    for p in procs:
+        t = p.cpu_times()
+        out.append(t.user + t.system)
+    return out
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, every process) so far."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -208,6 +225,10 @@ def main() -> None:
         cluster_walls: list[float] = []
         single_peak: list[float] = []
         worker_peaks: list[list[float]] = []
+        server, me = psutil.Process(child.pid), psutil.Process()
+        single_cpu: list[tuple[float, float]] = []  # (this process, server)
+        cluster_cpu: list[tuple[float, list[float], float]] = []  # (this process, workers, server)
+        others: list[tuple[float, float]] = []  # CPU s of the machine's other processes: (single, cluster)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             client.register_plugin(ApiKeyPlugin(api))
@@ -215,14 +236,24 @@ def main() -> None:
             # one untimed pass on the cluster too (imports, connection pools)
             histories.to_parquet(work / "warm-dask", partition_by="batch", batch_size=args.batch_size,
                                  use_dask=True)
+            workers = [psutil.Process(pid) for pid in worker_pids]
             for i in range(args.repeat):
+                before, busy = cpu_seconds([me, server]), machine_busy()
                 with PeakRss([os.getpid()]) as rss:
                     single.append(timed(lambda: histories.to_parquet(
                         work / f"single-{i}", partition_by="batch", batch_size=args.batch_size)))
+                after, single_others = cpu_seconds([me, server]), machine_busy() - busy
+                single_cpu.append((after[0] - before[0], after[1] - before[1]))
+                single_others -= sum(single_cpu[-1])
                 single_peak.append(rss.peaks_mib[0])
+                before, busy = cpu_seconds([me, server, *workers]), machine_busy()
                 with PeakRss(worker_pids) as rss:
                     cluster_walls.append(timed(lambda: histories.to_parquet(
                         work / f"dask-{i}", partition_by="batch", batch_size=args.batch_size, use_dask=True)))
+                after, cluster_others = cpu_seconds([me, server, *workers]), machine_busy() - busy
+                spent = [b - a for a, b in zip(before, after, strict=True)]
+                others.append((single_others, cluster_others - sum(spent)))
+                cluster_cpu.append((spent[0], spent[2:], spent[1]))
                 worker_peaks.append(rss.absolute_mib)
         s, d = statistics.median(single), statistics.median(cluster_walls)
         print(f"export, single process: {s:.2f} s (all: {', '.join(f'{x:.2f}' for x in single)}), "
@@ -230,6 +261,16 @@ def main() -> None:
         print(f"export, LocalCluster(2): {d:.2f} s (all: {', '.join(f'{x:.2f}' for x in cluster_walls)}), "
               f"peak RSS per worker {max(max(p) for p in worker_peaks):.0f} MiB (absolute)")
         print(f"speed-up: {s / d:.2f}x (latency {args.latency_ms:g} ms per request)")
+        for (mine, srv), wall, (other, _) in zip(single_cpu, single, others, strict=True):
+            print(f"  CPU s, single: this process {mine:.2f} ({mine / wall:.2f} cores), server {srv:.2f}; "
+                  f"total {mine + srv:.2f} in {wall:.2f} s wall; other processes {other:.2f}")
+        for (mine, per_worker, srv), wall, (_, other) in zip(cluster_cpu, cluster_walls, others, strict=True):
+            print(f"  CPU s, LocalCluster(2): this process {mine:.2f}, workers "
+                  f"{' + '.join(f'{w:.2f}' for w in per_worker)}, server {srv:.2f}; "
+                  f"total {mine + sum(per_worker) + srv:.2f} in {wall:.2f} s wall; other processes {other:.2f}")
+        total = statistics.median(a + b for a, b in single_cpu)
+        print(f"  bound on 2 cores: the single process's work ({total:.2f} CPU s) takes >= {total / 2:.2f} s "
+              f"on 2 cores, so speed-up <= {s / (total / 2):.2f}x (before any Dask overhead)")
         if args.skip_reads:
             return
 

@@ -169,3 +169,59 @@ def test_provenance_refuses_secrets() -> None:
     with pytest.raises(ConfigurationError):
         export.provenance(Authorization="Basic x")
     assert export.provenance(project="p")["project"] == "p"
+
+
+def _column_layout(path: Path) -> dict[str, set[tuple[str, bool]]]:
+    """Per column of ``path``: the set of (codec, has a dictionary page) over its row groups."""
+    meta = pq.ParquetFile(path).metadata
+    layout: dict[str, set[tuple[str, bool]]] = {}
+    for g in range(meta.num_row_groups):
+        for c in range(meta.num_columns):
+            chunk = meta.row_group(g).column(c)
+            layout.setdefault(chunk.path_in_schema, set()).add((chunk.compression, chunk.has_dictionary_page))
+    return layout
+
+
+@pytest.mark.parametrize("how", ["streamed", "fetched first", "dataset"])
+def test_history_files_are_laid_out_for_fast_reads(api: Api, tmp_path: Path, how: str) -> None:
+    """The properties the read speed of docs/benchmarks.md §10 rests on, on real exports.
+
+    Large row groups (not one per run); LZ4 everywhere; dictionary pages for the repeating
+    columns (run, step, metric) and none for the float columns; each run's rows contiguous, in
+    (metric, step) order; the metric column still read back as a dictionary (pandas ``category``).
+    """
+    histories = api.runs("local/alpha").history_frames()
+    if how == "fetched first":
+        histories.to_arrow()
+    target = tmp_path / ("dataset" if how == "dataset" else "history.parquet")
+    if how == "dataset":
+        histories.to_parquet(target, partition_by="batch", batch_size=7)
+        files = sorted(target.glob("*.parquet"))
+        assert len(files) == 5
+    else:
+        histories.to_parquet(target)
+        files = [target]
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        assert meta.num_row_groups == 1 and meta.num_rows > 7  # several runs per row group
+        layout = _column_layout(path)
+        assert layout == {
+            "run_id": {("LZ4", True)}, "_step": {("LZ4", True)}, "metric": {("LZ4", True)},
+            "value": {("LZ4", False)}, "_timestamp": {("LZ4", False)}, "_runtime": {("LZ4", False)},
+        }, path
+        # pyarrow says LZ4; the codec in the file is LZ4_RAW (not the deprecated Hadoop LZ4)
+        duck = {row[0]: row[1:] for row in duckdb.connect().execute(
+            f"select path_in_schema, compression, encodings from parquet_metadata('{path}')").fetchall()}
+        assert {codec for codec, _ in duck.values()} == {"LZ4_RAW"}
+        assert "RLE_DICTIONARY" in duck["metric"][1] and "RLE_DICTIONARY" not in duck["value"][1]
+        assert pq.read_schema(path).field("metric").type == pa.dictionary(pa.int32(), pa.string())
+    table = pa.concat_tables(pq.read_table(p) for p in files)
+    runs = table.column("run_id").to_pylist()
+    starts = [i for i in range(len(runs)) if i == 0 or runs[i] != runs[i - 1]]
+    assert len(starts) == len(set(runs)) == 30  # each run's rows are contiguous
+    keys = list(zip(table.column("metric").to_pylist(), table.column("_step").to_pylist(), strict=True))
+    assert all(keys[i] < keys[i + 1] for i in range(len(keys) - 1) if runs[i] == runs[i + 1])  # metric, step
+    assert table.num_rows == histories.to_arrow().num_rows == 30 * 4 * 2
+    frame = pd.read_parquet(files[0])
+    assert str(frame["metric"].dtype) == "category"
+    assert pl.read_parquet(files[0]).height == len(frame)

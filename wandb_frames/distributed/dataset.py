@@ -34,7 +34,15 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from wandb_frames.errors import ConfigurationError, ExportError
-from wandb_frames.export import PROVENANCE_KEY, ROW_GROUP_SIZE, create_sibling_dir, create_sibling_file, row_groups
+from wandb_frames.export import (
+    COMPRESSION,
+    PROVENANCE_KEY,
+    ROW_GROUP_SIZE,
+    create_sibling_dir,
+    create_sibling_file,
+    parquet_options,
+    row_groups,
+)
 from wandb_frames.tabular.unify import conform_table, field_kind, unify_schemas
 from wandb_frames.version import __version__
 
@@ -86,14 +94,14 @@ class BatchWriter:
         partition_by: Hive columns, or ``()`` for one file per batch.
         provenance: Written into every file's metadata (plus the batch and its row count).
         row_group_size: Rows per row group.
-        compression: Parquet codec.
+        compression: Parquet codec (options: :func:`~wandb_frames.export.parquet_options`).
     """
 
     root: str
     partition_by: tuple[str, ...] = ()
     provenance: Mapping[str, Any] = field(default_factory=dict)
     row_group_size: int = ROW_GROUP_SIZE
-    compression: str = "zstd"
+    compression: str = COMPRESSION
 
     @property
     def manifest(self) -> Path:
@@ -142,7 +150,7 @@ class BatchWriter:
             for group in row_groups(tables, self.row_group_size):
                 if writer is None:
                     schema = schema if schema is not None else group.schema
-                    writer = pq.ParquetWriter(tmp, schema, compression=self.compression)
+                    writer = pq.ParquetWriter(tmp, schema, **parquet_options(schema, self.compression))
                 writer.write_table(group if group.schema.equals(schema) else group.cast(schema),
                                    row_group_size=self.row_group_size)
                 rows += group.num_rows
@@ -150,7 +158,7 @@ class BatchWriter:
                 if schema is None:
                     os.unlink(tmp)
                     return [], 0
-                writer = pq.ParquetWriter(tmp, schema, compression=self.compression)
+                writer = pq.ParquetWriter(tmp, schema, **parquet_options(schema, self.compression))
             writer.add_key_value_metadata(self._meta(batch, runs, rows))
             writer.close()
             writer = None
@@ -185,7 +193,7 @@ class BatchWriter:
                 basename_template=f"part-{batch:05d}-{{i}}.parquet",
                 existing_data_behavior="overwrite_or_ignore",
                 max_rows_per_group=self.row_group_size, min_rows_per_group=min(self.row_group_size, 1 << 16),
-                file_options=ds.ParquetFileFormat().make_write_options(compression=self.compression),
+                file_options=ds.ParquetFileFormat().make_write_options(**parquet_options(table.schema, self.compression)),
             )
             files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*.parquet"))
             for rel in files:
@@ -312,7 +320,7 @@ def _rewrite(path: Path, schema: pa.Schema) -> None:
     fd, tmp = create_sibling_file(path)
     os.close(fd)
     try:
-        pq.write_table(conformed, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE)
+        pq.write_table(conformed, tmp, row_group_size=ROW_GROUP_SIZE, **parquet_options(conformed.schema))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from wandb_frames.export import COMPRESSION
 from wandb_frames.distributed.dataset import (
     ROW_GROUP_SIZE,
     BatchWriter,
@@ -135,7 +136,7 @@ def histories_to_dataset(
     batch_size: int,
     use_dask: bool,
     metadata: Mapping[str, Any] | None = None,
-    compression: str = "zstd",
+    compression: str = COMPRESSION,
     row_group_size: int = ROW_GROUP_SIZE,
 ) -> Path:
     """See :meth:`Histories.to_parquet` (``partition_by`` given): a resumable dataset directory."""

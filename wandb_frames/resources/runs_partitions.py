@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from wandb_frames.distributed.connection import Connection, worker_session
+from wandb_frames.export import COMPRESSION
 from wandb_frames.distributed.dataset import (
     ROW_GROUP_SIZE,
     BatchWriter,
@@ -172,7 +173,7 @@ def runs_to_dataset(
     resume: bool,
     batch_size: int,
     use_dask: bool,
-    compression: str = "zstd",
+    compression: str = COMPRESSION,
     row_group_size: int = ROW_GROUP_SIZE,
 ) -> Path:
     """See :meth:`Runs.to_parquet` (``partition_by`` given): a resumable dataset directory."""

@@ -312,7 +312,7 @@ class LocalServer:
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.app = self
         self._httpd = httpd
-        self._data_dir = Path(tempfile.mkdtemp(prefix="wandb-frames-server-"))
+        self._data_dir = Path(tempfile.mkdtemp(prefix="wandb-frames-server-")).resolve()  # once, not per download
         self._context = Context(self.store, self.url, self._token, self._data_dir,
                                 parquet_export=self._parquet_export, on_runs_page=self._runs_page_served)
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -495,7 +495,7 @@ class LocalServer:
             return None
         if parts[0] == "parquet" and self._data_dir is not None:
             target = (self._data_dir / "/".join(parts[2:])).resolve()
-            if self._data_dir.resolve() in target.parents and target.is_file():
+            if self._data_dir in target.parents and target.is_file():
                 return target.read_bytes(), "application/vnd.apache.parquet"
             return None
         if parts[0] == "artifacts":
