@@ -14,8 +14,11 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from wandb_frames.offline.bulk import fold_segment
 from wandb_frames.offline.records import RunFold
+from wandb_frames.offline.templates import PAD, classify, fold_columns
 
 __all__ = ["fold_frames", "split_history_summary"]
 
@@ -96,30 +99,25 @@ def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, par
         for offset, payload in zip(offsets, payloads, strict=True):
             one(offset, payload)
         return bad
-    kinds: list[bool] = []
-    bodies: list[bytes] = []
-    start = 0  # index of the segment's first record
-
-    def flush(end: int) -> None:
-        if len(bodies) >= _MIN_SEGMENT and fold_segment(fold, kinds, bodies):
-            pass
-        else:
+    if not payloads:
+        return bad
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    buf = np.frombuffer(b"".join(payloads) + bytes(PAD), dtype=np.uint8)
+    kinds, body_starts = classify(buf, starts, ends)
+    in_segment = kinds > 0
+    bounds = [0, *(np.flatnonzero(in_segment[1:] != in_segment[:-1]) + 1).tolist(), len(payloads)]
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        if not in_segment[start] or end - start < _MIN_SEGMENT:
             for k in range(start, end):
                 one(offsets[k], payloads[k])
-        kinds.clear()
-        bodies.clear()
-
-    split = split_history_summary
-    for index, payload in enumerate(payloads):
-        found = split(payload)
-        if found is None:
-            if bodies:
-                flush(index)
-            start = index + 1
-            one(offsets[index], payload)
             continue
-        kinds.append(found[0])
-        bodies.append(found[1])
-    if bodies:
-        flush(len(payloads))
+        if fold_columns(fold, buf, body_starts[start:end], ends[start:end], kinds[start:end]):
+            continue
+        cut = (body_starts[start:end] - starts[start:end]).tolist()
+        bodies = [payload[c:] for payload, c in zip(payloads[start:end], cut, strict=True)]
+        if not fold_segment(fold, (kinds[start:end] == 1).tolist(), bodies):
+            for k in range(start, end):
+                one(offsets[k], payloads[k])
     return bad
