@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "BLOCK_SIZE",
@@ -35,6 +36,7 @@ __all__ = [
     "Frames",
     "NotAWandbFileError",
     "frame_records",
+    "read_frame_views",
     "read_frames",
 ]
 
@@ -106,6 +108,20 @@ def read_frames(data: bytes) -> Frames:
         >>> read_frames(FILE_HEADER).records
         []
     """
+    out = read_frame_views(data)
+    out.records = [bytes(r) for r in out.records]
+    return out
+
+
+def read_frame_views(data: bytes) -> Frames:
+    """:func:`read_frames` with each single-chunk record as a ``memoryview`` of ``data``
+    instead of a copy (``bytes`` for records of several chunks); the readers' form.
+
+    The common case — a ``FULL`` chunk inside the current block — runs in a tight inner
+    loop: its checksum is ``zlib.crc32`` of the file's bytes from the type byte to the end of
+    the data (the type byte is the header's last byte), with no copy; any other chunk goes
+    through the general loop, which reports what it skips.
+    """
     out = Frames(end=len(FILE_HEADER))
     problem = _check_header(data)
     if problem is not None:
@@ -113,12 +129,31 @@ def read_frames(data: bytes) -> Frames:
         out.problems.append(problem)
         return out
     size = len(data)
+    view = memoryview(data)
     pos = len(FILE_HEADER)
     parts: list[bytes] = []
     start = -1  # offset of the FIRST chunk of the record being assembled
-    records, offsets = out.records, out.offsets
-    unpack, crc32, full_crc = _CHUNK.unpack_from, zlib.crc32, _TYPE_CRC[FULL]
+    records: list[Any] = out.records
+    offsets = out.offsets
+    unpack, crc32 = _CHUNK.unpack_from, zlib.crc32
+    add_record, add_offset = records.append, offsets.append
     while pos < size:
+        if start < 0:
+            block_end = min(pos - pos % BLOCK_SIZE + BLOCK_SIZE, size)
+            limit = block_end - CHUNK_HEADER_SIZE
+            begin = pos
+            while pos <= limit:
+                crc, length, ctype = unpack(data, pos)
+                end = pos + CHUNK_HEADER_SIZE + length
+                if ctype != FULL or end > block_end or crc32(view[pos + 6:end]) != crc:
+                    break
+                add_record(view[pos + CHUNK_HEADER_SIZE:end])
+                add_offset(pos)
+                pos = end
+            if pos != begin:
+                out.end = pos
+            if pos >= size:
+                break
         room = BLOCK_SIZE - pos % BLOCK_SIZE
         if room < CHUNK_HEADER_SIZE:  # block trailer: zero padding
             pos += room
@@ -129,15 +164,6 @@ def read_frames(data: bytes) -> Frames:
             break
         crc, length, ctype = unpack(data, pos)
         body = pos + CHUNK_HEADER_SIZE
-        if ctype == FULL and start < 0 and length + CHUNK_HEADER_SIZE <= room and body + length <= size:
-            # the common case, a whole record in one verified chunk: what the branches below
-            # do for it, without their checks
-            chunk = data[body : body + length]
-            if crc32(chunk, full_crc) == crc:
-                records.append(chunk)
-                offsets.append(pos)
-                pos = out.end = body + length
-                continue
         if ctype == 0 and length == 0 and crc == 0:  # preallocated / zero-filled rest of block
             pos += room
             continue

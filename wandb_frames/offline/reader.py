@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
-from wandb_frames.offline.framing import FrameProblem, NotAWandbFileError, read_frames
+from wandb_frames.offline.framing import FrameProblem, NotAWandbFileError, read_frame_views
 from wandb_frames.offline.records import RunFold
 from wandb_frames.offline.segments import fold_frames
 from wandb_frames.testing.records import RunRecord
@@ -100,7 +100,7 @@ def _read(path: Path, *, include_files: bool, running_window: float, now: float 
     except OSError as exc:
         raise ConfigurationError(f"cannot read offline run file {path}: {exc}") from exc
     try:
-        frames = read_frames(data)
+        frames = read_frame_views(data)
     except NotAWandbFileError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     match = _RUN_FILE.search(path.name)

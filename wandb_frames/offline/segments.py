@@ -18,7 +18,7 @@ import numpy as np
 
 from wandb_frames.offline.bulk import fold_segment
 from wandb_frames.offline.records import RunFold
-from wandb_frames.offline.templates import PAD, classify, fold_columns
+from wandb_frames.offline.templates import classify, fold_columns, pad
 
 __all__ = ["fold_frames", "split_history_summary"]
 
@@ -104,7 +104,7 @@ def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, par
     lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
     ends = np.cumsum(lengths)
     starts = ends - lengths
-    buf = np.frombuffer(b"".join(payloads) + bytes(PAD), dtype=np.uint8)
+    buf = pad(b"".join(payloads))
     kinds, body_starts = classify(buf, starts, ends)
     in_segment = kinds > 0
     bounds = [0, *(np.flatnonzero(in_segment[1:] != in_segment[:-1]) + 1).tolist(), len(payloads)]

@@ -41,19 +41,21 @@ import orjson
 from wandb_frames.offline.columns import Column, ColumnBlock
 from wandb_frames.offline.records import _MAX_SECONDS, _MIN_SECONDS, RunFold, _set_path
 
-__all__ = ["PAD", "classify", "fold_columns"]
+__all__ = ["PAD", "classify", "fold_columns", "pad"]
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-#: Zero bytes after the joined records, so that reads past a record's end stay in the buffer.
+#: Bytes after the joined records (``,`` then zeros), so that reads past a record's end stay
+#: in the buffer; see :func:`pad`.
 PAD = 512
+
+
+def pad(joined: bytes) -> U8:
+    """The buffer the functions here read: the records' bytes, then :data:`PAD` bytes."""
+    return np.frombuffer(joined + b"," + bytes(PAD - 1), dtype=np.uint8)
 _MAX_SUMMARY_TEMPLATES = 4
-_NUMBER_BYTES = np.zeros(256, dtype=bool)
-_NUMBER_BYTES[np.frombuffer(b"0123456789+-.eE", dtype=np.uint8)] = True
-_FLOAT_BYTES = np.zeros(256, dtype=bool)
-_FLOAT_BYTES[np.frombuffer(b".eE", dtype=np.uint8)] = True
 
 
 def _varint_skip(buf: U8, pos: I64, active: B, max_bytes: int) -> tuple[I64, I64, B]:
@@ -61,6 +63,8 @@ def _varint_skip(buf: U8, pos: I64, active: B, max_bytes: int) -> tuple[I64, I64
     value = np.zeros(len(pos), dtype=np.int64)
     pos = pos.copy()
     for k in range(max_bytes):
+        if not active.any():
+            break
         byte = buf[pos].astype(np.int64)
         value |= np.where(active, (byte & 0x7F) << (7 * k), 0)
         pos += active
@@ -130,36 +134,45 @@ def _template(body: bytes, history: bool) -> _Template | None:
 
 
 def _match(buf: U8, starts: I64, ends: I64, template: _Template, history: bool) -> tuple[B, I64, I64]:
-    """Which records match ``template`` (all at once), and their values' starts and lengths (records × items)."""
+    """Which records match ``template`` (all at once), and their values' starts and lengths (records × items).
+
+    The items' positions follow from their length bytes (one gather per item); then every
+    byte outside the values — ``0a L``, the prefix, ``82 01 VL`` — is read in one gather and
+    compared with the template's, the lengths are checked to add up, and the tail is checked.
+    """
     m, k = len(starts), len(template.prefixes)
-    ok = np.ones(m, dtype=bool)
-    value_starts = np.empty((m, k), dtype=np.int64)
-    value_lengths = np.empty((m, k), dtype=np.int64)
-    pos = starts.copy()
-    for j, prefix in enumerate(template.prefixes):
-        p = len(prefix)
-        ok &= buf[pos] == 0x0A
-        length = buf[pos + 1].astype(np.int64)
-        if p:
-            ok &= (buf[(pos + 2)[:, None] + np.arange(p)] == np.frombuffer(prefix, dtype=np.uint8)).all(axis=1)
-        q = pos + 2 + p
-        value_length = buf[q + 2].astype(np.int64)
-        ok &= (buf[q] == 0x82) & (buf[q + 1] == 0x01) & (value_length < 0x80) & (length == p + 3 + value_length)
-        value_starts[:, j] = q + 3
-        value_lengths[:, j] = value_length
-        pos = pos + 2 + length
-        ok &= pos <= ends
-        pos = np.minimum(pos, ends)
+    sizes = np.array([len(p) for p in template.prefixes], dtype=np.int64)
+    item_starts = np.empty((m, k), dtype=np.int64)
+    pos = starts
+    for j in range(k):
+        item_starts[:, j] = pos
+        pos = np.minimum(pos + 2 + buf[pos + 1], ends)
+    # the fixed bytes of every item: 0a L prefix 82 01 VL, at these offsets from the item's start
+    widths = sizes + 5
+    within = np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
+    expected = np.frombuffer(b"".join(b"\x0a\x00" + p + b"\x82\x01\x00" for p in template.prefixes), dtype=np.uint8)
+    header = buf[np.repeat(item_starts, widths, axis=1) + within]
+    lengths_at = np.cumsum(widths) - widths + 1  # the L byte of each item
+    value_length_at = np.cumsum(widths) - 1  # its VL byte
+    free = np.zeros(len(expected), dtype=bool)
+    free[lengths_at] = free[value_length_at] = True
+    lengths = header[:, lengths_at].astype(np.int64)
+    value_lengths = header[:, value_length_at].astype(np.int64)
+    ok = ((header == expected) | free).all(axis=1)
+    ok &= ((value_lengths < 0x80) & (lengths == sizes + 3 + value_lengths)).all(axis=1)
+    ok &= (item_starts[:, -1] + 2 + lengths[:, -1]) <= ends
+    value_starts = item_starts + sizes + 5
     rest = ends - pos
     if not history:
         return ok & (rest == 0), value_starts, value_lengths
     # nothing, an empty HistoryStep (12 00), or 12 n 08 <varint of n - 1 bytes>
-    step = (rest >= 2) & (rest <= 12) & (buf[pos] == 0x12) & (buf[pos + 1].astype(np.int64) == rest - 2)
-    with_num = step & (rest >= 4) & (buf[pos + 2] == 0x08)
-    for k_ in range(3, 12):
-        byte = buf[pos + k_]
-        with_num &= (k_ >= rest - 1) | (byte >= 0x80)
-        with_num &= (k_ != rest - 1) | (byte < 0x80)
+    tail = buf[pos[:, None] + np.arange(12)]
+    step = (rest >= 2) & (rest <= 12) & (tail[:, 0] == 0x12) & (tail[:, 1].astype(np.int64) == rest - 2)
+    column = np.arange(12)
+    more = tail >= 0x80
+    inside = (column >= 3) & (column < (rest - 1)[:, None])
+    last = column == (rest - 1)[:, None]
+    with_num = step & (rest >= 4) & (tail[:, 2] == 0x08) & (~inside | more).all(axis=1) & (~last | ~more).all(axis=1)
     return ok & ((rest == 0) | (step & (rest == 2)) | with_num), value_starts, value_lengths
 
 
@@ -186,34 +199,45 @@ def _templates(buf: U8, starts: I64, ends: I64, history: bool,
 
 def _numbers(buf: U8, value_starts: I64, value_lengths: I64) -> list[Column] | None:
     """Decode the values, one column per item (``value_starts``: records × items), or None
-    when a value is not a JSON number written with ``0-9 + - . e E``."""
+    when a value is not a JSON number written with ``0-9 + - . e E``.
+
+    The texts are gathered, each followed by the ``,`` at ``buf[comma]``, in one numpy gather
+    (indices by a cumulative sum of jumps) and read by one ``orjson`` call; a text holding a
+    ``,`` would add a value, so the count check rules it out.
+    """
     m, k = value_starts.shape
-    starts = value_starts.T.ravel()
-    lengths = value_lengths.T.ravel()
+    starts = value_starts.ravel()
+    lengths = value_lengths.ravel()
     n = len(lengths)
     if n == 0 or not lengths.all():
         return None
-    total = int(lengths.sum())
-    offsets = np.cumsum(lengths) - lengths
-    text = buf[np.repeat(starts - offsets, lengths) + np.arange(total)]
-    if not _NUMBER_BYTES[text].all():
+    comma = len(buf) - PAD  # the "," just after the records (see fold_frames)
+    out_starts = np.cumsum(lengths + 1) - (lengths + 1)
+    out_commas = out_starts + lengths
+    jumps = np.ones(int(out_commas[-1]) + 1, dtype=np.int64)
+    jumps[out_starts[1:]] = starts[1:] - comma
+    jumps[out_starts[0]] = starts[0]
+    jumps[out_commas] = comma - (starts + lengths - 1)
+    raw = buf[np.cumsum(jumps)].tobytes()
+    if raw.translate(None, b"0123456789+-.eE,"):  # a byte that is not part of a plain number
         return None
-    joined = np.full(total + n + 1, ord(","), dtype=np.uint8)
-    joined[0], joined[-1] = ord("["), ord("]")
-    joined[np.arange(1, total + 1) + np.repeat(np.arange(n), lengths)] = text
     try:
-        values: list[Any] = orjson.loads(joined.tobytes())
+        values: list[Any] = orjson.loads(b"[" + raw[:-1] + b"]")
     except orjson.JSONDecodeError:
         return None
     if len(values) != n:
         return None
-    floats = np.logical_or.reduceat(_FLOAT_BYTES[text], offsets).reshape(k, m).sum(axis=1)
+    # a value is a float when its text has a . e or E: between two commas once digits and signs are gone
+    marks = np.flatnonzero(np.frombuffer(raw.translate(None, b"0123456789+-"), dtype=np.uint8) == ord(","))
+    floats = (np.diff(marks, prepend=-1) > 1).reshape(m, k).sum(axis=0)
     columns: list[Column] = []
+    as_floats = np.array(values, dtype=np.float64).reshape(m, k) if (floats == m).sum() > 1 else None
     for j in range(k):
-        column = values[j * m:(j + 1) * m]
         if floats[j] == m:
-            columns.append(np.array(column, dtype=np.float64))
+            columns.append(np.ascontiguousarray(as_floats[:, j]) if as_floats is not None
+                           else np.array(values[j::k], dtype=np.float64))
             continue
+        column = values[j::k]
         if floats[j] == 0:
             try:
                 columns.append(np.array(column, dtype=np.int64))
