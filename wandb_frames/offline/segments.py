@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from wandb_frames.offline.bulk import fold_segment
+from wandb_frames.offline.framing import Spans
 from wandb_frames.offline.records import RunFold
-from wandb_frames.offline.templates import classify, fold_columns, pad
+from wandb_frames.offline.templates import classify, fold_columns, record_buffer
 
 __all__ = ["fold_frames", "split_history_summary"]
 
@@ -70,14 +71,14 @@ def split_history_summary(payload: bytes) -> tuple[bool, bytes] | None:
     return tag == _HISTORY, payload[j:]
 
 
-def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, parse: Callable[[bytes], Any],
+def fold_frames(fold: RunFold, spans: Spans, data: bytes, *, parse: Callable[[bytes], Any],
                 bulk: bool = True) -> list[str]:
     """Apply every record of a file to ``fold`` in file order.
 
     Args:
         fold: the run being read.
-        offsets: each record's file offset (for messages).
-        payloads: each record's serialized ``Record``.
+        spans: where the file's records are (:func:`~wandb_frames.offline.framing.read_spans`).
+        data: the file's bytes.
         parse: W&B's ``Record.FromString``.
         bulk: decode history/summary segments in bulk (False: every record one by one).
 
@@ -86,38 +87,36 @@ def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, par
     """
     decode_error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
     bad: list[str] = []
+    offsets = spans.offsets
+    if not offsets:
+        return bad
+    buf, starts, ends = record_buffer(spans, data)
 
-    def one(offset: int, payload: bytes) -> None:
+    def one(k: int) -> None:
         try:
-            message: Any = parse(payload)
+            message: Any = parse(buf[starts[k]:ends[k]].tobytes())
         except decode_error as exc:
-            bad.append(f"unparsable record at byte {offset}: {exc}")
+            bad.append(f"unparsable record at byte {offsets[k]}: {exc}")
             return
         fold.add(message)
 
     if not bulk:
-        for offset, payload in zip(offsets, payloads, strict=True):
-            one(offset, payload)
+        for k in range(len(offsets)):
+            one(k)
         return bad
-    if not payloads:
-        return bad
-    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    buf = pad(b"".join(payloads))
     kinds, body_starts = classify(buf, starts, ends)
     in_segment = kinds > 0
-    bounds = [0, *(np.flatnonzero(in_segment[1:] != in_segment[:-1]) + 1).tolist(), len(payloads)]
+    bounds = [0, *(np.flatnonzero(in_segment[1:] != in_segment[:-1]) + 1).tolist(), len(offsets)]
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         if not in_segment[start] or end - start < _MIN_SEGMENT:
             for k in range(start, end):
-                one(offsets[k], payloads[k])
+                one(k)
             continue
         if fold_columns(fold, buf, body_starts[start:end], ends[start:end], kinds[start:end]):
             continue
-        cut = (body_starts[start:end] - starts[start:end]).tolist()
-        bodies = [payload[c:] for payload, c in zip(payloads[start:end], cut, strict=True)]
+        bodies = [buf[b:e].tobytes() for b, e in zip(body_starts[start:end].tolist(), ends[start:end].tolist(),
+                                                    strict=True)]
         if not fold_segment(fold, (kinds[start:end] == 1).tolist(), bodies):
             for k in range(start, end):
-                one(offsets[k], payloads[k])
+                one(k)
     return bad

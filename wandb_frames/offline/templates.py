@@ -39,23 +39,40 @@ import numpy.typing as npt
 import orjson
 
 from wandb_frames.offline.columns import Column, ColumnBlock
+from wandb_frames.offline.framing import CHUNK_HEADER_SIZE, Spans
 from wandb_frames.offline.records import _MAX_SECONDS, _MIN_SECONDS, RunFold, _set_path
 
-__all__ = ["PAD", "classify", "fold_columns", "pad"]
+__all__ = ["PAD", "classify", "fold_columns", "record_buffer"]
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-#: Bytes after the joined records (``,`` then zeros), so that reads past a record's end stay
-#: in the buffer; see :func:`pad`.
+#: Bytes after the records in :func:`record_buffer`.
 PAD = 512
-
-
-def pad(joined: bytes) -> U8:
-    """The buffer the functions here read: the records' bytes, then :data:`PAD` bytes."""
-    return np.frombuffer(joined + b"," + bytes(PAD - 1), dtype=np.uint8)
+_PAD_BYTES = b"," + bytes(PAD - 1)
 _MAX_SUMMARY_TEMPLATES = 4
+
+
+def record_buffer(spans: Spans, data: bytes) -> tuple[U8, I64, I64]:
+    """The buffer the functions here read, and where each record's payload is in it.
+
+    The file's bytes, then the records that are not one chunk's data (see
+    :class:`~wandb_frames.offline.framing.Spans`), then :data:`PAD` bytes (``,`` then
+    zeros, so that reads past a record's end stay in the buffer).
+    """
+    offsets = np.array(spans.offsets, dtype=np.int64)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    lengths = raw[offsets + 4].astype(np.int64) | (raw[offsets + 5].astype(np.int64) << 8)
+    starts = offsets + CHUNK_HEADER_SIZE
+    extra: list[bytes] = []
+    at = len(data)
+    for index, payload in spans.joined.items():
+        starts[index], lengths[index] = at, len(payload)
+        extra.append(payload)
+        at += len(payload)
+    buf = np.frombuffer(b"".join([data, *extra, _PAD_BYTES]), dtype=np.uint8)
+    return buf, starts, starts + lengths
 
 
 def _varint_skip(buf: U8, pos: I64, active: B, max_bytes: int) -> tuple[I64, I64, B]:
@@ -211,7 +228,7 @@ def _numbers(buf: U8, value_starts: I64, value_lengths: I64) -> list[Column] | N
     n = len(lengths)
     if n == 0 or not lengths.all():
         return None
-    comma = len(buf) - PAD  # the "," just after the records (see fold_frames)
+    comma = len(buf) - PAD  # the "," just after the records (see record_buffer)
     out_starts = np.cumsum(lengths + 1) - (lengths + 1)
     out_commas = out_starts + lengths
     jumps = np.ones(int(out_commas[-1]) + 1, dtype=np.int64)
