@@ -29,8 +29,6 @@ so results do not change (``tests/offline/test_templates.py`` checks it on gener
 
 from __future__ import annotations
 
-import functools
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +38,7 @@ import orjson
 
 from wandb_frames.offline.columns import Column, ColumnBlock
 from wandb_frames.offline.framing import CHUNK_HEADER_SIZE, Spans
-from wandb_frames.offline.records import _MAX_SECONDS, _MIN_SECONDS, RunFold, _set_path
+from wandb_frames.offline.records import _MAX_SECONDS, _MIN_SECONDS, RunFold, _loads_many, _set_path
 
 __all__ = ["PAD", "classify", "fold_columns", "record_buffer"]
 
@@ -214,20 +212,12 @@ def _templates(buf: U8, starts: I64, ends: I64, history: bool,
     return found
 
 
-def _numbers(buf: U8, value_starts: I64, value_lengths: I64) -> list[Column] | None:
-    """Decode the values, one column per item (``value_starts``: records × items), or None
-    when a value is not a JSON number written with ``0-9 + - . e E``.
+def _joined(buf: U8, starts: I64, lengths: I64) -> bytes:
+    """The texts ``buf[starts[i]:starts[i] + lengths[i]]`` (none empty), each followed by a ``,``.
 
-    The texts are gathered, each followed by the ``,`` at ``buf[comma]``, in one numpy gather
-    (indices by a cumulative sum of jumps) and read by one ``orjson`` call; a text holding a
-    ``,`` would add a value, so the count check rules it out.
+    One numpy gather: the indices are a cumulative sum of jumps (``+1`` inside a text, to
+    the ``,`` at ``buf[comma]`` after it, back to the next text's start).
     """
-    m, k = value_starts.shape
-    starts = value_starts.ravel()
-    lengths = value_lengths.ravel()
-    n = len(lengths)
-    if n == 0 or not lengths.all():
-        return None
     comma = len(buf) - PAD  # the "," just after the records (see record_buffer)
     out_starts = np.cumsum(lengths + 1) - (lengths + 1)
     out_commas = out_starts + lengths
@@ -235,7 +225,38 @@ def _numbers(buf: U8, value_starts: I64, value_lengths: I64) -> list[Column] | N
     jumps[out_starts[1:]] = starts[1:] - comma
     jumps[out_starts[0]] = starts[0]
     jumps[out_commas] = comma - (starts + lengths - 1)
-    raw = buf[np.cumsum(jumps)].tobytes()
+    return buf[np.cumsum(jumps)].tobytes()
+
+
+def _valid_utf8(buf: U8, value_starts: I64, value_lengths: I64) -> bool:
+    """Whether every value is valid UTF-8 (W&B's parser rejects a record with one that is not).
+
+    Joined with ``,`` (never part of a multi-byte sequence), the whole is valid if and only if
+    each value is."""
+    keep = value_lengths.ravel() > 0
+    if not keep.any():
+        return True
+    try:
+        _joined(buf, value_starts.ravel()[keep], value_lengths.ravel()[keep]).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _numbers(buf: U8, value_starts: I64, value_lengths: I64) -> list[Column] | None:
+    """Decode the values, one column per item (``value_starts``: records × items), or None
+    when a value is not a JSON number written with ``0-9 + - . e E``.
+
+    The texts are gathered with a ``,`` after each (:func:`_joined`) and read by one
+    ``orjson`` call; a text holding a ``,`` would add a value, so the count check rules it out.
+    """
+    m, k = value_starts.shape
+    starts = value_starts.ravel()
+    lengths = value_lengths.ravel()
+    n = len(lengths)
+    if n == 0 or not lengths.all():
+        return None
+    raw = _joined(buf, starts, lengths)
     if raw.translate(None, b"0123456789+-.eE,"):  # a byte that is not part of a plain number
         return None
     try:
@@ -270,11 +291,6 @@ def _prefix_free(paths: set[tuple[str, ...]]) -> bool:
     return not any(path[:i] in paths for path in paths for i in range(1, len(path)))
 
 
-@functools.cache
-def _summary_record() -> Any:
-    return importlib.import_module("wandb.proto.wandb_internal_pb2").SummaryRecord
-
-
 def _value(column: Column, row: int) -> Any:
     return column[row].item() if isinstance(column, np.ndarray) else column[row]
 
@@ -305,19 +321,27 @@ def fold_columns(fold: RunFold, buf: U8, starts: I64, ends: I64, kinds: npt.NDAr
     columns = _numbers(buf, value_starts, value_lengths)
     if columns is None:
         return False
+    # every summary value must be UTF-8, as for W&B's parser (history values are ASCII numbers)
+    low, high = int(starts.min()), int(ends.max())
+    if summaries and not buf[low:high].tobytes().isascii():
+        if not all(_valid_utf8(buf, s, n) for _t, _r, s, n in summaries):
+            return False
     # commit: the summary from the first and last record of each template, in file order
-    at: dict[int, int] = {int(history[0]): 0, int(history[-1]): len(history) - 1}  # position -> history row
-    for _template_, records, _s, _l in summaries:
-        at.setdefault(int(summary[records[0]]), -1)
-        at.setdefault(int(summary[records[-1]]), -1)
-    parse = _summary_record().FromString
+    at: dict[int, tuple[int, int]] = {int(history[0]): (-1, 0), int(history[-1]): (-1, len(history) - 1)}
+    for which, (_t, records, _s, _n) in enumerate(summaries):
+        at.setdefault(int(summary[records[0]]), (which, 0))
+        at.setdefault(int(summary[records[-1]]), (which, len(records) - 1))
     for position in sorted(at):
-        row = at[position]
-        if row < 0:
-            fold._on_summary(parse(buf[starts[position]:ends[position]].tobytes()))
-        else:
+        which, row = at[position]
+        if which < 0:
             for path, column in zip(template.paths, columns, strict=True):
                 _set_path(fold.summary, path, _value(column, row))
+            continue
+        summary_template, _records, value_starts_s, value_lengths_s = summaries[which]
+        texts = [buf[a:a + n].tobytes().decode("utf-8")
+                 for a, n in zip(value_starts_s[row].tolist(), value_lengths_s[row].tolist(), strict=True)]
+        for path, value in zip(summary_template.paths, _loads_many(texts), strict=True):
+            _set_path(fold.summary, path, value)
     stamps = columns[names.index("_timestamp")] if "_timestamp" in names else None
     if isinstance(stamps, np.ndarray):
         seconds = stamps.astype(np.float64)
