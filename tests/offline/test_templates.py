@@ -42,6 +42,7 @@ _NUMBER_TEXTS = st.one_of(
     st.integers(-(2**63), 2**64).map(str),
     st.sampled_from(["-0", "-0.0", "1E5", "1e-7", "0.1", "12345678901234567890", "2.5e+3"]),
 )
+_LONG_TEXTS = st.integers(90, 140).map(lambda n: "0." + "1" * n)  # items of 128 bytes or more: 2-byte lengths
 _OTHER_TEXTS = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", str(2**70), '"s"', "true", "null",
                                 "[1, 2]", '{"a": 1}', "1,2", "01", "+1", "1.", ".5", " 3", "--1", "1e"])
 _TEXTS = st.one_of(_NUMBER_TEXTS, _NUMBER_TEXTS, _NUMBER_TEXTS, _OTHER_TEXTS)
@@ -77,6 +78,8 @@ def _run(draw: st.DrawFn) -> list[bytes]:
     with_num = draw(st.booleans())
     only_numbers = draw(st.integers(0, 2)) > 0
     texts = _NUMBER_TEXTS if only_numbers else _TEXTS
+    if draw(st.integers(0, 5)) == 0:
+        texts = st.one_of(texts, _LONG_TEXTS)
     steps = draw(st.lists(st.integers(-3, 40), min_size=0, max_size=30))
     for i, step in enumerate(steps):
         items = [(kind, name, draw(texts)) for kind, name in pattern]

@@ -174,7 +174,7 @@ def _match(buf: U8, starts: I64, ends: I64, template: _Template, history: bool) 
     lengths = header[:, lengths_at].astype(np.int64)
     value_lengths = header[:, value_length_at].astype(np.int64)
     ok = ((header == expected) | free).all(axis=1)
-    ok &= ((value_lengths < 0x80) & (lengths == sizes + 3 + value_lengths)).all(axis=1)
+    ok &= ((lengths < 0x80) & (value_lengths < 0x80) & (lengths == sizes + 3 + value_lengths)).all(axis=1)
     ok &= (item_starts[:, -1] + 2 + lengths[:, -1]) <= ends
     value_starts = item_starts + sizes + 5
     rest = ends - pos
