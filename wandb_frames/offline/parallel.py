@@ -111,7 +111,7 @@ def _outcomes(paths: Sequence[Path], count: int, include_files: bool, running_wi
             except ConfigurationError as exc:
                 yield exc
         return
-    chunk = max(1, len(paths) // (count * 8))
+    chunk = max(1, len(paths) // (count * 32))  # small tasks: the last ones end close together
     record_class()  # import W&B's messages once here: forked workers inherit them (~0.4 s each)
     pool = ProcessPoolExecutor(max_workers=count)
     try:

@@ -29,6 +29,7 @@ so results do not change (``tests/offline/test_templates.py`` checks it on gener
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,12 +149,36 @@ def _template(body: bytes, history: bool) -> _Template | None:
     return _Template(tuple(prefixes), tuple(paths))
 
 
+@functools.lru_cache(maxsize=64)
+def _words(template: _Template) -> tuple[I64, I64, npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """Per 8-byte word of the items' fixed bytes: its item, its offset in the item, the
+    expected value and the mask (the ``L`` and ``VL`` bytes and the bytes past the fixed
+    ones are free)."""
+    items: list[int] = []
+    offsets: list[int] = []
+    expected: list[int] = []
+    masks: list[int] = []
+    for j, prefix in enumerate(template.prefixes):
+        fixed = b"\x0a\x00" + prefix + b"\x82\x01\x00"
+        free = {1, len(fixed) - 1}
+        for at in range(0, len(fixed), 8):
+            chunk = fixed[at:at + 8]
+            mask = bytes(0 if at + i in free else 0xFF for i in range(len(chunk))).ljust(8, b"\x00")
+            items.append(j)
+            offsets.append(at)
+            expected.append(int.from_bytes(chunk.ljust(8, b"\x00"), "little") & int.from_bytes(mask, "little"))
+            masks.append(int.from_bytes(mask, "little"))
+    return (np.array(items, dtype=np.int64), np.array(offsets, dtype=np.int64),
+            np.array(expected, dtype=np.uint64), np.array(masks, dtype=np.uint64))
+
+
 def _match(buf: U8, starts: I64, ends: I64, template: _Template, history: bool) -> tuple[B, I64, I64]:
     """Which records match ``template`` (all at once), and their values' starts and lengths (records × items).
 
     The items' positions follow from their length bytes (one gather per item); then every
-    byte outside the values — ``0a L``, the prefix, ``82 01 VL`` — is read in one gather and
-    compared with the template's, the lengths are checked to add up, and the tail is checked.
+    byte outside the values — ``0a L``, the prefix, ``82 01 VL`` — is read in one gather of
+    8-byte words and compared with the template's, the lengths are checked to add up, and
+    the tail is checked.
     """
     m, k = len(starts), len(template.prefixes)
     sizes = np.array([len(p) for p in template.prefixes], dtype=np.int64)
@@ -162,18 +187,13 @@ def _match(buf: U8, starts: I64, ends: I64, template: _Template, history: bool) 
     for j in range(k):
         item_starts[:, j] = pos
         pos = np.minimum(pos + 2 + buf[pos + 1], ends)
-    # the fixed bytes of every item: 0a L prefix 82 01 VL, at these offsets from the item's start
-    widths = sizes + 5
-    within = np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
-    expected = np.frombuffer(b"".join(b"\x0a\x00" + p + b"\x82\x01\x00" for p in template.prefixes), dtype=np.uint8)
-    header = buf[np.repeat(item_starts, widths, axis=1) + within]
-    lengths_at = np.cumsum(widths) - widths + 1  # the L byte of each item
-    value_length_at = np.cumsum(widths) - 1  # its VL byte
-    free = np.zeros(len(expected), dtype=bool)
-    free[lengths_at] = free[value_length_at] = True
-    lengths = header[:, lengths_at].astype(np.int64)
-    value_lengths = header[:, value_length_at].astype(np.int64)
-    ok = ((header == expected) | free).all(axis=1)
+    # the fixed bytes of every item (0a L prefix 82 01 VL; L and VL masked out), compared as
+    # little-endian 8-byte words read at any offset of the buffer
+    word_items, word_offsets, expected, masks = _words(template)
+    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    ok = ((words[item_starts[:, word_items] + word_offsets] & masks) == expected).all(axis=1)
+    lengths = buf[item_starts + 1].astype(np.int64)
+    value_lengths = buf[item_starts + sizes + 4].astype(np.int64)
     ok &= ((lengths < 0x80) & (value_lengths < 0x80) & (lengths == sizes + 3 + value_lengths)).all(axis=1)
     ok &= (item_starts[:, -1] + 2 + lengths[:, -1]) <= ends
     value_starts = item_starts + sizes + 5
@@ -233,11 +253,20 @@ def _valid_utf8(buf: U8, value_starts: I64, value_lengths: I64) -> bool:
 
     Joined with ``,`` (never part of a multi-byte sequence), the whole is valid if and only if
     each value is."""
-    keep = value_lengths.ravel() > 0
-    if not keep.any():
+    starts, lengths = value_starts.ravel(), value_lengths.ravel()
+    order = np.argsort(starts, kind="stable")
+    starts, lengths = starts[order], lengths[order]
+    # only values holding a byte >= 0x80 can be invalid: look for those first (the buffer has
+    # such bytes anyway, in the chunk headers)
+    low, high = int(starts[0]), int(starts[-1] + lengths[-1])
+    marks = np.flatnonzero(buf[low:high] >= 0x80) + low
+    at = np.searchsorted(starts, marks, side="right") - 1
+    inside = (at >= 0) & (marks < (starts + lengths)[np.maximum(at, 0)])
+    if not inside.any():
         return True
+    keep = lengths > 0
     try:
-        _joined(buf, value_starts.ravel()[keep], value_lengths.ravel()[keep]).decode("utf-8")
+        _joined(buf, starts[keep], lengths[keep]).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
@@ -322,10 +351,8 @@ def fold_columns(fold: RunFold, buf: U8, starts: I64, ends: I64, kinds: npt.NDAr
     if columns is None:
         return False
     # every summary value must be UTF-8, as for W&B's parser (history values are ASCII numbers)
-    low, high = int(starts.min()), int(ends.max())
-    if summaries and not buf[low:high].tobytes().isascii():
-        if not all(_valid_utf8(buf, s, n) for _t, _r, s, n in summaries):
-            return False
+    if summaries and not all(_valid_utf8(buf, s, n) for _t, _r, s, n in summaries):
+        return False
     # commit: the summary from the first and last record of each template, in file order
     at: dict[int, tuple[int, int]] = {int(history[0]): (-1, 0), int(history[-1]): (-1, len(history) - 1)}
     for which, (_t, records, _s, _n) in enumerate(summaries):
