@@ -181,8 +181,8 @@ def read_spans(data: bytes) -> Spans:
             begin = pos
             while pos <= limit:
                 crc, length, ctype = unpack(data, pos)
-                end = pos + CHUNK_HEADER_SIZE + length
-                if ctype != FULL or end > block_end or crc32(view[pos + 6:end]) != crc:
+                end = pos + 7 + length  # CHUNK_HEADER_SIZE, as a constant
+                if ctype != 1 or end > block_end or crc32(view[pos + 6:end]) != crc:  # FULL
                     break
                 add_offset(pos)
                 pos = end
