@@ -14,14 +14,15 @@ would parse it.
 A segment (consecutive records that hold only a ``history`` or a ``summary``, see
 :mod:`~wandb_frames.offline.segments`) is decoded here when its history records match one
 template that has ``_step``, without repeated names, and its summary records at most four;
-every value is a JSON number written with ``0-9 + - . e E`` only, and one ``orjson`` call
-reads them all (a text that is not one number fails that call, so the count cannot shift).
-The rows become one :class:`~wandb_frames.offline.columns.ColumnBlock` (int64/float64
-arrays). For the summary only the first and the last record of each template matter: with
-no written path a strict prefix of another, the summary after all the writes is the one
-after those records' writes (a key enters at its first write, keeps its place, and holds its
-last write), so only they are applied, the summary records with the per-record path's own
-code. Anything else — NaN/Infinity/strings/objects, typed values, removes, an item or field
+every history value is a JSON number written with ``0-9 + - . e E`` only, and one
+``orjson`` call reads them all (a text that is not one number fails that call or changes
+the count). The rows become one :class:`~wandb_frames.offline.columns.ColumnBlock`
+(int64/float64 arrays). For the summary only the first and the last record of each template
+matter: with no written path a strict prefix of another, the summary after all the writes is
+the one after those records' writes (a key enters at its first write, keeps its place, and
+holds its last write), so only they are applied — history rows from the columns, summary
+records' texts with the per-record path's ``_loads_many``; every summary value must still be
+UTF-8, as W&B's parser requires (:func:`_valid_utf8`). Anything else — NaN/Infinity/strings/objects, typed values, removes, an item or field
 the template does not describe, lengths over 127 — declines, and the caller decodes the
 segment as before (:func:`wandb_frames.offline.bulk.fold_segment`, else record by record),
 so results do not change (``tests/offline/test_templates.py`` checks it on generated files).
