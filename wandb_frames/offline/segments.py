@@ -2,10 +2,13 @@
 
 A record whose payload is exactly ``[num] history`` or ``[num] summary`` (the Record's
 ``num`` field, then one ``history``/``summary`` field filling the rest) joins the current
-*segment*; any other record ends it. A segment of a few records or more goes through
-:func:`wandb_frames.offline.bulk.fold_segment`; when that declines, and for every other
-record, each record is parsed with W&B's ``Record`` class and applied with
-:meth:`RunFold.add` — the reference path, so results are the same either way.
+*segment*; any other record ends it (which records those are is decided for the whole file
+at once: :func:`wandb_frames.offline.templates.classify`). A segment of a few records or
+more goes through :func:`wandb_frames.offline.templates.fold_columns` (history as columns),
+then, when that declines, :func:`wandb_frames.offline.bulk.fold_segment`; when that declines
+too, and for every other record, each record is parsed with W&B's ``Record`` class and
+applied with :meth:`RunFold.add` — the reference path, so results are the same either way.
+Records are read in place from one buffer (:func:`~wandb_frames.offline.templates.record_buffer`).
 """
 
 from __future__ import annotations
