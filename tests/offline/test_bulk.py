@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from offline_support import Generated
 
 from wandb_frames.offline.bulk import decode_items, fold_segment
+from wandb_frames.offline.columns import HistoryRows
 from wandb_frames.offline.framing import frame_records
 from wandb_frames.offline.reader import _read, record_class
 from wandb_frames.offline.records import RunFold
@@ -30,6 +31,8 @@ _NOW = 2e9
 
 def identical(a: Any, b: Any) -> bool:
     """Strict equality: same types, same dict key order, NaN equals NaN."""
+    if isinstance(a, HistoryRows) and isinstance(b, HistoryRows):  # the rows, compared as lists
+        a, b = list(a), list(b)
     if type(a) is not type(b):
         return False
     if isinstance(a, float):

@@ -124,3 +124,27 @@ def test_workers_is_checked_even_for_an_empty_folder(tmp_path: Path) -> None:
     assert scan_run_dir(tmp_path / "wandb", workers=2) == []
     with pytest.raises(ConfigurationError, match="workers"):
         scan_run_dir(tmp_path / "wandb", workers=0)
+
+
+_IN_CALLER: list[int] = []
+_CALLER = os.getpid()
+
+
+def _counting_chunk(paths: list[Path], *args: Any) -> Any:
+    from wandb_frames.offline.parallel import _decode_capturing
+
+    if os.getpid() == _CALLER:
+        _IN_CALLER.append(len(paths))
+    return [_decode_capturing(path, *args) for path in paths]
+
+
+def test_the_caller_decodes_tasks_too(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wandb_frames.offline import parallel
+
+    monkeypatch.setattr(parallel, "_decode_chunk", _counting_chunk)
+    serial, serial_warnings = _scan(folder, 1)
+    _IN_CALLER.clear()
+    parallel_runs, parallel_warnings = _scan(folder, 2)
+    assert _IN_CALLER  # one worker process, and the caller took the last tasks
+    assert [(r.path, r.record) for r in parallel_runs] == [(r.path, r.record) for r in serial]
+    assert parallel_warnings == serial_warnings

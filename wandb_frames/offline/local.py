@@ -185,7 +185,8 @@ class LocalRuns:
         from wandb_frames.errors import ConfigurationError
         from wandb_frames.history import LONG_SCHEMA
         from wandb_frames.history.fetch import check_keys
-        from wandb_frames.history.frames import rows_to_wide, wide_to_long
+        from wandb_frames.history.frames import wide_to_long
+        from wandb_frames.offline.columns import history_wide
 
         check_keys(keys)
         if stream not in ("default", "system"):
@@ -196,7 +197,7 @@ class LocalRuns:
             rows = run.record.get("system_history" if system else "history") or []
             if not rows:
                 continue
-            wide, _skipped = rows_to_wide(rows)
+            wide = history_wide(rows)
             part = wide_to_long(wide, run_id=run.record["id"], keys=keys, dedup=not system)
             parts.append(part.table.select(LONG_SCHEMA.names))
         if not parts:

@@ -1,7 +1,11 @@
 """Decode many ``.wandb`` files in worker processes, with the serial path's results and warnings.
 
-Each file is decoded by :func:`~wandb_frames.offline.reader.decode_run_file` in a
-``concurrent.futures.ProcessPoolExecutor`` (the platform's default start method); outcomes
+Each file is decoded by :func:`~wandb_frames.offline.reader.decode_run_file`; with ``n``
+workers, the files are cut into small tasks handed to a
+``concurrent.futures.ProcessPoolExecutor`` of ``n - 1`` processes (the platform's default
+start method) **and to the calling process**: while it waits for the next task in order, the
+caller cancels the last task no worker has started and decodes it itself — so ``n`` CPUs
+decode, only ``n - 1`` processes are started, and only their runs are pickled back. Outcomes
 come back in file order, so ``scan_run_dir(root, workers=n)`` equals ``workers=1`` run for
 run. Warnings raised in a worker (damaged files) are captured there and re-raised in the
 caller, in file order; a file that cannot be read comes back as its ``ConfigurationError``.
@@ -76,6 +80,11 @@ def _decode_capturing(path: Path, include_files: bool, running_window: float, no
     return _Outcome(run, error, import_error, [(str(w.message), w.category) for w in caught])
 
 
+def _decode_chunk(paths: list[Path], include_files: bool, running_window: float, now: float | None) -> list[_Outcome]:
+    """One task: decode these files (in a worker, or in the caller while it waits)."""
+    return [_decode_capturing(path, include_files, running_window, now) for path in paths]
+
+
 def decode_all(
     paths: Sequence[Path],
     *,
@@ -111,21 +120,31 @@ def _outcomes(paths: Sequence[Path], count: int, include_files: bool, running_wi
             except ConfigurationError as exc:
                 yield exc
         return
-    chunk = max(1, len(paths) // (count * 8))
+    size = max(1, len(paths) // (count * 32))  # small tasks: the last ones end close together
+    chunks = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
     record_class()  # import W&B's messages once here: forked workers inherit them (~0.4 s each)
-    pool = ProcessPoolExecutor(max_workers=count)
+    pool = ProcessPoolExecutor(max_workers=count - 1)
     try:
-        outcomes = pool.map(_decode_capturing, paths, [include_files] * len(paths),
-                            [running_window] * len(paths), [now] * len(paths), chunksize=chunk)
-        for outcome in outcomes:
-            for message, category in outcome.caught:
-                warnings.warn(message, category, stacklevel=3)
-            if outcome.error is not None:
-                if outcome.import_error:
-                    raise ConfigurationError(str(outcome.error)) from ImportError(str(outcome.error))
-                yield outcome.error
-            else:
-                assert outcome.run is not None
-                yield outcome.run
+        futures = [pool.submit(_decode_chunk, chunk, include_files, running_window, now) for chunk in chunks]
+        mine: dict[int, list[_Outcome]] = {}
+        last = len(futures) - 1  # the caller takes tasks from the end while it waits
+        for index, future in enumerate(futures):
+            while index not in mine and not future.done() and last > index:
+                if futures[last].cancel():  # not started by a worker: decode it here
+                    mine[last] = _decode_chunk(chunks[last], include_files, running_window, now)
+                    last -= 1
+                else:  # started: the workers take tasks in order, so they have started all up to it
+                    last = index
+            outcomes = mine.pop(index) if index in mine else future.result()
+            for outcome in outcomes:
+                for message, category in outcome.caught:
+                    warnings.warn(message, category, stacklevel=3)
+                if outcome.error is not None:
+                    if outcome.import_error:
+                        raise ConfigurationError(str(outcome.error)) from ImportError(str(outcome.error))
+                    yield outcome.error
+                else:
+                    assert outcome.run is not None
+                    yield outcome.run
     finally:  # a caller that stops early (an error, Ctrl-C) does not wait for the files left
         pool.shutdown(wait=True, cancel_futures=True)

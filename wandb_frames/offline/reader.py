@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
-from wandb_frames.offline.framing import FrameProblem, NotAWandbFileError, read_frames
+from wandb_frames.offline.framing import FrameProblem, NotAWandbFileError, read_spans
 from wandb_frames.offline.records import RunFold
 from wandb_frames.offline.segments import fold_frames
 from wandb_frames.testing.records import RunRecord
@@ -100,13 +100,13 @@ def _read(path: Path, *, include_files: bool, running_window: float, now: float 
     except OSError as exc:
         raise ConfigurationError(f"cannot read offline run file {path}: {exc}") from exc
     try:
-        frames = read_frames(data)
+        spans = read_spans(data)
     except NotAWandbFileError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     match = _RUN_FILE.search(path.name)
     fold = RunFold(match.group("id") if match else path.stem)
-    bad = fold_frames(fold, frames.offsets, frames.records, parse=record_class().FromString, bulk=bulk)
-    _warn(path, frames.problems, bad)
+    bad = fold_frames(fold, spans, data, parse=record_class().FromString, bulk=bulk)
+    _warn(path, spans.problems, bad)
     idle = (time.time() if now is None else now) - mtime
     record = fold.result(idle_seconds=idle, running_window=running_window)
     if include_files:

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from wandb_frames.offline.columns import HistoryRows
 from wandb_frames.testing.records import RunRecord
 
 __all__ = ["RunFold", "fold_records"]
@@ -128,7 +129,7 @@ class RunFold:
         self.config: dict[str, Any] = {}
         self.summary: dict[str, Any] = {}
         self.system: dict[str, Any] = {}
-        self.history: list[dict[str, Any]] = []
+        self.history = HistoryRows()
         self.system_history: list[dict[str, Any]] = []
         self.file_names: list[str] = []
         self.metadata: dict[str, Any] = {}

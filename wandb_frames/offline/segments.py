@@ -2,10 +2,13 @@
 
 A record whose payload is exactly ``[num] history`` or ``[num] summary`` (the Record's
 ``num`` field, then one ``history``/``summary`` field filling the rest) joins the current
-*segment*; any other record ends it. A segment of a few records or more goes through
-:func:`wandb_frames.offline.bulk.fold_segment`; when that declines, and for every other
-record, each record is parsed with W&B's ``Record`` class and applied with
-:meth:`RunFold.add` — the reference path, so results are the same either way.
+*segment*; any other record ends it (which records those are is decided for the whole file
+at once: :func:`wandb_frames.offline.templates.classify`). A segment of a few records or
+more goes through :func:`wandb_frames.offline.templates.fold_columns` (history as columns),
+then, when that declines, :func:`wandb_frames.offline.bulk.fold_segment`; when that declines
+too, and for every other record, each record is parsed with W&B's ``Record`` class and
+applied with :meth:`RunFold.add` — the reference path, so results are the same either way.
+Records are read in place from one buffer (:func:`~wandb_frames.offline.templates.record_buffer`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from wandb_frames.offline.bulk import fold_segment
+from wandb_frames.offline.framing import Spans
 from wandb_frames.offline.records import RunFold
+from wandb_frames.offline.templates import classify, fold_columns, record_buffer
 
 __all__ = ["fold_frames", "split_history_summary"]
 
@@ -67,14 +74,14 @@ def split_history_summary(payload: bytes) -> tuple[bool, bytes] | None:
     return tag == _HISTORY, payload[j:]
 
 
-def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, parse: Callable[[bytes], Any],
+def fold_frames(fold: RunFold, spans: Spans, data: bytes, *, parse: Callable[[bytes], Any],
                 bulk: bool = True) -> list[str]:
     """Apply every record of a file to ``fold`` in file order.
 
     Args:
         fold: the run being read.
-        offsets: each record's file offset (for messages).
-        payloads: each record's serialized ``Record``.
+        spans: where the file's records are (:func:`~wandb_frames.offline.framing.read_spans`).
+        data: the file's bytes.
         parse: W&B's ``Record.FromString``.
         bulk: decode history/summary segments in bulk (False: every record one by one).
 
@@ -83,43 +90,36 @@ def fold_frames(fold: RunFold, offsets: list[int], payloads: list[bytes], *, par
     """
     decode_error: type[Exception] = importlib.import_module("google.protobuf.message").DecodeError
     bad: list[str] = []
+    offsets = spans.offsets
+    if not offsets:
+        return bad
+    buf, starts, ends = record_buffer(spans, data)
 
-    def one(offset: int, payload: bytes) -> None:
+    def one(k: int) -> None:
         try:
-            message: Any = parse(payload)
+            message: Any = parse(buf[starts[k]:ends[k]].tobytes())
         except decode_error as exc:
-            bad.append(f"unparsable record at byte {offset}: {exc}")
+            bad.append(f"unparsable record at byte {offsets[k]}: {exc}")
             return
         fold.add(message)
 
     if not bulk:
-        for offset, payload in zip(offsets, payloads, strict=True):
-            one(offset, payload)
+        for k in range(len(offsets)):
+            one(k)
         return bad
-    kinds: list[bool] = []
-    bodies: list[bytes] = []
-    start = 0  # index of the segment's first record
-
-    def flush(end: int) -> None:
-        if len(bodies) >= _MIN_SEGMENT and fold_segment(fold, kinds, bodies):
-            pass
-        else:
+    kinds, body_starts = classify(buf, starts, ends)
+    in_segment = kinds > 0
+    bounds = [0, *(np.flatnonzero(in_segment[1:] != in_segment[:-1]) + 1).tolist(), len(offsets)]
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        if not in_segment[start] or end - start < _MIN_SEGMENT:
             for k in range(start, end):
-                one(offsets[k], payloads[k])
-        kinds.clear()
-        bodies.clear()
-
-    split = split_history_summary
-    for index, payload in enumerate(payloads):
-        found = split(payload)
-        if found is None:
-            if bodies:
-                flush(index)
-            start = index + 1
-            one(offsets[index], payload)
+                one(k)
             continue
-        kinds.append(found[0])
-        bodies.append(found[1])
-    if bodies:
-        flush(len(payloads))
+        if fold_columns(fold, buf, body_starts[start:end], ends[start:end], kinds[start:end]):
+            continue
+        bodies = [buf[b:e].tobytes() for b, e in zip(body_starts[start:end].tolist(), ends[start:end].tolist(),
+                                                    strict=True)]
+        if not fold_segment(fold, (kinds[start:end] == 1).tolist(), bodies):
+            for k in range(start, end):
+                one(k)
     return bad

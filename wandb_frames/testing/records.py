@@ -28,6 +28,7 @@ Sweep, artifact and report records are documented on :class:`SweepRecord`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, NotRequired, Required, TypedDict
 
@@ -63,7 +64,7 @@ class RunRecord(TypedDict, total=False):
     host: str | None
     notes: str | None
     commit: str | None
-    history: list[dict[str, Any]]
+    history: Sequence[dict[str, Any]]  # a list; offline runs: a HistoryRows (wandb_frames.offline.columns)
     system_history: list[dict[str, Any]]
     files: dict[str, str | bytes]
 
