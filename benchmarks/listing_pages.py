@@ -38,19 +38,19 @@ from wandb_frames.tabular.fused import sections_to_columns
 def capture_pages(url: str, api_key: str, path: str) -> list[Sequence[Mapping[str, Any]]]:
     """Fetch the table once; return the pages of nodes given to ``sections_to_columns``."""
     pages: list[Sequence[Mapping[str, Any]]] = []
-    original = frames.sections_to_columns
+    original = getattr(frames, "sections_to_columns")  # noqa: B009 (patched below)
 
     def keep(nodes: Sequence[Mapping[str, Any]], *, sep: str = ".") -> Any:
         pages.append([dict(node) for node in nodes])  # light dicts; memoryviews keep the buffers
         return original(nodes, sep=sep)
 
-    frames.sections_to_columns = keep  # type: ignore[assignment]
+    setattr(frames, "sections_to_columns", keep)  # noqa: B010
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Api(api_key=api_key, overrides={"base_url": url}, progress=False).runs(path, per_page=1000).to_pandas()
     finally:
-        frames.sections_to_columns = original  # type: ignore[assignment]
+        setattr(frames, "sections_to_columns", original)  # noqa: B010
     return pages
 
 
