@@ -98,8 +98,8 @@ def _fill_section(
 ) -> None:
     """Write the leaves of ``mapping`` into their columns: one dict subscript per known leaf.
 
-    With ``unwrap``, the values are W&B's config envelopes, unwrapped on the way (``zip`` +
-    ``itemgetter``, in C; no unwrapped copy); a value that is not an envelope raises
+    With ``unwrap``, the values are W&B's config envelopes, unwrapped on the way (one
+    subscript each, no unwrapped copy); a value that is not an envelope raises
     ``KeyError``/``TypeError``. A leaf key containing ``sep`` is cached like the others; its
     name is added to ``risky`` after the loop, when the mapping holds it as a leaf.
     """
@@ -107,7 +107,9 @@ def _fill_section(
     if cached is None:
         cached = caches[prefix] = ({}, {}, {})
     leaves, branches, literals = cached
-    for key, value in zip(mapping, map(_VALUE, mapping.values())) if unwrap else mapping.items():
+    for key, value in mapping.items():
+        if unwrap:
+            value = value["value"]  # KeyError/TypeError for a value that is no envelope, as itemgetter
         if type(value) is dict and value and "_type" not in value:
             child = branches.get(key)
             if child is None:
@@ -168,8 +170,8 @@ def _fill_run(
 ) -> None:
     """Write one run's leaves; with ``envelopes``, ``run["config"]`` still holds W&B's envelopes.
 
-    The envelopes are unwrapped while the config is walked (``zip`` + ``itemgetter``, in C;
-    no unwrapped copy); a value that is not an envelope raises ``KeyError``/``TypeError``.
+    The envelopes are unwrapped while the config is walked (no unwrapped copy); a value
+    that is not an envelope raises ``KeyError``/``TypeError``.
     """
     cached = caches.get("")  # the run's own fields ("" is never a section prefix)
     if cached is None:
