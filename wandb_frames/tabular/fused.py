@@ -53,8 +53,35 @@ def _fill_literal(
         _put(columns, name, value, row, size)
 
 
-_Caches = dict[str, tuple[dict[Any, list[Any]], dict[Any, str]]]
-"""Per prefix: key → its column (leaves), key → the prefix of its children (branches)."""
+_Caches = dict[str, tuple[dict[Any, list[Any]], dict[Any, str], dict[str, str]]]
+"""Per prefix: key → its column (leaves), key → the prefix of its children (branches), and
+key → name for the leaf keys containing the separator (also in the leaves)."""
+
+
+def _new_leaf(
+    columns: dict[str, list[Any]],
+    cached: tuple[dict[Any, list[Any]], dict[Any, str], dict[str, str]],
+    nested: set[str],
+    key: Any,
+    value: Any,
+    prefix: str,
+    sep: str,
+    row: int,
+    size: int,
+) -> None:
+    """Write a leaf whose key is not cached at ``prefix`` yet, and cache it."""
+    if type(key) is not str:
+        raise _Unsafe
+    name = prefix + key
+    column = columns.get(name)
+    if column is None:
+        column = columns[name] = [None] * size
+    column[row] = value
+    cached[0][key] = column
+    if sep in key:  # a literal separator: may collide with a nested name (recorded per run)
+        cached[2][key] = name
+    else:
+        nested.add(name)
 
 
 def _fill_section(
@@ -62,18 +89,27 @@ def _fill_section(
     caches: _Caches,
     risky: list[str],
     nested: set[str],
-    items: Iterable[tuple[Any, Any]],
+    mapping: dict[Any, Any],
+    unwrap: bool,
     prefix: str,
     sep: str,
     row: int,
     size: int,
 ) -> None:
-    """Write the leaves of a mapping's ``items`` into their columns: one dict lookup per known leaf."""
+    """Write the leaves of ``mapping`` into their columns: one dict subscript per known leaf.
+
+    With ``unwrap``, the values are W&B's config envelopes, unwrapped on the way (one
+    subscript each, no unwrapped copy); a value that is not an envelope raises
+    ``KeyError``/``TypeError``. A leaf key containing ``sep`` is cached like the others; its
+    name is added to ``risky`` after the loop, when the mapping holds it as a leaf.
+    """
     cached = caches.get(prefix)
     if cached is None:
-        cached = caches[prefix] = ({}, {})
-    leaves, branches = cached
-    for key, value in items:
+        cached = caches[prefix] = ({}, {}, {})
+    leaves, branches, literals = cached
+    for key, value in mapping.items():
+        if unwrap:
+            value = value["value"]  # KeyError/TypeError for a value that is no envelope, as itemgetter
         if type(value) is dict and value and "_type" not in value:
             child = branches.get(key)
             if child is None:
@@ -83,23 +119,18 @@ def _fill_section(
                     _fill_literal(columns, risky, value, prefix + key + sep, sep, row, size)
                     continue
                 child = branches[key] = prefix + key + sep
-            _fill_section(columns, caches, risky, nested, value.items(), child, sep, row, size)
+            _fill_section(columns, caches, risky, nested, value, False, child, sep, row, size)
             continue
-        column = leaves.get(key)
-        if column is None:
-            if type(key) is not str:
-                raise _Unsafe
-            name = prefix + key
-            if sep in key:
-                risky.append(name)
-                _put(columns, name, value, row, size)
-                continue
-            column = columns.get(name)
-            if column is None:
-                column = columns[name] = [None] * size
-            leaves[key] = column
-            nested.add(name)
-        column[row] = value
+        try:
+            leaves[key][row] = value
+        except KeyError:
+            _new_leaf(columns, cached, nested, key, value, prefix, sep, row, size)
+    if literals:
+        for key, name in literals.items():
+            if key in mapping:
+                value = mapping[key]["value"] if unwrap else mapping[key]
+                if not (type(value) is dict and value and "_type" not in value):
+                    risky.append(name)
 
 
 def _nested_leaf(run: dict[str, Any], name: str, sep: str) -> bool:
@@ -139,12 +170,12 @@ def _fill_run(
 ) -> None:
     """Write one run's leaves; with ``envelopes``, ``run["config"]`` still holds W&B's envelopes.
 
-    The envelopes are unwrapped while the config is walked (``zip`` + ``itemgetter``, in C;
-    no unwrapped copy); a value that is not an envelope raises ``KeyError``/``TypeError``.
+    The envelopes are unwrapped while the config is walked (no unwrapped copy); a value
+    that is not an envelope raises ``KeyError``/``TypeError``.
     """
     cached = caches.get("")  # the run's own fields ("" is never a section prefix)
     if cached is None:
-        cached = caches[""] = ({}, {})
+        cached = caches[""] = ({}, {}, {})
     leaves = cached[0]
     for key, value in run.items():
         if type(value) is dict and "_type" not in value:
@@ -157,10 +188,8 @@ def _fill_run(
                         _fill_literal(columns, risky, value, key + sep, sep, row, size)
                         continue
                     prefix = top[key] = key + sep
-                items = (
-                    zip(value, map(_VALUE, value.values())) if envelopes and key == "config" else value.items()
-                )
-                _fill_section(columns, caches, risky, nested, items, prefix, sep, row, size)
+                unwrap = envelopes and key == "config"
+                _fill_section(columns, caches, risky, nested, value, unwrap, prefix, sep, row, size)
             continue
         column = leaves.get(key)
         if column is None:
