@@ -108,7 +108,8 @@ def test_a_mismatch_is_recorded() -> None:
 
 
 def test_the_shortcut_is_taken(schema: GraphQLSchema, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Plain scalar fields never reach graphql-core's own ``execute_field``."""
+    """Plain scalar fields and plain objects or lists of them never reach graphql-core's own
+    ``execute_field``."""
     calls: list[str] = []
     original = Executor.execute_field
 
@@ -119,7 +120,61 @@ def test_the_shortcut_is_taken(schema: GraphQLSchema, monkeypatch: pytest.Monkey
     monkeypatch.setattr(Executor, "execute_field", counting)
     root = {"items": [{"s": "a", "n": "b", "i": 1}]}
     execute_sync(schema, parse("{ items { s n i } }"), root, executor_class=engine.FAST_EXECUTOR)
-    assert calls == ["items"]
+    assert calls == []
     calls.clear()
     execute_sync(schema, parse("{ items { s n i } }"), root, executor_class=Executor)
     assert calls == ["items", "s", "n", "i"]
+
+
+COMPOSITE_SDL = """
+type Query { items: [Item] strict: [Item!] one: Item! maybe: Item nested: [[Item]] }
+type Item { n: String! s: String child: Item kids: [Item!]! }
+"""
+_COMPOSITE = build_schema(COMPOSITE_SDL)
+COMPOSITE_QUERY = parse(
+    "{ items { n s child { n s } } strict { n kids { s } } one { s child { n } } maybe { s } nested { s } }"
+)
+
+
+def _both_composite(root: Any) -> tuple[Any, Any]:
+    fast = execute_sync(_COMPOSITE, COMPOSITE_QUERY, root, executor_class=engine.FAST_EXECUTOR)
+    ref = execute_sync(_COMPOSITE, COMPOSITE_QUERY, root, executor_class=Executor)
+    return (fast.data, [e.formatted for e in fast.errors or ()]), (ref.data, [e.formatted for e in ref.errors or ()])
+
+
+_GOOD = {"n": "a", "s": "b", "child": {"n": "c"}, "kids": [{"s": "k"}]}
+
+
+@pytest.mark.parametrize(
+    "root",
+    [
+        {"items": [_GOOD], "strict": [_GOOD], "one": _GOOD, "maybe": _GOOD, "nested": [[_GOOD]]},
+        {"items": [None, _GOOD], "strict": [_GOOD], "one": _GOOD},  # a null item of a nullable list
+        {"items": ["not an object"], "strict": [None], "one": _GOOD},  # a non-object; a null non-null item
+        {"items": [{"s": "no n"}], "strict": [{"s": "no n"}], "one": _GOOD},  # errors inside items
+        {"items": [{"n": "a", "kids": None}], "strict": [{"n": "a", "kids": [None]}], "one": _GOOD},
+        {"items": [], "strict": [], "one": None},  # a null non-null root field: data is null
+        {"items": ({"n": "t"},), "strict": "text", "one": {"n": "a", "child": "x"}, "maybe": [_GOOD]},
+        {"items": [{"n": "a", "child": {"s": "no n"}}], "one": {"n": 1, "child": None}, "maybe": {"s": ValueError("x")}},
+    ],
+    ids=["plain", "null-item", "non-object", "item-errors", "non-null-lists", "null-root", "odd-types", "nested-errors"],
+)
+def test_composite_edge_cases_agree(root: dict[str, Any]) -> None:
+    fast, ref = _both_composite(root)
+    assert fast == ref
+
+
+_ITEMS = st.recursive(
+    st.none() | st.text(max_size=2) | st.fixed_dictionaries({}, optional={"n": st.none() | st.text(max_size=2),
+                                                                          "s": st.none() | st.integers()}),
+    lambda inner: st.fixed_dictionaries({}, optional={"n": st.none() | st.text(max_size=2), "child": inner,
+                                                      "kids": st.none() | st.lists(inner, max_size=3)}),
+    max_leaves=8,
+)
+
+
+@given(st.fixed_dictionaries({}, optional={name: st.none() | _ITEMS | st.lists(_ITEMS, max_size=3)
+                                          for name in ("items", "strict", "one", "maybe")}))
+def test_random_composite_sources_agree(root: dict[str, Any]) -> None:
+    fast, ref = _both_composite(root)
+    assert fast == ref

