@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -392,11 +393,21 @@ def fetch_histories(
         exports = BatchPrefetch(export_batch(limited, entity=entity, project=project), run_ids,
                                 batch_size=EXPORT_BATCH)
 
+    decoding = threading.BoundedSemaphore(os.cpu_count() or 1)
+
     def fetch_one(run_id: str) -> LongPart:
-        return fetch_run_long(limited, limited_get, entity=entity, project=project, run_id=run_id, keys=keys,
-                              min_step=min_step, max_step=max_step, stream=stream, page_size=page_size,
-                              export=exports.get(run_id) if exports is not None else None,
-                              events=events.get(run_id) if events is not None else None)
+        export = exports.get(run_id) if exports is not None else None
+        get: Getter = limited_get
+        if export is not None and export.urls:
+            # Downloads side by side, as many as the limiter allows; the decoding after them
+            # one run per core: more threads decoding at once only queue for the GIL (on
+            # loopback 32 of them cost ~30 % more CPU in lock hand-offs than they did work).
+            files = {url: limited_get(url) for url in export.urls}
+            get = files.__getitem__
+        with decoding:
+            return fetch_run_long(limited, get, entity=entity, project=project, run_id=run_id, keys=keys,
+                                  min_step=min_step, max_step=max_step, stream=stream, page_size=page_size,
+                                  export=export, events=events.get(run_id) if events is not None else None)
 
     def close() -> None:
         for prefetch in (exports, events):
