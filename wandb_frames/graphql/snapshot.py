@@ -69,11 +69,11 @@ logger = logging.getLogger("wandb_frames.listing")
 
 ID_PAGE_SIZE = 10_000
 """Names per ``RunIdsPage`` request (a few hundred KB of JSON)."""
-AHEAD = 1
-"""Heavy batches requested ahead of the one being decoded at first; twice as many each time
-the decoding has to wait for an answer (up to the transport's limit). One: on a fast link an
-answer comes before the page in hand is decoded, and two requests at once would make the
-server answer both later; on a slow link the waits double it (1, 2, 4, 8 ... in flight)."""
+AHEAD = 2
+"""Heavy batches in flight while one is decoded, at first; twice as many each time the decoding
+has to wait for an answer (up to the transport's limit). Two keep the server busy while a page
+is decoded (one answer being computed, one on its way); a stream starts with one request
+only, so that its first answer is not delayed by sharing the server with a second."""
 TABLE_BATCH = 500
 """Runs per heavy request, at least, when a whole table is fetched (``to_arrow``/``to_pandas``/
 ``to_parquet``, the cache's fetches): ``per_page`` is the page size of iteration."""
@@ -293,15 +293,16 @@ class _BatchStream:
         self._pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
 
     def start(self) -> _BatchStream:
-        """Send the first requests; return the stream."""
-        self._fill()
+        """Send the first request; return the stream."""
+        self._fill(1)
         return self
 
-    def _fill(self) -> None:
+    def _fill(self, most: int | None = None) -> None:
         # Ask for more batches ahead only while the decoding waits for answers: on a slow link
         # that hides the round trips; when the answers come faster than they are decoded
         # (loopback), more requests at once would only make the server answer each later.
-        while self._chunks and len(self._pending) < min(self._ahead, self._limiter.limit):
+        ahead = min(self._ahead, self._limiter.limit) if most is None else most
+        while self._chunks and len(self._pending) < ahead:
             chunk = self._chunks.popleft()
             filters = orjson.dumps({"name": {"$in": list(chunk)}}).decode()
             variables = {**self._query.variables(filters_json=filters, with_count=False),
