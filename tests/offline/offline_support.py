@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from wandb_frames.offline.columns import HistoryRows
+from wandb_frames.offline.reader import _read
 
 PROJECT = "offline-proof"
 OTHER_PROJECT = "offline-other"
@@ -112,3 +116,33 @@ class Generated:
 
     def file(self, role: str) -> Path:
         return next(self.wandb_dir.glob(f"offline-run-*-{self.ids[role]}/run-{self.ids[role]}.wandb"))
+
+
+NOW = 2e9
+"""The reading time the decoder comparisons use (a run is "running" relative to it)."""
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Strict equality: same types, same dict key order, NaN equals NaN."""
+    if isinstance(a, HistoryRows) and isinstance(b, HistoryRows):  # the rows, compared as lists
+        a, b = list(a), list(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def read_both(path: Path) -> tuple[Any, Any]:
+    """``(entity, project, record, warnings)`` of one file read by the bulk path and by the per-record reference."""
+    out = []
+    for bulk in (True, False):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = _read(path, include_files=False, running_window=300.0, now=NOW, bulk=bulk)
+        out.append((run.entity, run.project, run.record, [str(w.message) for w in caught]))
+    return out[0], out[1]

@@ -9,49 +9,21 @@ warnings.
 from __future__ import annotations
 
 import json
-import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from offline_support import Generated
+from offline_support import Generated, identical, read_both
 
 from wandb_frames.offline.bulk import decode_items, fold_segment
-from wandb_frames.offline.columns import HistoryRows
 from wandb_frames.offline.framing import frame_records
 from wandb_frames.offline.reader import _read, record_class
 from wandb_frames.offline.records import RunFold
 from wandb_frames.offline.segments import split_history_summary
 
 _NOW = 2e9
-
-
-def identical(a: Any, b: Any) -> bool:
-    """Strict equality: same types, same dict key order, NaN equals NaN."""
-    if isinstance(a, HistoryRows) and isinstance(b, HistoryRows):  # the rows, compared as lists
-        a, b = list(a), list(b)
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(identical(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def read_both(path: Path) -> tuple[Any, Any]:
-    out = []
-    for bulk in (True, False):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            run = _read(path, include_files=False, running_window=300.0, now=_NOW, bulk=bulk)
-        out.append((run.entity, run.project, run.record, [str(w.message) for w in caught]))
-    return out[0], out[1]
 
 
 # ---------------------------------------------------------------- generated records

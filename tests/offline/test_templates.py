@@ -26,7 +26,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_bulk import identical
+from offline_support import identical, read_both
 
 from wandb_frames.errors import CorruptRecordWarning
 from wandb_frames.history.frames import rows_to_wide
@@ -119,16 +119,6 @@ def _run(draw: st.DrawFn) -> list[bytes]:
     return out
 
 
-def _read_both(path: Path) -> tuple[Any, Any]:
-    out = []
-    for bulk in (True, False):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            run = _read(path, include_files=False, running_window=300.0, now=_NOW, bulk=bulk)
-        out.append((run.entity, run.project, run.record, [str(w.message) for w in caught]))
-    return out[0], out[1]
-
-
 _TAKEN: list[bool] = []
 
 
@@ -138,7 +128,7 @@ _TAKEN: list[bool] = []
 def test_columnar_path_equals_per_record_decoding(tmp_path: Path, payloads: list[bytes]) -> None:
     path = tmp_path / "run-tpl1.wandb"
     path.write_bytes(frame_records(payloads))
-    bulk, reference = _read_both(path)
+    bulk, reference = read_both(path)
     assert identical(bulk, reference)
     history = bulk[2]["history"]
     assert isinstance(history, HistoryRows)
