@@ -57,6 +57,7 @@ def server() -> Iterator[LocalServer]:
     with LocalServer(entity=ENTITY) as srv:
         srv.add_runs(ENTITY, PROJECT, runs)
         srv.add_runs(ENTITY, "mixed", mixed)
+        srv.add_runs(ENTITY, "textual", [_run(0, 0.1, history=[{"_step": s, "phase": "train"} for s in range(3)])])
         srv.add_sweeps(ENTITY, PROJECT, [sweep])
         yield srv
 
@@ -115,6 +116,29 @@ def test_typo_in_history_keys_warns(api: Api) -> None:
     with pytest.warns(UnknownKeyWarning, match=r"'los'.*'loss'"):
         rows = run.history(keys=["los"], pandas=False)
     assert rows == []
+
+
+def test_typo_in_history_frames_keys_warns_once_all_runs_are_fetched(api: Api) -> None:
+    histories = api.runs(f"{ENTITY}/{PROJECT}").history_frames(keys=["loss", "los"])
+    with pytest.warns(UnknownKeyWarning, match=r"history key 'los'.*'loss'") as caught:
+        table = histories.to_arrow()
+    typo = [w for w in caught if issubclass(w.category, UnknownKeyWarning)]
+    assert len(typo) == 1 and typo[0].filename == __file__
+    assert typo[0].message.suggestions == ["loss"]  # type: ignore[union-attr]
+    assert set(table.column("metric").to_pylist()) == {"loss"} and table.num_rows == 6 * 5
+
+
+def test_history_frames_keys_logged_but_not_read_do_not_warn(api: Api) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownKeyWarning)
+        # logged by every run, but outside the steps asked for: no rows, yet no typo
+        assert api.runs(f"{ENTITY}/{PROJECT}").history_frames(keys=["loss"], min_step=100).to_arrow().num_rows == 0
+        # logged as text only: left out of the numeric rows, counted in .skipped
+        histories = api.runs(f"{ENTITY}/textual").history_frames(keys=["phase"])
+        assert histories.to_arrow().num_rows == 0
+        assert histories.skipped["h0"] == {"phase": 3}
+        # a projection that stops early reads no verdict
+        assert next(api.runs(f"{ENTITY}/{PROJECT}").history_frames(keys=["loss", "los"]).iter_batches()).num_rows
 
 
 def test_expression_errors_suggest_quoting_and_and() -> None:

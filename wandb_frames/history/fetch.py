@@ -83,18 +83,21 @@ class ExportInfo:
         urls: The parquet export's files (none: no export, or nothing exported yet).
         live: ``liveData``: one ``{"_step": …}`` per row not yet exported (the live tail).
         last_step: ``historyKeys.lastStep`` (None: no history).
+        keys: The metric names in ``historyKeys.keys`` (None: the server did not say).
     """
 
     urls: list[str] = field(default_factory=list)
     live: list[Any] = field(default_factory=list)
     last_step: int | None = None
+    keys: frozenset[str] | None = None
 
     @classmethod
     def from_node(cls, run: Mapping[str, Any]) -> ExportInfo:
         """From a run node selecting ``historyKeys`` and ``parquetHistory { parquetUrls liveData }``."""
         exported = run.get("parquetHistory") or {}
         urls = [u for u in exported.get("parquetUrls") or [] if isinstance(u, str)]
-        return cls(urls, list(exported.get("liveData") or []), _last_step(run.get("historyKeys")))
+        history_keys = _history_keys(run.get("historyKeys"))
+        return cls(urls, list(exported.get("liveData") or []), _last_step(history_keys), _key_names(history_keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +167,19 @@ def _run_node(data: Mapping[str, Any], *, entity: str, project: str, run_id: str
     return run
 
 
+def _history_keys(history_keys: Any) -> Any:
+    """``historyKeys`` decoded (the server may send its JSON as text)."""
+    return json.loads(history_keys) if isinstance(history_keys, str) else history_keys
+
+
+def _key_names(history_keys: Any) -> frozenset[str] | None:
+    """The metric names of a decoded ``historyKeys`` (None when it lists none)."""
+    keys = history_keys.get("keys") if isinstance(history_keys, Mapping) else None
+    return frozenset(k for k in keys if isinstance(k, str)) if isinstance(keys, Mapping) else None
+
+
 def _last_step(history_keys: Any) -> int | None:
-    if isinstance(history_keys, str):
-        history_keys = json.loads(history_keys)
+    history_keys = _history_keys(history_keys)
     if not isinstance(history_keys, Mapping):
         return None
     last = history_keys.get("lastStep")
@@ -233,7 +246,8 @@ def _export_info(executor: Executor, *, entity: str, project: str, run_id: str) 
     if data is None:
         data = executor.execute(load_query("RunHistoryKeys"), ids, operation="RunHistoryKeys")
         run = _run_node(data, entity=entity, project=project, run_id=run_id, operation="RunHistoryKeys")
-        return ExportInfo(last_step=_last_step(run.get("historyKeys")))
+        history_keys = _history_keys(run.get("historyKeys"))
+        return ExportInfo(last_step=_last_step(history_keys), keys=_key_names(history_keys))
     run = _run_node(data, entity=entity, project=project, run_id=run_id, operation="RunParquetHistory")
     return ExportInfo.from_node(run)
 

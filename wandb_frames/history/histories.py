@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wandb_frames.distributed.connection import Connection, worker_session
 from wandb_frames.errors import ConfigurationError, ExportError, IncompleteResultError, WandbFramesError
@@ -79,6 +80,7 @@ class Histories:
         progress: bool | None = False,
         label: str = "",
         on_close: Callable[[], None] | None = None,
+        on_complete: Callable[[set[str]], None] | None = None,
     ) -> None:
         if samples is not None and samples < 2:
             raise ConfigurationError(f"samples must be at least 2 (got {samples}); use None for the full history")
@@ -93,6 +95,8 @@ class Histories:
         self._progress = progress
         self._label = label
         self._on_close = on_close
+        self._on_complete = on_complete
+        self._metrics: set[str] = set()  # the metrics met so far (rows, or left out as non-numeric)
         self._columns = dict(column_arrays) if column_arrays is not None else _column_arrays(
             run_columns or {}, self.run_ids)
         self._table: pa.Table | None = None
@@ -115,6 +119,10 @@ class Histories:
     def _finish(self, idx: int, run_id: str, part: LongPart) -> pa.Table:
         self.skipped[run_id] = part.skipped
         table = part.table
+        if self._on_complete is not None:
+            self._metrics.update(part.skipped)
+            if table.num_rows:
+                self._metrics.update(pc.unique(table.column("metric")).cast(pa.string()).to_pylist())
         if self._samples is not None:
             table = downsample_long(table, self._samples)
         for name, arr in self._columns.items():
@@ -140,6 +148,8 @@ class Histories:
                     table = self._finish(i, run_id, pending.pop(i).result())
                     bar.update(1)
                     yield table
+                if self._on_complete is not None:
+                    self._on_complete(self._metrics)
             finally:
                 for fut in pending.values():
                     fut.cancel()
@@ -335,6 +345,7 @@ def fetch_histories(
     connection: Connection | None = None,
     limiter: AdaptiveLimit | None = None,
     progress: bool | None = False,
+    on_unknown_keys: Callable[[list[str], frozenset[str]], None] | None = None,
 ) -> Histories:
     """The histories of many runs as one lazy long-format :class:`Histories`.
 
@@ -367,6 +378,10 @@ def fetch_histories(
         limiter: The transport's :class:`~wandb_frames.graphql.concurrency.AdaptiveLimit`;
             None (and no ``max_workers``): 8 requests in flight.
         progress: Show a progress bar of the runs fetched (None: automatic).
+        on_unknown_keys: Called once every run was fetched, with the ``keys`` that no run has
+            ever logged (in no row, not in any run's ``historyKeys``) and the metric names
+            the runs did log; not called when a run's ``historyKeys`` was not seen (a cached
+            run, the system stream) or when every key was found.
 
     Returns:
         A :class:`Histories`; nothing is fetched before it is used.
@@ -394,9 +409,12 @@ def fetch_histories(
                                 batch_size=EXPORT_BATCH)
 
     decoding = threading.BoundedSemaphore(os.cpu_count() or 1)
+    logged: dict[str, frozenset[str]] = {}  # run ID → its historyKeys names, as each run is fetched
 
     def fetch_one(run_id: str) -> LongPart:
         export = exports.get(run_id) if exports is not None else None
+        if export is not None and export.keys is not None:
+            logged[run_id] = export.keys
         get: Getter = limited_get
         if export is not None and export.urls:
             # Downloads side by side, as many as the limiter allows; the decoding after them
@@ -419,10 +437,23 @@ def fetch_histories(
         source = HistorySource(connection, entity, project, keys=tuple(keys) if keys is not None else None,
                                samples=samples, stream=stream, min_step=min_step, max_step=max_step,
                                page_size=page_size, max_workers=max_workers)
+    on_complete: Callable[[set[str]], None] | None = None
+    if keys and on_unknown_keys is not None and stream == "default":
+        wanted, report = list(keys), on_unknown_keys
+
+        def on_complete(met: set[str]) -> None:
+            unmet = [key for key in wanted if key not in met]
+            if not unmet or not run_ids or any(run_id not in logged for run_id in run_ids):
+                return  # every key found, or a run's logged names are unknown: no guess
+            known = frozenset().union(*logged.values())
+            unknown = [key for key in unmet if key not in known]
+            if unknown:
+                report(unknown, known)
+
     return Histories(fetch_one if wrap is None else wrap(fetch_one), run_ids, stream=stream,
                      samples=samples, run_columns=run_columns, max_workers=limiter.maximum,
                      column_arrays=column_arrays, source=source,
-                     progress=progress, label=f"{entity}/{project}", on_close=close)
+                     progress=progress, label=f"{entity}/{project}", on_close=close, on_complete=on_complete)
 
 
 @dataclass(frozen=True)

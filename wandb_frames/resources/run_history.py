@@ -23,7 +23,7 @@ from wandb_frames.errors import ConfigurationError, NotFoundError
 from wandb_frames.graphql.documents import DOCUMENTS, Document
 from wandb_frames.graphql.snapshot import listed_run_ids
 from wandb_frames.history.batches import SAMPLED_BATCH, BatchPrefetch, LimitedExecutor, sampled_batch
-from wandb_frames.resources.typos import check_history_keys
+from wandb_frames.resources.typos import check_history_keys, warn_unknown_keys
 from wandb_frames.tabular import loads_wandb_json, table_to_pandas
 
 if TYPE_CHECKING:
@@ -427,6 +427,8 @@ class RunsHistoryFrames:
             run_columns=run_columns or None, max_workers=max_workers,
             limiter=self._api.transport.limiter, progress=self.progress,
             connection=Connection.of(self._api),  # key-free: for to_dask() and partitioned parquet
+            on_unknown_keys=lambda unknown, known: warn_unknown_keys(
+                unknown, known, f"the histories of {len(run_ids)} run(s) of {self.path}"),
             wrap=None if table is None else history_cache_wrap(
                 self._api, self.entity, self.project, lambda: run_tokens(table), stream=stream,
                 keys=keys, min_step=min_step, max_step=max_step, offline=self.offline,

@@ -16,7 +16,7 @@ from wandb_frames import filters as wff
 from wandb_frames.errors import UnknownKeyWarning, warn_at_user
 from wandb_frames.filters.nodes import FieldPredicate, Logical, Not
 
-__all__ = ["check_history_keys", "check_listing_names", "closest", "filter_columns", "is_known"]
+__all__ = ["check_history_keys", "check_listing_names", "closest", "filter_columns", "is_known", "warn_unknown_keys"]
 
 _SECTIONS = ("config.", "summary.", "system.")
 _GLOB = set("*?[")
@@ -108,3 +108,10 @@ def check_history_keys(keys: Sequence[str] | None, seen: Iterable[str],
     for name in missing:
         if name not in known:
             _warn("history key", name, where, closest(name, known))
+
+
+def warn_unknown_keys(unknown: Sequence[str], known: Iterable[str], where: str) -> None:
+    """Warn for each ``keys=`` metric that no run has logged, suggesting the closest that some did."""
+    pool = list(known)
+    for name in unknown:
+        _warn("history key", name, where, closest(name, pool))
