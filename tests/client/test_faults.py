@@ -38,11 +38,11 @@ def test_failure_mid_pagination_raises_with_partial_rows() -> None:
         send = api.execute_pending
         batches: list[int] = []
 
-        def break_at_third_batch(document: Any, variables: Any) -> Any:
+        def break_at_third_batch(document: Any, variables: Any, **kwargs: Any) -> Any:
             batches.append(1)
             if len(batches) == 3:  # two heavy batches of 500 arrived; the server breaks now
                 server.faults = FaultInjector(Faults(server_error=1.0, statuses=(503,)))
-            return send(document, variables)
+            return send(document, variables, **kwargs)
 
         api.execute_pending = break_at_third_batch  # type: ignore[method-assign]
         with pytest.raises(IncompleteResultError) as info:

@@ -187,12 +187,12 @@ def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
         original = api.execute_pending
         calls = 0
 
-        def failing(document: Document, variables: Any) -> Any:
+        def failing(document: Document, variables: Any, **kwargs: Any) -> Any:
             nonlocal calls
             calls += 1
             if calls == 3:
                 raise GraphQLError("RunsPage failed: injected", operation="RunsPage")
-            return original(document, variables)
+            return original(document, variables, **kwargs)
 
         api.execute_pending = failing  # type: ignore[method-assign]
         with pytest.raises(IncompleteResultError) as info:

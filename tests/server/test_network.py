@@ -225,6 +225,18 @@ def test_serve_flags_build_the_network() -> None:
     assert network_from_args(_parser().parse_args([])) is None
     args = _parser().parse_args(["--latency", "0.05", "--bandwidth", "1e6", "--rate-limit", "20", "--burst", "5"])
     assert network_from_args(args) == Network(latency=0.05, bandwidth=1e6, rate_limit=RateLimit(20, 5))
+    args = _parser().parse_args(["--max-answer-bytes", "1000"])
+    assert network_from_args(args) == Network(max_answer_bytes=1000)
+
+
+def test_answers_over_max_answer_bytes_are_refused_with_502() -> None:
+    with LocalServer(network=Network(max_answer_bytes=300)) as srv:
+        client = Client(srv)
+        client("query Small { viewer { username } }")
+        big = client("query Big { __schema { types { name } } }", status=502)
+        assert big == {"errors": [{"message": "bad gateway: the answer to Big is too large"}]}
+    with pytest.raises(ValueError, match="max_answer_bytes"):
+        Network(max_answer_bytes=0)
 
 
 def test_set_network_changes_the_shape() -> None:

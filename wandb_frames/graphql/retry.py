@@ -50,6 +50,16 @@ class RetryPolicy:
     Once any request of the transport got an answer, connection failures are retried for the
     whole ``deadline`` (a server that restarts)."""
 
+    def capped(self, attempts: int | None) -> RetryPolicy:
+        """This policy with at most ``attempts`` attempts (None: unchanged).
+
+        For a request whose caller can ask differently after a failure (a batch that is split
+        in halves): it gives up sooner. A 429 is still waited out, as with every policy.
+        """
+        if attempts is None or attempts >= self.max_attempts:
+            return self
+        return dataclasses.replace(self, max_attempts=max(1, attempts))
+
 
 def with_retry_limits(
     policy: RetryPolicy | None, *, max_retries: int | None = None, deadline: float | None = None

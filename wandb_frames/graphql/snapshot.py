@@ -14,7 +14,9 @@ official 50-run pages cost 100 round trips for 5,000 runs, one after another.
    ``{"name": {"$in": [...]}}`` — by name, so nothing that happens to other runs can shift
    them — with as many requests in flight as the transport's
    :class:`~wandb_frames.graphql.concurrency.AdaptiveLimit` allows (grown on healthy answers,
-   halved on 429/5xx). Batches are yielded in listing order, each in the snapshot's order.
+   halved on 429/5xx). Batches are yielded in listing order, each in the snapshot's order
+   (:mod:`~wandb_frames.graphql.batch_stream`: a batch the server cannot send is split, and
+   later batches are sized by what a run weighs).
 
 The first page of heavy fields is asked for beside the snapshot, in the listing's own order,
 and handed on as soon as it arrives, so it is decoded while the snapshot is still being
@@ -37,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,12 +48,20 @@ import orjson
 import pyarrow as pa
 
 from wandb_frames.errors import ApiError
-from wandb_frames.graphql import arrow_page, documents
-from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
-from wandb_frames.graphql.arrow_page import ArrowNodes, page_data, page_nodes, parse_runs_page, runs_page_schema
+from wandb_frames.graphql import documents
+from wandb_frames.graphql.answers import RawAnswer
+from wandb_frames.graphql.arrow_page import runs_page_schema
+from wandb_frames.graphql.batch_stream import (
+    SPLIT_ATTEMPTS,
+    BatchStream,
+    DecodeAnswer,
+    PostPending,
+    fetch_batch,
+    fetch_batches,
+    read_nodes,
+)
 from wandb_frames.graphql.concurrency import AdaptiveLimit
-from wandb_frames.graphql.documents import Document
-from wandb_frames.graphql.listing import RUNS_PATH, ListingQuery
+from wandb_frames.graphql.listing import ListingQuery
 from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
 
 __all__ = [
@@ -69,11 +78,6 @@ logger = logging.getLogger("wandb_frames.listing")
 
 ID_PAGE_SIZE = 10_000
 """Names per ``RunIdsPage`` request (a few hundred KB of JSON)."""
-AHEAD = 2
-"""Heavy batches in flight while one is decoded, at first; twice as many each time the decoding
-has to wait for an answer (up to the transport's limit). Two keep the server busy while a page
-is decoded (one answer being computed, one on its way); a stream starts with one request
-only, so that its first answer is not delayed by sharing the server with a second."""
 TABLE_BATCH = 500
 """Runs per heavy request, at least, when a whole table is fetched (``to_arrow``/``to_pandas``/
 ``to_parquet``, the cache's fetches): ``per_page`` is the page size of iteration."""
@@ -88,8 +92,6 @@ def batch_limiter(concurrency: int | None, adaptive: AdaptiveLimit) -> AdaptiveL
     fixed = max(2, concurrency)
     return AdaptiveLimit(fixed, minimum=fixed, maximum=fixed)
 
-PostPending = Callable[[Document, dict[str, Any]], PendingAnswer]
-DecodeAnswer = Callable[[RawAnswer], dict[str, Any]]
 
 
 @dataclass
@@ -229,139 +231,15 @@ def listed_run_ids(execute: Execute, query: ListingQuery, *, limit: int | None =
     return snapshot.names + [name for name in complete.names if name not in known]
 
 
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    names: Sequence[str]
-    body: Future[RawAnswer | pa.StructArray]
-
-
-def _fetch_batch(
-    post: PostPending, limiter: AdaptiveLimit, variables: dict[str, Any], schema: pa.Schema | None
-) -> RawAnswer | pa.StructArray:
-    """Send one batch's request and read its answer, holding a slot of ``limiter`` meanwhile."""
-    with limiter.slot():
-        answer = post(documents.RUNS_PAGE, variables)
-        raw = answer.read()
-    if schema is not None and len(raw.content) >= arrow_page.MIN_BYTES:
-        data = parse_runs_page(raw.content, schema)  # Arrow's reader releases the GIL
-        if data is not None:
-            return data
-    return raw
-
-
-def _in_order(nodes: list[dict[str, Any]], names: Sequence[str]) -> list[dict[str, Any]]:
-    """The nodes of ``names`` in that order (the server sorts a batch by the listing's order
-    too; a run whose sort key changed meanwhile keeps its snapshot place)."""
-    position = {name: i for i, name in enumerate(names)}
-    rows = sorted((i for i, n in enumerate(nodes) if n.get("name") in position),
-                  key=lambda i: position[nodes[i]["name"]])
-    if rows == list(range(len(nodes))):
-        return nodes
-    if isinstance(nodes, ArrowNodes):
-        return nodes.take(rows)
-    return [nodes[i] for i in rows]
-
-
-def _read_nodes(body: RawAnswer | pa.StructArray, decode: DecodeAnswer, query: ListingQuery) -> list[dict[str, Any]]:
-    """The run nodes of one ``RunsPage`` answer (GraphQL errors raise here)."""
-    if isinstance(body, RawAnswer):
-        answer, arrow_nodes = decode(body), None
-    else:
-        answer, arrow_nodes = page_data(body, light=True), page_nodes(body)
-    del body
-    page = read_page(answer, RUNS_PATH, operation=documents.RUNS_PAGE.operation, what=query.what)
-    del answer
-    return page.nodes if arrow_nodes is None else ArrowNodes(page.nodes, arrow_nodes)
-
-
-class _BatchStream:
-    """The heavy fields of ``names`` in batches, in flight side by side, yielded in order.
-
-    The first requests go out when the stream is made (:meth:`start`), so a stream made in
-    the snapshot's thread is already fetching while the caller decodes the first page.
-    """
-
-    def __init__(
-        self, post: PostPending, decode: DecodeAnswer, query: ListingQuery, names: Sequence[str],
-        batch_size: int, limiter: AdaptiveLimit, arrow: bool,
-    ) -> None:
-        self._post, self._decode, self._query, self._limiter, self._arrow = post, decode, query, limiter, arrow
-        self._chunks = deque(names[i : i + batch_size] for i in range(0, len(names), batch_size))
-        self._pending: deque[_Batch] = deque()
-        self._ahead = AHEAD  # batches requested ahead of the one being decoded
-        self._read = 0
-        self._pool = ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="wandb-frames-batch")
-
-    def start(self) -> _BatchStream:
-        """Send the first request; return the stream."""
-        self._fill(1)
-        return self
-
-    def _fill(self, most: int | None = None) -> None:
-        # Ask for more batches ahead only while the decoding waits for answers: on a slow link
-        # that hides the round trips; when the answers come faster than they are decoded
-        # (loopback), more requests at once would only make the server answer each later.
-        ahead = min(self._ahead, self._limiter.limit) if most is None else most
-        while self._chunks and len(self._pending) < ahead:
-            chunk = self._chunks.popleft()
-            filters = orjson.dumps({"name": {"$in": list(chunk)}}).decode()
-            variables = {**self._query.variables(filters_json=filters, with_count=False),
-                         "first": len(chunk), "after": None}
-            schema = runs_page_schema(variables) if self._arrow else None
-            body = self._pool.submit(_fetch_batch, self._post, self._limiter, variables, schema)
-            self._pending.append(_Batch(chunk, body))
-
-    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
-        try:
-            while self._chunks or self._pending:
-                self._fill()
-                batch = self._pending.popleft()
-                if not batch.body.done() and self._read:  # (the first batch was only just asked for)
-                    self._ahead = min(2 * self._ahead, self._limiter.maximum)  # decoding waits for the network
-                self._read += 1
-                self._fill()  # the next requests go out before this batch is read and decoded
-                nodes = _read_nodes(batch.body.result(), self._decode, self._query)
-                if len(nodes) < len(batch.names):
-                    logger.debug("%d of %d listed runs were deleted before their fetch",
-                                 len(batch.names) - len(nodes), len(batch.names))
-                handed = [_in_order(nodes, batch.names)]
-                del nodes, batch
-                yield handed.pop()  # no page stays referenced by this frame across the yield
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Cancel what is not sent yet; wait for the requests in flight."""
-        for batch in self._pending:
-            batch.body.cancel()
-        self._pending.clear()
-        self._chunks.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _fetch_batches(
-    post: PostPending,
-    decode: DecodeAnswer,
-    query: ListingQuery,
-    names: Sequence[str],
-    batch_size: int,
-    limiter: AdaptiveLimit,
-    arrow: bool,
-) -> Iterator[list[dict[str, Any]]]:
-    """Fetch the heavy fields of ``names`` in batches, in flight side by side, yielded in order."""
-    if names:
-        yield from _BatchStream(post, decode, query, names, batch_size, limiter, arrow).start()
-
-
 def _first_page_ahead(
     post: PostPending, query: ListingQuery, batch_size: int, limiter: AdaptiveLimit, arrow: bool
-) -> Future[RawAnswer | pa.StructArray]:
+) -> Future[tuple[RawAnswer | pa.StructArray, int]]:
     """Ask for the listing's first page of heavy fields while the ID snapshot is being taken."""
     variables = {**query.variables(with_count=False), "first": batch_size, "after": None}
     schema = runs_page_schema(variables) if arrow else None
     starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-first")
-    try:
-        return starter.submit(_fetch_batch, post, limiter, variables, schema)
+    try:  # few tries: if it fails, its runs are asked for by name, in batches that may be split
+        return starter.submit(fetch_batch, post, limiter, variables, schema, attempts=SPLIT_ATTEMPTS)
     finally:
         starter.shutdown(wait=False)
 
@@ -387,21 +265,26 @@ class _Start:
     """What the snapshot's thread hands back: the snapshot, and the stream of the rest."""
 
     snapshot: IdSnapshot
-    stream: _BatchStream | None
+    stream: BatchStream | None
 
 
 def _snapshot_then_batches(
     execute: Execute, post: PostPending, decode: DecodeAnswer, query: ListingQuery, batch_size: int,
     limiter: AdaptiveLimit, limit: int | None, arrow: bool, id_page_size: int | None,
-    first_names: Future[list[str]],
+    first_page: Future[tuple[list[str], int]],
 ) -> _Start:
-    """Take the ID snapshot, then start fetching what the first page (read meanwhile) lacks."""
+    """Take the ID snapshot, then start fetching what the first page (read meanwhile) lacks.
+
+    ``first_page`` gives the first page's run names and what one of its runs weighed (bytes of
+    the answer per run; 0 when unknown), which sizes the batches from the first one on.
+    """
     snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
-    first = first_names.result()
+    first, run_bytes = first_page.result()
     rest = _rest_of_snapshot(snapshot.names, first, query.order)
     if limit is not None:
         rest = rest[: max(0, limit - len(first))]
-    stream = _BatchStream(post, decode, query, rest, batch_size, limiter, arrow).start() if rest else None
+    stream = BatchStream(post, decode, query, rest, batch_size, limiter, arrow,
+                         run_bytes=run_bytes).start() if rest else None
     return _Start(snapshot, stream)
 
 
@@ -448,25 +331,29 @@ def iter_snapshot_node_pages(
         snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
         if on_count is not None and snapshot.count is not None:
             on_count(snapshot.count)
-        yield from _fetch_batches(post, decode, query, snapshot.names, batch_size, limiter, arrow)
+        yield from fetch_batches(post, decode, query, snapshot.names, batch_size, limiter, arrow)
         return
     # The first page is asked for beside the ID snapshot and handed on as soon as it arrives:
     # its runs are decoded while the snapshot is taken; the snapshot's thread then asks for
     # the batches of the runs the first page lacks, before the first page is decoded.
     ahead = _first_page_ahead(post, query, batch_size, limiter, arrow)
-    first_names: Future[list[str]] = Future()
+    first_names: Future[tuple[list[str], int]] = Future()
     starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-snapshot")
     job = starter.submit(_snapshot_then_batches, execute, post, decode, query, batch_size, limiter, limit,
                          arrow, id_page_size, first_names)
     starter.shutdown(wait=False)
-    stream: _BatchStream | None = None
+    stream: BatchStream | None = None
     try:
+        run_bytes = 0
         try:
-            first: list[dict[str, Any]] | None = _read_nodes(ahead.result(), decode, query)
+            body, size = ahead.result()
+            first: list[dict[str, Any]] | None = read_nodes(body, decode, query)
+            del body
+            run_bytes = size // max(1, len(first or ()))
         except ApiError:
             first = None  # its runs are asked for by name, which raises if the failure persists
         del ahead
-        first_names.set_result([] if first is None else [node["name"] for node in first])
+        first_names.set_result(([] if first is None else [node["name"] for node in first], run_bytes))
         if first:
             handed = [first]
             del first
@@ -479,7 +366,7 @@ def iter_snapshot_node_pages(
             yield from stream
     finally:
         if not first_names.done():
-            first_names.set_result([])
+            first_names.set_result(([], 0))
         if stream is not None:
             stream.close()
         else:
@@ -488,9 +375,9 @@ def iter_snapshot_node_pages(
         return  # one page is one server-side query; creation-ordered pages were anchored
     # The order's offset pages may have shifted: list again by creation time, anchored.
     complete = list_run_ids(execute, dataclasses.replace(query, order="+created_at"), page_size=id_page_size)
-    known = set(snapshot.names) | set(first_names.result())
+    known = set(snapshot.names) | set(first_names.result()[0])
     missed = [name for name in complete.names if name not in known]
     if missed:
         logger.info("%s: the listing shifted while it was paged; fetching the %d run(s) it skipped",
                     query.what, len(missed))
-        yield from _fetch_batches(post, decode, query, missed, batch_size, limiter, arrow)
+        yield from fetch_batches(post, decode, query, missed, batch_size, limiter, arrow)

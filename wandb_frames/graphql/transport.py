@@ -252,12 +252,12 @@ class HttpTransport(Transport):
         return RawAnswer(content, operation, response.headers.get("Content-Type", ""))
 
     def post_pending(
-        self, query: str, operation: str, variables: Mapping[str, Any], *, head: int = 8192
+        self, query: str, operation: str, variables: Mapping[str, Any], *, head: int = 8192, attempts: int | None = None
     ) -> PendingAnswer:
         """POST one GraphQL query with retries up to its first ``head`` bytes (see :class:`PendingAnswer`).
 
         The connection stays busy until the answer is read or closed; the pool opens others
-        for requests sent meanwhile.
+        for requests sent meanwhile. ``attempts`` caps its tries (:meth:`RetryPolicy.capped`).
         """
         self._require_key()
         request = (query, operation, variables)
@@ -265,7 +265,7 @@ class HttpTransport(Transport):
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
-        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY), head=head)
+        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY), head, attempts)
         return PendingAnswer(self, response, content, request, complete=len(content) < head)
 
     def get_bytes(self, url: str, *, what: str = "file", compressed: bool = True) -> bytes:
@@ -287,11 +287,11 @@ class HttpTransport(Transport):
         operation: str,
         body: bytes | None,
         headers: dict[str, str],
-        head: int | None = None,
+        head: int | None = None, attempts: int | None = None,
     ) -> tuple[requests.Response, bytes]:
-        """Send with retries. Errors raised here chain no ``requests`` object (``from None``,
-        outside ``except``): those keep the sent request, and error reporters read them."""
-        policy = self.retry
+        """Send with retries (``attempts``: see :meth:`RetryPolicy.capped`). Errors raised here chain no
+        ``requests`` object (``from None``, outside ``except``): those keep the sent request."""
+        policy = self.retry.capped(attempts)
         start = time.monotonic()
         attempt = throttled = 0
         while True:

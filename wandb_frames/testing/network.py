@@ -76,6 +76,10 @@ class Network:
             by all connections like one link; None: unlimited. Headers are not paced.
         rate_limit: a :class:`RateLimit` on ``/graphql`` requests; None: no limit.
         seed: seed of the jitter draws.
+        max_answer_bytes: a ``/graphql`` answer larger than this (before gzip) is not sent:
+            the server answers HTTP 502 instead, as W&B's gateway does when a query's answer
+            is too large to build or send in time (a page of runs whose summaries hold
+            histograms); None: no limit.
     """
 
     latency: float = 0.0
@@ -83,10 +87,13 @@ class Network:
     bandwidth: float | None = None
     rate_limit: RateLimit | None = None
     seed: int = 0
+    max_answer_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.latency < 0 or self.jitter < 0:
             raise ValueError("latency and jitter must be >= 0 seconds")
+        if self.max_answer_bytes is not None and not self.max_answer_bytes > 0:
+            raise ValueError("max_answer_bytes must be > 0 (or None for no limit)")
         if self.bandwidth is not None and not self.bandwidth > 0:
             raise ValueError("bandwidth must be > 0 bytes/s (or None for unlimited)")
 

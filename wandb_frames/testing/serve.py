@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit", type=float, default=None,
                         help="/graphql requests per second before answering 429 (token bucket)")
     parser.add_argument("--burst", type=int, default=None, help="token bucket size (default: ceil(rate-limit))")
+    parser.add_argument("--max-answer-bytes", type=int, default=None,
+                        help="answer /graphql with HTTP 502 when the answer would be larger (a gateway giving up)")
     parser.add_argument("--runs-only", action="store_true",
                         help="seed only the demo runs, generated lazily (no sweeps/artifacts/reports)")
     parser.add_argument("--api-key", default=None, help="the key to accept (default: random)")
@@ -61,9 +63,11 @@ def _parser() -> argparse.ArgumentParser:
 def network_from_args(args: argparse.Namespace) -> Network | None:
     """The :class:`Network` the flags ask for (None for a plain loopback server)."""
     limit = RateLimit(args.rate_limit, args.burst) if args.rate_limit is not None else None
-    if not args.latency and not args.jitter and args.bandwidth is None and limit is None:
+    most = args.max_answer_bytes
+    if not args.latency and not args.jitter and args.bandwidth is None and limit is None and most is None:
         return None
-    return Network(latency=args.latency, jitter=args.jitter, bandwidth=args.bandwidth, rate_limit=limit)
+    return Network(latency=args.latency, jitter=args.jitter, bandwidth=args.bandwidth, rate_limit=limit,
+                   max_answer_bytes=most)
 
 
 def _seed_demo(server: LocalServer, args: argparse.Namespace) -> None:

@@ -485,8 +485,12 @@ class LocalServer:
             return
         if churner is not None:  # the changes due after the pages this answer holds
             churner.apply_pending(self.store)
-        handler._json(reply.status, reply.payload,
-                      truncate=decision is not None and decision.kind == "truncate")
+        answer = orjson.dumps(reply.payload, option=orjson.OPT_NON_STR_KEYS)
+        most = self.network.network.max_answer_bytes
+        if most is not None and len(answer) > most:  # the gateway gives up on an answer this large
+            handler._json(502, {"errors": [{"message": f"bad gateway: the answer to {name} is too large"}]})
+            return
+        handler._send(reply.status, answer, truncate=decision is not None and decision.kind == "truncate")
 
     def download(self, path: str) -> tuple[bytes, str] | None:
         """Bytes and content type for a presigned-like GET URL (None when unknown)."""
