@@ -220,7 +220,8 @@ def _in_order(paths: Sequence[Path], count: int, include_files: bool, running_wi
 def _collect(running: dict[Connection, Any], spool: Spool, done: dict[int, _Outcome],
              timeout: float | None) -> None:
     """Take the workers' messages that are ready (``timeout=None``: wait for at least one)."""
-    for receiver in wait(list(running), timeout):
+    ready = [r for r in running if r.poll()] if timeout == 0 else wait(list(running), timeout)
+    for receiver in ready:  # (one poll per pipe: cheaper than a selector, between every two files)
         assert isinstance(receiver, Connection)
         try:
             kind, value = receiver.recv()
