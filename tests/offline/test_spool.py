@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import stat
 import warnings
 from pathlib import Path
@@ -188,3 +189,62 @@ def test_any_folder_and_worker_count_give_the_serial_result(tmp_path_factory: py
     serial, serial_warnings = scan(1)
     assert scan(workers) == (serial, serial_warnings)
     assert all(issubclass(CorruptRecordWarning, Warning) for _ in serial_warnings)
+
+
+def _full_shm_in_worker(self: Spool, name: str, payload: Any) -> str:
+    if os.getpid() != _CALLER:
+        raise OSError(28, "No space left on device")
+    return _real_write(self, name, payload)
+
+
+_real_write = Spool.write
+
+
+@fork_only
+def test_a_full_dev_shm_sends_the_runs_through_the_pipe(runs: Path, shm: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = _scan(runs, 1)
+    monkeypatch.setattr(Spool, "write", _full_shm_in_worker)
+    monkeypatch.setattr(Spool, "take", _spying_take)
+    _SEEN.clear()
+    assert _scan(runs, 2) == serial
+    assert _SEEN == []  # no batch file was read: every batch came through the pipe
+    assert list(shm.iterdir()) == []
+
+
+_real_fdopen = os.fdopen
+
+
+class _FullDevice:
+    def __init__(self, fd: int, mode: str) -> None:
+        self.fh = _real_fdopen(fd, mode)
+
+    def __enter__(self) -> _FullDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
+
+    def write(self, data: bytes) -> int:
+        self.fh.write(data[:10])
+        self.fh.flush()
+        raise OSError(28, "No space left on device")
+
+
+def test_a_batch_that_cannot_be_written_leaves_no_partial_file(shm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box = Spool.create()
+    try:
+        with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
+            box.write("0-0", [lambda: None])  # cannot be pickled: nothing is created
+        assert list(box.directory.iterdir()) == []
+        with monkeypatch.context() as patch:
+            patch.setattr(spool.os, "fdopen", _FullDevice)
+            with pytest.raises(OSError, match="No space left"):
+                box.write("0-1", [1])
+        assert list(box.directory.iterdir()) == []  # the part written was removed
+        assert box.take(box.write("0-2", [1])) == [1]
+        box.write("0-3", [1])
+        with pytest.raises(FileExistsError):  # never overwrites
+            box.write("0-3", [2])
+    finally:
+        box.remove()

@@ -165,18 +165,31 @@ def _work(paths: Sequence[Path], claims: Any, sender: Connection, spool: Spool, 
         while (index := _claim(claims, front=True)) is not None:
             batch.append((index, _decode_capturing(paths[index], include_files, running_window, now)))
             if len(batch) >= _BATCH_FILES:
-                sender.send(("batch", spool.write(f"{worker}-{sent}", batch)))
+                _send(sender, spool, f"{worker}-{sent}", batch)
                 batch, sent = [], sent + 1
         if batch:
-            sender.send(("batch", spool.write(f"{worker}-{sent}", batch)))
+            _send(sender, spool, f"{worker}-{sent}", batch)
         sender.send(("done", None))
     except BaseException as exc:  # noqa: BLE001 - any failure goes to the caller, which raises it
-        try:
-            sender.send(("error", exc))
-        except Exception:  # noqa: BLE001 - the error itself cannot be pickled
-            sender.send(("error", IncompleteResultError(f"a worker process failed: {type(exc).__name__}: {exc}")))
+        with contextlib.suppress(OSError):  # OSError: the caller is gone
+            try:
+                sender.send(("error", exc))
+            except OSError:
+                raise
+            except Exception:  # noqa: BLE001 - the error itself cannot be pickled
+                sender.send(("error", IncompleteResultError(f"a worker process failed: {type(exc).__name__}: {exc}")))
     finally:
         sender.close()
+
+
+def _send(sender: Connection, spool: Spool, name: str, batch: list[tuple[int, _Outcome]]) -> None:
+    """Send a batch as a spool file, or through the pipe when the file cannot be written."""
+    try:
+        spool.write(name, batch)
+    except OSError:  # a full /dev/shm: slower (the pipe waits for the caller), but the same runs
+        sender.send(("runs", batch))
+    else:
+        sender.send(("batch", name))
 
 
 def _in_order(paths: Sequence[Path], count: int, include_files: bool, running_window: float,
@@ -234,6 +247,8 @@ def _collect(running: dict[Connection, Any], spool: Spool, done: dict[int, _Outc
             ) from None
         if kind == "batch":
             done.update(spool.take(value))
+        elif kind == "runs":
+            done.update(value)
         elif kind == "done":
             process = running.pop(receiver)
             receiver.close()

@@ -5,7 +5,10 @@ pickle (protocol 5) to a file in a private folder on ``/dev/shm`` (a RAM-backed 
 the system's temporary folder where there is none) and sends only the file's name through
 its pipe. A pipe holds 64 KiB, less than one decoded run of 1,000 steps: sent through it, a
 worker would wait for the caller — itself busy decoding — at every run; through a file it
-never waits, and the caller loads the batches between its own files.
+never waits, and the caller loads the batches between its own files. Only the batches the
+caller has not loaded yet are on ``/dev/shm`` at any time (one or two: it loads them every
+few milliseconds); when a batch cannot be written there (a full or small ``/dev/shm``, as
+the 64 MiB of a default Docker container), the worker sends it through its pipe instead.
 
 The folder is made by the caller with :func:`tempfile.mkdtemp` (mode ``0700``), each file
 with mode ``0600``, so no other user can read them; a batch file is deleted as soon as it is
@@ -56,11 +59,20 @@ class Spool:
         return cls(Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=_root())))
 
     def write(self, name: str, payload: Any) -> str:
-        """Worker side: write ``payload`` as the batch file ``name`` (mode ``0600``); returns ``name``."""
+        """Worker side: write ``payload`` as the batch file ``name`` (mode ``0600``); returns ``name``.
+
+        Raises:
+            OSError: the file could not be written (nothing is left of it).
+        """
         data = pickle.dumps(payload, protocol=5)
-        fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        path = self._path(name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        except BaseException:
+            path.unlink(missing_ok=True)  # e.g. a full /dev/shm: no partial file stays
+            raise
         return name
 
     def take(self, name: str) -> Any:
