@@ -14,7 +14,7 @@ import pytest
 from wandb_frames.errors import ConfigurationError, CorruptRecordWarning
 from wandb_frames.offline import decode_run_file, local_runs
 from wandb_frames.offline.framing import frame_records
-from wandb_frames.offline.parallel import MIN_PARALLEL_BYTES, default_workers
+from wandb_frames.offline.parallel import MIN_PARALLEL_BYTES, _decode_capturing, default_workers
 from wandb_frames.offline.folders import scan_run_dir
 from wandb_frames.offline.reader import record_class
 
@@ -126,25 +126,24 @@ def test_workers_is_checked_even_for_an_empty_folder(tmp_path: Path) -> None:
         scan_run_dir(tmp_path / "wandb", workers=0)
 
 
-_IN_CALLER: list[int] = []
+_IN_CALLER: list[Path] = []
 _CALLER = os.getpid()
 
 
-def _counting_chunk(paths: list[Path], *args: Any) -> Any:
-    from wandb_frames.offline.parallel import _decode_capturing
-
+def _counting_decode(path: Path, *args: Any) -> Any:
     if os.getpid() == _CALLER:
-        _IN_CALLER.append(len(paths))
-    return [_decode_capturing(path, *args) for path in paths]
+        _IN_CALLER.append(path)
+    return _decode_capturing(path, *args)
 
 
-def test_the_caller_decodes_tasks_too(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_caller_decodes_files_too(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from wandb_frames.offline import parallel
 
-    monkeypatch.setattr(parallel, "_decode_chunk", _counting_chunk)
     serial, serial_warnings = _scan(folder, 1)
+    monkeypatch.setattr(parallel, "_decode_capturing", _counting_decode)
     _IN_CALLER.clear()
     parallel_runs, parallel_warnings = _scan(folder, 2)
-    assert _IN_CALLER  # one worker process, and the caller took the last tasks
+    assert _IN_CALLER  # one worker process, and the caller took files from the end
+    assert sorted(folder.glob("*/run-*.wandb"))[-1] in _IN_CALLER
     assert [(r.path, r.record) for r in parallel_runs] == [(r.path, r.record) for r in serial]
     assert parallel_warnings == serial_warnings

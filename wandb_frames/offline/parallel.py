@@ -1,27 +1,36 @@
 """Decode many ``.wandb`` files in worker processes, with the serial path's results and warnings.
 
-Each file is decoded by :func:`~wandb_frames.offline.reader.decode_run_file`; with ``n``
-workers, the files are cut into small tasks handed to a
-``concurrent.futures.ProcessPoolExecutor`` of ``n - 1`` processes (the platform's default
-start method) **and to the calling process**: while it waits for the next task in order, the
-caller cancels the last task no worker has started and decodes it itself — so ``n`` CPUs
-decode, only ``n - 1`` processes are started, and only their runs are pickled back. Outcomes
-come back in file order, so ``scan_run_dir(root, workers=n)`` equals ``workers=1`` run for
-run. Warnings raised in a worker (damaged files) are captured there and re-raised in the
-caller, in file order; a file that cannot be read comes back as its ``ConfigurationError``.
+Each file is decoded by :func:`~wandb_frames.offline.reader.decode_run_file`. With ``n``
+workers, ``n - 1`` processes are started (the platform's default start method) and **the
+calling process decodes too**: the workers claim files one at a time from the front of the
+list, the caller from the back, through two shared counters, until they meet — so ``n`` CPUs
+decode, every one busy until at most one file before the end, and only the workers' runs
+travel between processes. A worker sends each batch of decoded runs through a file in shared
+memory (:mod:`~wandb_frames.offline.spool`) and only its name through its pipe; the caller
+loads those batches between its own files. Outcomes come back in file order, so
+``scan_run_dir(root, workers=n)`` equals ``workers=1`` run for run. Warnings raised in a
+worker (damaged files) are captured there and re-raised in the caller, in file order; a file
+that cannot be read comes back as its ``ConfigurationError``; any other error of a worker is
+raised in the caller, and a worker that dies raises
+:class:`~wandb_frames.errors.IncompleteResultError`. The batch files are removed however the
+read ends.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import warnings
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any
 
-from wandb_frames.errors import ConfigurationError
+from wandb_frames.errors import ConfigurationError, IncompleteResultError
 from wandb_frames.offline.reader import OfflineRun, decode_run_file, record_class
+from wandb_frames.offline.spool import Spool
 
 __all__ = ["MIN_PARALLEL_BYTES", "decode_all", "default_workers"]
 
@@ -29,6 +38,9 @@ __all__ = ["MIN_PARALLEL_BYTES", "decode_all", "default_workers"]
 #: starting a worker and shipping its runs back costs ~0.1-0.3 s, about what 8 MiB take
 #: to decode (see docs/benchmarks.md, section 6).
 MIN_PARALLEL_BYTES = 8 * 1024 * 1024
+
+#: A worker sends its decoded runs in batches of this many files (~0.5 MiB for 1,000 steps).
+_BATCH_FILES = 8
 
 
 def _cpu_count() -> int:
@@ -80,11 +92,6 @@ def _decode_capturing(path: Path, include_files: bool, running_window: float, no
     return _Outcome(run, error, import_error, [(str(w.message), w.category) for w in caught])
 
 
-def _decode_chunk(paths: list[Path], include_files: bool, running_window: float, now: float | None) -> list[_Outcome]:
-    """One task: decode these files (in a worker, or in the caller while it waits)."""
-    return [_decode_capturing(path, include_files, running_window, now) for path in paths]
-
-
 def decode_all(
     paths: Sequence[Path],
     *,
@@ -111,6 +118,8 @@ def decode_all(
     return _outcomes(paths, count, include_files, running_window, now)
 
 
+
+
 def _outcomes(paths: Sequence[Path], count: int, include_files: bool, running_window: float,
               now: float | None) -> Iterator[OfflineRun | ConfigurationError]:
     if count <= 1:
@@ -120,31 +129,142 @@ def _outcomes(paths: Sequence[Path], count: int, include_files: bool, running_wi
             except ConfigurationError as exc:
                 yield exc
         return
-    size = max(1, len(paths) // (count * 32))  # small tasks: the last ones end close together
-    chunks = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
-    record_class()  # import W&B's messages once here: forked workers inherit them (~0.4 s each)
-    pool = ProcessPoolExecutor(max_workers=count - 1)
+    with contextlib.closing(_in_order(paths, count, include_files, running_window, now)) as ordered:
+        for outcome in ordered:
+            for message, category in outcome.caught:
+                warnings.warn(message, category, stacklevel=3)
+            if outcome.error is not None:
+                if outcome.import_error:
+                    raise ConfigurationError(str(outcome.error)) from ImportError(str(outcome.error))
+                yield outcome.error
+            else:
+                assert outcome.run is not None
+                yield outcome.run
+
+
+def _claim(claims: Any, *, front: bool) -> int | None:
+    """The next file to decode: from the front (workers) or the back (the caller); None when none is left."""
+    with claims.get_lock():
+        raw = claims.get_obj()
+        first, last = raw[0], raw[1]
+        if first > last:
+            return None
+        if front:
+            raw[0] = first + 1
+            return int(first)
+        raw[1] = last - 1
+        return int(last)
+
+
+def _work(paths: Sequence[Path], claims: Any, sender: Connection, spool: Spool, worker: int,
+          include_files: bool, running_window: float, now: float | None) -> None:
+    """A worker process: decode files claimed from the front; send batches, then ``done``."""
     try:
-        futures = [pool.submit(_decode_chunk, chunk, include_files, running_window, now) for chunk in chunks]
-        mine: dict[int, list[_Outcome]] = {}
-        last = len(futures) - 1  # the caller takes tasks from the end while it waits
-        for index, future in enumerate(futures):
-            while index not in mine and not future.done() and last > index:
-                if futures[last].cancel():  # not started by a worker: decode it here
-                    mine[last] = _decode_chunk(chunks[last], include_files, running_window, now)
-                    last -= 1
-                else:  # started: the workers take tasks in order, so they have started all up to it
-                    last = index
-            outcomes = mine.pop(index) if index in mine else future.result()
-            for outcome in outcomes:
-                for message, category in outcome.caught:
-                    warnings.warn(message, category, stacklevel=3)
-                if outcome.error is not None:
-                    if outcome.import_error:
-                        raise ConfigurationError(str(outcome.error)) from ImportError(str(outcome.error))
-                    yield outcome.error
-                else:
-                    assert outcome.run is not None
-                    yield outcome.run
-    finally:  # a caller that stops early (an error, Ctrl-C) does not wait for the files left
-        pool.shutdown(wait=True, cancel_futures=True)
+        batch: list[tuple[int, _Outcome]] = []
+        sent = 0
+        while (index := _claim(claims, front=True)) is not None:
+            batch.append((index, _decode_capturing(paths[index], include_files, running_window, now)))
+            if len(batch) >= _BATCH_FILES:
+                _send(sender, spool, f"{worker}-{sent}", batch)
+                batch, sent = [], sent + 1
+        if batch:
+            _send(sender, spool, f"{worker}-{sent}", batch)
+        sender.send(("done", None))
+    except BaseException as exc:  # noqa: BLE001 - any failure goes to the caller, which raises it
+        with contextlib.suppress(OSError):  # OSError: the caller is gone
+            try:
+                sender.send(("error", exc))
+            except OSError:
+                raise
+            except Exception:  # noqa: BLE001 - the error itself cannot be pickled
+                sender.send(("error", IncompleteResultError(f"a worker process failed: {type(exc).__name__}: {exc}")))
+    finally:
+        sender.close()
+
+
+def _send(sender: Connection, spool: Spool, name: str, batch: list[tuple[int, _Outcome]]) -> None:
+    """Send a batch as a spool file, or through the pipe when the file cannot be written."""
+    try:
+        spool.write(name, batch)
+    except OSError:  # a full /dev/shm: slower (the pipe waits for the caller), but the same runs
+        sender.send(("runs", batch))
+    else:
+        sender.send(("batch", name))
+
+
+def _in_order(paths: Sequence[Path], count: int, include_files: bool, running_window: float,
+              now: float | None) -> Generator[_Outcome, None, None]:
+    """Every file's outcome in file order, decoded by ``count - 1`` workers and this process."""
+    record_class()  # import W&B's messages once here: forked workers inherit them (~0.4 s each)
+    context = multiprocessing.get_context()
+    claims = context.Array("q", [0, len(paths) - 1])  # the next file from the front, from the back
+    spool = Spool.create()
+    running: dict[Connection, Any] = {}  # a worker's pipe -> its process
+    try:
+        for worker in range(count - 1):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_work, args=(paths, claims, sender, spool, worker, include_files, running_window, now),
+                name=f"wandb-frames-offline-{worker}", daemon=True,
+            )
+            process.start()
+            sender.close()
+            running[receiver] = process
+        done: dict[int, _Outcome] = {}
+        next_index = 0
+        while (index := _claim(claims, front=False)) is not None:
+            _collect(running, spool, done, timeout=0)
+            while next_index in done:
+                yield done.pop(next_index)
+                next_index += 1
+            done[index] = _decode_capturing(paths[index], include_files, running_window, now)
+        while running:
+            _collect(running, spool, done, timeout=None)
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1
+        if next_index != len(paths):  # every worker said done: cannot happen
+            raise IncompleteResultError(f"decoded {next_index} of {len(paths)} offline run files")
+    finally:  # a caller that stops early (an error, Ctrl-C): no new files; wait for the current ones
+        _stop(claims, running)
+        spool.remove()
+
+
+def _collect(running: dict[Connection, Any], spool: Spool, done: dict[int, _Outcome],
+             timeout: float | None) -> None:
+    """Take the workers' messages that are ready (``timeout=None``: wait for at least one)."""
+    ready = [r for r in running if r.poll()] if timeout == 0 else wait(list(running), timeout)
+    for receiver in ready:  # (one poll per pipe: cheaper than a selector, between every two files)
+        assert isinstance(receiver, Connection)
+        try:
+            kind, value = receiver.recv()
+        except EOFError:
+            process = running.pop(receiver)
+            process.join()
+            receiver.close()
+            raise IncompleteResultError(
+                f"a worker process decoding offline runs ended early (exit code {process.exitcode})"
+            ) from None
+        if kind == "batch":
+            done.update(spool.take(value))
+        elif kind == "runs":
+            done.update(value)
+        elif kind == "done":
+            process = running.pop(receiver)
+            receiver.close()
+            process.join()
+        else:
+            raise value
+
+
+def _stop(claims: Any, running: dict[Connection, Any]) -> None:
+    """Let no worker claim another file, read their pipes to the end and wait for them."""
+    with claims.get_lock():
+        claims[0], claims[1] = 1, 0
+    for receiver, process in running.items():
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                receiver.recv()  # unread names (their files go with the folder); EOF when it exits
+        receiver.close()
+        process.join()
+    running.clear()
