@@ -258,7 +258,7 @@ def write_parquet_stream(
         ExportError: the file could not be written, or a table does not fit ``schema``.
     """
     target = Path(path)
-    schema = disk_schema(schema)
+    disk = disk_schema(schema)
     record = dict(metadata) if metadata is not None else {}
     record.setdefault("wandb_frames_version", __version__)
     try:
@@ -267,10 +267,10 @@ def write_parquet_stream(
         os.close(fd)
         try:
             rows = 0
-            with pq.ParquetWriter(tmp_name, schema, **parquet_options(schema, compression)) as writer:
+            with pq.ParquetWriter(tmp_name, disk, **parquet_options(disk, compression)) as writer:
                 fitted = (t if t.schema.equals(schema) else _fit(t, schema) for t in tables)
-                for group in row_groups(fitted, row_group_size):
-                    writer.write_table(group, row_group_size=row_group_size)
+                for group in row_groups(fitted, row_group_size):  # one cast per row group, not per table
+                    writer.write_table(group if disk is schema else group.cast(disk), row_group_size=row_group_size)
                     rows += group.num_rows
                 record["row_count"] = rows
                 writer.add_key_value_metadata(
