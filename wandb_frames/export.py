@@ -31,11 +31,15 @@ __all__ = [
     "ROW_GROUP_SIZE",
     "create_sibling_dir",
     "create_sibling_file",
+    "disk_schema",
+    "from_disk",
+    "memory_schema",
     "parquet_options",
     "provenance",
     "read_parquet",
     "read_provenance",
     "row_groups",
+    "to_disk",
     "write_parquet",
     "write_parquet_stream",
 ]
@@ -49,6 +53,12 @@ COMPRESSION = "lz4"
 CPU time decoding them, LZ4 decodes several times faster. With the float columns not
 dictionary-encoded (:func:`parquet_options`), files are about as large as the zstd files with
 dictionary-encoded floats were (``docs/benchmarks.md`` §10)."""
+POLARS_CATEGORICAL = {b"_PL_CATEGORICAL2": b"0;0;u32;"}
+"""Arrow field metadata polars writes for its own ``pl.Categorical`` (name, namespace, ``u32``).
+On a ``dictionary<uint32, string>`` column, polars reads the parquet dictionary pages straight
+into categories; on any other dictionary column it decodes every row to a string and hashes it
+back into a Categorical, which cost a ``group_by("metric")`` half its time (``docs/benchmarks.md``
+§10e). pyarrow, pandas (``category``), Dask and DuckDB read the column as before."""
 _SECRET_WORDS = ("api_key", "apikey", "password", "token", "secret", "authorization")
 
 
@@ -85,6 +95,67 @@ def parquet_options(schema: pa.Schema, compression: str = COMPRESSION) -> dict[s
         return {"compression": compression, "use_dictionary": True}
     return {"compression": compression,
             "use_dictionary": [f.name for f in schema if not pa.types.is_floating(f.type)]}
+
+
+def _is_text_dictionary(t: pa.DataType) -> bool:
+    return bool(pa.types.is_dictionary(t)) and bool(pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type))
+
+
+def disk_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` as written to parquet: dictionary-of-text columns as polars reads them fastest.
+
+    Each top-level ``dictionary<int*, string>`` column (a history's ``metric``) becomes
+    ``dictionary<uint32, string>`` with :data:`POLARS_CATEGORICAL` in its field metadata; other
+    columns and the schema metadata are unchanged. Idempotent; :func:`memory_schema` undoes it.
+    """
+    def pending(f: pa.Field) -> bool:
+        meta = f.metadata or {}
+        return _is_text_dictionary(f.type) and not (
+            f.type.index_type == pa.uint32() and all(meta.get(k) == v for k, v in POLARS_CATEGORICAL.items()))
+
+    if not any(pending(f) for f in schema):
+        return schema
+    fields = [
+        f.with_type(pa.dictionary(pa.uint32(), f.type.value_type, f.type.ordered))
+        .with_metadata({**(f.metadata or {}), **POLARS_CATEGORICAL})
+        if pending(f) else f
+        for f in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def memory_schema(schema: pa.Schema) -> pa.Schema:
+    """The in-memory schema of a file written with :func:`disk_schema` (pyarrow's own types).
+
+    Columns marked with :data:`POLARS_CATEGORICAL` become ``dictionary<int32, …>`` (what
+    ``to_arrow()`` gives and pyarrow builds by default) without the marker; the rest is unchanged.
+    """
+    def marked(f: pa.Field) -> bool:
+        meta = f.metadata or {}
+        return _is_text_dictionary(f.type) and all(meta.get(k) == v for k, v in POLARS_CATEGORICAL.items())
+
+    def plain(f: pa.Field) -> pa.Field:
+        meta = {k: v for k, v in (f.metadata or {}).items() if k not in POLARS_CATEGORICAL}
+        typed = f.with_type(pa.dictionary(pa.int32(), f.type.value_type, f.type.ordered))
+        return typed.with_metadata(meta) if meta else typed.remove_metadata()
+
+    if not any(marked(f) for f in schema):
+        return schema
+    return pa.schema([plain(f) if marked(f) else f for f in schema], metadata=schema.metadata)
+
+
+def to_disk(table: pa.Table) -> pa.Table:
+    """``table`` cast to :func:`disk_schema` (no copy when nothing changes)."""
+    schema = table.schema
+    wanted = disk_schema(schema)
+    return table if wanted is schema else table.cast(wanted)
+
+
+def from_disk(table: pa.Table) -> pa.Table:
+    """A table read from one of our files, cast back to :func:`memory_schema`."""
+    schema = table.schema
+    wanted = memory_schema(schema)
+    return table if wanted is schema else table.cast(wanted)
 
 
 def _without_credentials(url: str) -> str:
@@ -130,7 +201,7 @@ def write_parquet(
         ExportError: the file or directory could not be written.
     """
     target = Path(path)
-    table = _with_provenance(table, metadata)
+    table = to_disk(_with_provenance(table, metadata))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if partition_by:
@@ -187,6 +258,7 @@ def write_parquet_stream(
         ExportError: the file could not be written, or a table does not fit ``schema``.
     """
     target = Path(path)
+    disk = disk_schema(schema)
     record = dict(metadata) if metadata is not None else {}
     record.setdefault("wandb_frames_version", __version__)
     try:
@@ -195,10 +267,10 @@ def write_parquet_stream(
         os.close(fd)
         try:
             rows = 0
-            with pq.ParquetWriter(tmp_name, schema, **parquet_options(schema, compression)) as writer:
+            with pq.ParquetWriter(tmp_name, disk, **parquet_options(disk, compression)) as writer:
                 fitted = (t if t.schema.equals(schema) else _fit(t, schema) for t in tables)
-                for group in row_groups(fitted, row_group_size):
-                    writer.write_table(group, row_group_size=row_group_size)
+                for group in row_groups(fitted, row_group_size):  # one cast per row group, not per table
+                    writer.write_table(group if disk is schema else group.cast(disk), row_group_size=row_group_size)
                     rows += group.num_rows
                 record["row_count"] = rows
                 writer.add_key_value_metadata(
@@ -348,7 +420,8 @@ def read_parquet(
     the part expressible as an Arrow expression is pushed into the parquet scan, the
     rest is evaluated on the rows read.
 
-    The table keeps the file's exact values (NaN apart from null). Its JSON-text columns are
+    The table keeps the file's exact values (NaN apart from null) and the types ``to_arrow()``
+    gives (a history's ``metric`` is ``dictionary<int32, string>`` again, :func:`memory_schema`). Its JSON-text columns are
     also named in pyarrow's pandas metadata, so ``read_parquet(...).to_pandas()`` sets
     ``df.attrs["wandb_frames"]["json_columns"]`` and ``df.wb.where`` decodes them;
     ``wandb_frames.tabular.table_to_pandas(table)`` gives the frame ``Runs.to_pandas()`` gives.
@@ -360,7 +433,12 @@ def read_parquet(
     if not target.exists():
         raise ExportError(f"no such parquet file or directory: {target}")
     parsed = parse_filter(filters)
-    dataset = ds.dataset(target, format="parquet", partitioning="hive" if target.is_dir() else None)
+    partitioning = "hive" if target.is_dir() else None
+    dataset = ds.dataset(target, format="parquet", partitioning=partitioning)
+    found = dataset.schema
+    schema = memory_schema(found)
+    if schema is not found:  # scanned straight into pyarrow's own dictionary type, no cast after
+        dataset = ds.dataset(target, schema=schema, format="parquet", partitioning=partitioning)
     pushdown = to_arrow_expression(parsed, dataset.schema) if parsed is not None else None
     table = dataset.to_table(filter=pushdown) if pushdown is not None else dataset.to_table()
     if parsed is not None:

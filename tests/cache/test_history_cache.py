@@ -146,3 +146,27 @@ def test_a_single_runs_history_uses_the_same_cache(hserver: LocalServer, tmp_pat
     hserver.clear_requests()
     running.history(keys=["loss"], samples=None, format="wide")
     assert [op for op, _ in hserver.requests if op in HISTORY_OPS]  # never cached
+
+
+def test_cached_histories_come_back_in_the_long_schema(hserver: LocalServer, tmp_path: Path) -> None:
+    """The cache files are written like exports (``metric`` as polars's Categorical on disk);
+    a history read from them has ``to_arrow()``'s schema, so it concatenates with fetched ones."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from wandb_frames.history import LONG_SCHEMA
+
+    def table() -> pa.Table:
+        runs = make_api(hserver, RunsCache(tmp_path)).runs(f"{ENTITY}/{PROJECT}")
+        return runs.history_frames(keys=["loss"]).to_arrow()
+
+    fetched = table()
+    files = list((tmp_path / "histories").rglob("*.parquet"))
+    assert len(files) == 2
+    assert all(pq.read_schema(f).field("metric").type == pa.dictionary(pa.uint32(), pa.string()) for f in files)
+    hserver.clear_requests()
+    cached = table()
+    asked = [v for op, v in hserver.requests if op in HISTORY_OPS]
+    assert asked and all("h2" in str(v) for v in asked)  # the finished runs came from the cache
+    assert cached.schema.equals(LONG_SCHEMA, check_metadata=True) and fetched.schema.equals(LONG_SCHEMA)
+    assert cached.equals(fetched)

@@ -188,7 +188,10 @@ def test_history_files_are_laid_out_for_fast_reads(api: Api, tmp_path: Path, how
 
     Large row groups (not one per run); LZ4 everywhere; dictionary pages for the repeating
     columns (run, step, metric) and none for the float columns; each run's rows contiguous, in
-    (metric, step) order; the metric column still read back as a dictionary (pandas ``category``).
+    (metric, step) order; the metric column written as polars's own Categorical
+    (``dictionary<uint32, string>`` with polars's field metadata: polars maps the dictionary
+    pages to categories instead of hashing every row) and still read back as a dictionary
+    (pandas ``category``).
     """
     histories = api.runs("local/alpha").history_frames()
     if how == "fetched first":
@@ -214,7 +217,9 @@ def test_history_files_are_laid_out_for_fast_reads(api: Api, tmp_path: Path, how
             f"select path_in_schema, compression, encodings from parquet_metadata('{path}')").fetchall()}
         assert {codec for codec, _ in duck.values()} == {"LZ4_RAW"}
         assert "RLE_DICTIONARY" in duck["metric"][1] and "RLE_DICTIONARY" not in duck["value"][1]
-        assert pq.read_schema(path).field("metric").type == pa.dictionary(pa.int32(), pa.string())
+        on_disk = pq.read_schema(path).field("metric")
+        assert on_disk.type == pa.dictionary(pa.uint32(), pa.string())
+        assert on_disk.metadata == {b"_PL_CATEGORICAL2": b"0;0;u32;"}
     table = pa.concat_tables(pq.read_table(p) for p in files)
     runs = table.column("run_id").to_pylist()
     starts = [i for i in range(len(runs)) if i == 0 or runs[i] != runs[i - 1]]
@@ -225,3 +230,82 @@ def test_history_files_are_laid_out_for_fast_reads(api: Api, tmp_path: Path, how
     frame = pd.read_parquet(files[0])
     assert str(frame["metric"].dtype) == "category"
     assert pl.read_parquet(files[0]).height == len(frame)
+
+
+def _means(table: pa.Table) -> dict[str, float]:
+    """Mean ``value`` per metric name."""
+    grouped = table.select(["metric", "value"]).cast(
+        pa.schema([pa.field("metric", pa.string()), pa.field("value", pa.float64())])
+    ).group_by("metric").aggregate([("value", "mean")])
+    return dict(zip(grouped.column("metric").to_pylist(), grouped.column("value_mean").to_pylist(), strict=True))
+
+
+@pytest.mark.parametrize("how", ["streamed", "fetched first", "dataset", "hive"])
+def test_history_files_read_back_with_the_types_of_to_arrow(api: Api, tmp_path: Path, how: str) -> None:
+    """Only the file's schema changed for polars: our reader, pandas, polars and DuckDB read what they did.
+
+    ``read_parquet`` gives ``to_arrow()``'s schema exactly (``metric`` a ``dictionary<int32,
+    string>`` without polars's marker), so its tables concatenate with fresh ones; pandas gets a
+    ``category``, polars a ``Categorical``, DuckDB a ``VARCHAR``; the numbers agree everywhere.
+    """
+    histories = api.runs("local/alpha").history_frames()
+    if how == "fetched first":
+        histories.to_arrow()
+    target = tmp_path / "history.parquet"
+    if how == "dataset":
+        histories.to_parquet(target, partition_by="batch", batch_size=7)
+    elif how == "hive":
+        histories.to_parquet(target, partition_by=["metric"], batch_size=7)
+    else:
+        histories.to_parquet(target)
+    expected = histories.to_arrow()
+    ours = read_parquet(target)
+    if how == "hive":  # the folder names hold the metric: a partition column (string), as before
+        assert ours.schema.field("metric").type == pa.string()
+    else:
+        assert ours.schema.remove_metadata().equals(expected.schema, check_metadata=True)
+        assert all(chunk.type == pa.dictionary(pa.int32(), pa.string()) for chunk in ours.column("metric").chunks)
+        pa.concat_tables([ours.replace_schema_metadata(None), expected])  # one schema: no promotion needed
+        assert str(ours.to_pandas()["metric"].dtype) == "category"
+    assert ours.num_rows == expected.num_rows
+    want = _means(expected)
+    assert _means(ours) == pytest.approx(want)
+    source = str(target / "**" / "*.parquet") if target.is_dir() else str(target)
+    frame = pd.read_parquet(target)
+    assert str(frame["metric"].dtype) == "category" and len(frame) == expected.num_rows
+    lazy = pl.scan_parquet(source, hive_partitioning=how == "hive")
+    if how != "hive":
+        assert lazy.collect_schema()["metric"] == pl.Categorical
+    by_polars = lazy.group_by("metric").agg(pl.col("value").mean()).collect()
+    assert dict(zip(by_polars["metric"].cast(pl.String), by_polars["value"], strict=True)) == pytest.approx(want)
+    duck = duckdb.connect().execute(
+        f"select metric, avg(value), typeof(any_value(metric)) from read_parquet('{source}', hive_partitioning = true) "
+        "group by metric").fetchall()
+    assert {row[0]: row[1] for row in duck} == pytest.approx(want)
+    assert {row[2] for row in duck} == {"VARCHAR"}
+
+
+@pytest.mark.parametrize("old_batch", [0, 3])
+def test_read_parquet_reads_files_of_the_previous_writer_alongside(api: Api, tmp_path: Path, old_batch: int) -> None:
+    """A dataset resumed across versions: a file with the old ``dictionary<int32, string>`` metric
+    next to new ones reads as one table in pyarrow's type, in pandas, polars and DuckDB (whichever
+    kind of file a reader takes the dataset's schema from)."""
+    histories = api.runs("local/alpha").history_frames()
+    root = histories.to_parquet(tmp_path / "history", partition_by="batch", batch_size=7)
+    old = root / f"part-{old_batch:05d}.parquet"
+    table = pq.read_table(old)
+    before = table.cast(export.memory_schema(table.schema))  # as the writer before this change wrote it
+    assert before.schema.field("metric").type == pa.dictionary(pa.int32(), pa.string())
+    pq.write_table(before, old, compression="lz4")
+    assert pq.read_schema(old).field("metric").metadata is None
+    expected = histories.to_arrow()
+    each = [read_parquet(p).replace_schema_metadata(None) for p in sorted(root.glob("*.parquet"))]
+    assert all(t.schema.equals(expected.schema, check_metadata=True) for t in each)
+    assert pa.concat_tables(each).num_rows == expected.num_rows
+    ours = read_parquet(root)
+    assert ours.schema.remove_metadata().equals(expected.schema) and ours.num_rows == expected.num_rows
+    assert _means(ours) == pytest.approx(_means(expected))
+    assert len(pd.read_parquet(root)) == expected.num_rows
+    assert pl.scan_parquet(root).group_by("metric").agg(pl.col("value").mean()).collect().height == len(_means(expected))
+    assert duckdb.connect().execute(f"select count(*) from read_parquet('{root}/*.parquet')").fetchone() == (
+        expected.num_rows,)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from wandb_frames.cache.store import RunsCache, _record, _segment, safe_url
 from wandb_frames.errors import CacheError, CorruptRecordWarning, ExportError
-from wandb_frames.export import provenance, write_parquet
+from wandb_frames.export import from_disk, provenance, write_parquet
 from wandb_frames.history.frames import LongPart
 
 __all__ = ["FINAL_STATES", "HistoryQuery", "cached_fetch", "history_cache_wrap", "history_token", "query_for",
@@ -84,7 +84,7 @@ def _load(path: Path, query: HistoryQuery, run_id: str, token: str) -> LongPart 
         found = [record.get(k) for k in ("history_format", "server", "entity", "project", "run_id", "shape")]
         if found != expected or record.get("stamp") != token:
             return None  # another format, or the run changed since: fetch again (and overwrite)
-        table = pq.read_table(path, page_checksum_verification=True).replace_schema_metadata(None)
+        table = from_disk(pq.read_table(path, page_checksum_verification=True).replace_schema_metadata(None))
         if table.num_rows != record["row_count"]:
             raise ValueError("row count does not match the file's metadata")
         skipped = {str(k): int(v) for k, v in dict(record.get("skipped") or {}).items()}

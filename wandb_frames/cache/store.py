@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from wandb_frames.cache.merge import ids_digest, upsert_runs
 from wandb_frames.errors import CacheError, ConfigurationError, CorruptRecordWarning, ExportError
-from wandb_frames.export import PROVENANCE_KEY, provenance, write_parquet
+from wandb_frames.export import PROVENANCE_KEY, from_disk, provenance, write_parquet
 
 __all__ = [
     "CACHE_FORMAT",
@@ -242,7 +242,7 @@ class RunsCache:
             key.server, key.entity, key.project, key.projection, key.sep
         ):
             return None
-        table = pq.read_table(path, page_checksum_verification=True).replace_schema_metadata(None)
+        table = from_disk(pq.read_table(path, page_checksum_verification=True).replace_schema_metadata(None))
         if table.num_rows != record["row_count"] or ids_digest(table) != record["digest"]:
             raise ValueError("row count or content checksum does not match the file's metadata")
         return record, table

@@ -40,8 +40,10 @@ from wandb_frames.export import (
     ROW_GROUP_SIZE,
     create_sibling_dir,
     create_sibling_file,
+    disk_schema,
     parquet_options,
     row_groups,
+    to_disk,
 )
 from wandb_frames.tabular.unify import conform_table, field_kind, unify_schemas
 from wandb_frames.version import __version__
@@ -141,6 +143,7 @@ class BatchWriter:
         self, batch: int, runs: int, tables: Iterable[pa.Table], schema: pa.Schema | None
     ) -> tuple[list[str], int]:
         root = Path(self.root)
+        schema = disk_schema(schema) if schema is not None else None
         name = f"part-{batch:05d}.parquet"
         fd, tmp = create_sibling_file(root / name)
         os.close(fd)
@@ -149,7 +152,7 @@ class BatchWriter:
         try:
             for group in row_groups(tables, self.row_group_size):
                 if writer is None:
-                    schema = schema if schema is not None else group.schema
+                    schema = schema if schema is not None else disk_schema(group.schema)
                     writer = pq.ParquetWriter(tmp, schema, **parquet_options(schema, self.compression))
                 writer.write_table(group if group.schema.equals(schema) else group.cast(schema),
                                    row_group_size=self.row_group_size)
@@ -177,8 +180,8 @@ class BatchWriter:
         parts = [t for t in tables if t.num_rows]
         if not parts:
             return [], 0
-        table = pa.concat_tables(parts) if schema is None else pa.concat_tables(
-            [t if t.schema.equals(schema) else t.cast(schema) for t in parts])
+        table = to_disk(pa.concat_tables(parts) if schema is None else pa.concat_tables(
+            [t if t.schema.equals(schema) else t.cast(schema) for t in parts]))
         missing = [c for c in self.partition_by if c not in table.column_names]
         if missing:
             raise ExportError(f"cannot partition by missing column(s) {missing}")
@@ -316,7 +319,7 @@ def _rewrite(path: Path, schema: pa.Schema) -> None:
     table = pq.ParquetFile(path).read()
     metadata = table.schema.metadata or {}
     conformed = conform_table(table.replace_schema_metadata(None), schema)
-    conformed = conformed.replace_schema_metadata(metadata)
+    conformed = to_disk(conformed.replace_schema_metadata(metadata))
     fd, tmp = create_sibling_file(path)
     os.close(fd)
     try:
