@@ -251,22 +251,20 @@ class Api(ApiExtras):
         """
         return self.transport.execute_document(document, variables, operation=operation)
 
-    def execute_raw(self, document: Document, variables: Mapping[str, Any]) -> RawAnswer:
+    def execute_raw(
+        self, document: Document, variables: Mapping[str, Any], *, attempts: int | None = None
+    ) -> RawAnswer:
         """Send one of our documents; return the answer unparsed (see :meth:`decode_answer`).
 
         HTTP failures raise as in :meth:`execute`; GraphQL errors only when decoded.
+        ``attempts``: at most this many tries for this request (None: the retry policy's); a
+        caller that can ask differently after a failure (smaller batches) gives up sooner.
         """
-        return self.transport.post_raw(document.text, document.operation, variables)
+        return self.transport.post_raw(document.text, document.operation, variables, attempts=attempts)
 
-    def execute_pending(
-        self, document: Document, variables: Mapping[str, Any], *, attempts: int | None = None
-    ) -> PendingAnswer:
-        """Send one of our queries; return once its first bytes arrived (see ``PendingAnswer``).
-
-        ``attempts``: at most this many tries for this request (None: the retry policy's);
-        a caller that can ask differently after a failure (smaller batches) gives up sooner.
-        """
-        return self.transport.post_pending(document.text, document.operation, variables, attempts=attempts)
+    def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
+        """Send one of our queries; return once its first bytes arrived (see ``PendingAnswer``)."""
+        return self.transport.post_pending(document.text, document.operation, variables)
 
     def decode_answer(self, answer: RawAnswer) -> dict[str, Any]:
         """Parse an :meth:`execute_raw` answer into ``data`` (GraphQL ``errors`` raise)."""

@@ -67,12 +67,12 @@ def _runs_page_sizes(server: LocalServer) -> list[int]:
 
 def test_the_server_refuses_large_answers(limited: LocalServer) -> None:
     with pytest.raises(HTTPStatusError, match=r"RunsPage: HTTP 502") as caught:
-        _api(limited).execute_pending(  # one page of every run, asked for as such
+        _api(limited).execute_raw(  # one page of every run, asked for as such
             RUNS_PAGE,
             {"entity": ENTITY, "project": PROJECT, "filters": "{}", "order": "+created_at", "configKeys": None,
              "summaryKeys": None, "withConfig": True, "withSummary": True, "withSystem": True, "withCount": False,
              "withMetadata": False, "metadataNames": [], "first": RUNS, "after": None},
-        ).read()
+        )
     assert caught.value.status_code == 502
 
 
@@ -93,6 +93,13 @@ def test_iteration_and_concurrency_split_too(limited: LocalServer, reference: pa
     assert ids == reference["id"].to_pylist()
     table = _api(limited).runs(f"{ENTITY}/{PROJECT}", concurrency=4).to_arrow()
     assert table.equals(reference)
+
+
+def test_a_limited_page_too_large_is_listed_then_split(limited: LocalServer, reference: pa.Table) -> None:
+    table = _api(limited).runs(f"{ENTITY}/{PROJECT}", limit=30).to_arrow()
+    assert table.equals(reference.slice(0, 30))
+    ops = [op for op, _ in limited.requests]
+    assert "RunIdsPage" in ops and limited.traffic.statuses.get(502, 0) > 0
 
 
 def test_later_batches_are_sized_by_what_a_run_weighs(

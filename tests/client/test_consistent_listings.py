@@ -11,6 +11,7 @@ page and in many (``ID_PAGE_SIZE`` made small).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -235,3 +236,41 @@ def test_a_run_that_moves_into_the_first_page_after_it_was_read_is_kept(server: 
     assert session.first_page.is_set() and [e.moved for e in server.churn_events] == [("r00100",)]
     _check(ids, server)
     assert ids.count("r00100") == 1
+
+
+class _HeldSnapshot(requests.Session):
+    """Holds the ID snapshot's request until the test releases it; counts what was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.snapshot_answered = threading.Event()
+        self.sent: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+        snapshot = b'"RunIdsPage"' in body
+        if snapshot:
+            assert self.release.wait(10), "the test never released the snapshot"
+        self.sent.append("RunIdsPage" if snapshot else "RunsPage" if b'"RunsPage"' in body else "other")
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            if snapshot:
+                self.snapshot_answered.set()
+
+
+def test_a_listing_left_early_asks_for_no_batch_afterwards(server: LocalServer) -> None:
+    """The caller takes the first page and stops while the snapshot is still out: when the
+    snapshot comes back, its thread must not start fetching batches nobody will read."""
+    server.add_runs(ENTITY, "left", simple_runs(RUNS))
+    session = _HeldSnapshot()
+    api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False, retry=FAST_RETRY,
+              session=session)
+    pages = iter(api.runs(f"{ENTITY}/left", per_page=10))
+    assert next(pages).id == "r00000"
+    pages.close()  # the caller stops reading
+    session.release.set()
+    assert session.snapshot_answered.wait(10)
+    time.sleep(0.3)  # the snapshot's thread has long decided by now
+    assert session.sent.count("RunsPage") == 1, session.sent

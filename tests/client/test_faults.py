@@ -35,7 +35,7 @@ def test_failure_mid_pagination_raises_with_partial_rows() -> None:
         server.add_runs(ENTITY, "breaks", simple_runs(1100))
         api = Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False,
                   retry=RetryPolicy(max_attempts=2, base_delay=0.01))
-        send = api.execute_pending
+        send = api.execute_raw
         batches: list[int] = []
 
         def break_at_third_batch(document: Any, variables: Any, **kwargs: Any) -> Any:
@@ -44,7 +44,7 @@ def test_failure_mid_pagination_raises_with_partial_rows() -> None:
                 server.faults = FaultInjector(Faults(server_error=1.0, statuses=(503,)))
             return send(document, variables, **kwargs)
 
-        api.execute_pending = break_at_third_batch  # type: ignore[method-assign]
+        api.execute_raw = break_at_third_batch  # type: ignore[method-assign]
         with pytest.raises(IncompleteResultError) as info:
             api.runs("local/breaks", per_page=10, concurrency=1).to_arrow()
     partial = info.value.partial

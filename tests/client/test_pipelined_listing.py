@@ -184,7 +184,7 @@ def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
     with LocalServer(entity=ENTITY) as srv:
         srv.add_runs(ENTITY, "pipe", simple_runs(1100))
         api = Api(api_key=srv.api_key, overrides={"base_url": srv.url}, progress=False)
-        original = api.execute_pending
+        original = api.execute_raw
         calls = 0
 
         def failing(document: Document, variables: Any, **kwargs: Any) -> Any:
@@ -194,7 +194,7 @@ def test_a_server_error_mid_listing_is_an_incomplete_result() -> None:
                 raise GraphQLError("RunsPage failed: injected", operation="RunsPage")
             return original(document, variables, **kwargs)
 
-        api.execute_pending = failing  # type: ignore[method-assign]
+        api.execute_raw = failing  # type: ignore[method-assign]
         with pytest.raises(IncompleteResultError) as info:
             api.runs(f"{ENTITY}/pipe", per_page=20, concurrency=1).to_pandas()
     partial = info.value.partial

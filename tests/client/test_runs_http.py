@@ -79,6 +79,16 @@ def test_limit_is_distinct_from_page_size(api: Api, server: LocalServer) -> None
     assert len(_ops(server, "RunsPage")) <= 4  # stops fetching once the limit is reached
 
 
+def test_a_limit_within_one_page_is_one_request(api: Api, server: LocalServer) -> None:
+    server.clear_requests()
+    runs = api.runs("local/many", limit=45)
+    table = runs.to_arrow()
+    assert table["id"].to_pylist() == [f"r{i:05d}" for i in range(45)]
+    sent = [(op, v.get("first"), v.get("withCount")) for op, v in server.requests if op != "GetDefaultEntity"]
+    assert sent == [("RunsPage", 45, True)]  # no ID snapshot: one page is one consistent query
+    assert len(runs) == 45
+
+
 def test_len_uses_run_count_once(api: Api, server: LocalServer) -> None:
     runs = api.runs("local/many", filters={"state": "crashed"})
     server.clear_requests()

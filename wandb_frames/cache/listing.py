@@ -334,7 +334,7 @@ def _node_pages(
     session = runs.session
     per_page = max(per_page, TABLE_BATCH) if limit is None else max(1, min(per_page, limit))
     return iter_snapshot_node_pages(
-        session.execute, session.execute_pending, session.decode_answer, query, per_page,
+        session.execute, session.execute_raw, session.decode_answer, query, per_page,
         limiter=batch_limiter(runs.concurrency, session.transport.limiter), limit=limit, on_count=on_count,
     )
 

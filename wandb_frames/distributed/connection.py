@@ -135,10 +135,13 @@ class WorkerSession:
     ) -> dict[str, Any]:
         return self._transport.execute_document(document, variables, operation=operation)
 
-    def execute_pending(
+    def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
+        return self._transport.post_pending(document.text, document.operation, variables)
+
+    def execute_raw(
         self, document: Document, variables: Mapping[str, Any], *, attempts: int | None = None
-    ) -> PendingAnswer:
-        return self._transport.post_pending(document.text, document.operation, variables, attempts=attempts)
+    ) -> RawAnswer:
+        return self._transport.post_raw(document.text, document.operation, variables, attempts=attempts)
 
     def decode_answer(self, answer: RawAnswer) -> dict[str, Any]:
         return self._transport.decode_answer(answer)

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from wandb_frames.errors import ApiError, HTTPStatusError, TransportError
 from wandb_frames.graphql import arrow_page, documents
-from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
+from wandb_frames.graphql.answers import RawAnswer
 from wandb_frames.graphql.arrow_page import ArrowNodes, page_data, page_nodes, parse_runs_page, runs_page_schema
 from wandb_frames.graphql.concurrency import AdaptiveLimit
 from wandb_frames.graphql.documents import Document
@@ -49,9 +49,10 @@ __all__ = [
     "SPLIT_ATTEMPTS",
     "BatchStream",
     "DecodeAnswer",
-    "PostPending",
+    "PostRaw",
     "fetch_batch",
     "read_nodes",
+    "too_large",
 ]
 
 logger = logging.getLogger("wandb_frames.listing")
@@ -69,18 +70,16 @@ SPLIT_ATTEMPTS = 2
 _SPLIT_STATUS = frozenset({500, 502, 503, 504})
 
 
-class PostPending(Protocol):
-    """Sends one query and returns once its first bytes arrived (``Api.execute_pending``)."""
+class PostRaw(Protocol):
+    """Sends one query and returns its whole answer, unparsed (``Api.execute_raw``)."""
 
-    def __call__(
-        self, document: Document, variables: dict[str, Any], *, attempts: int | None = None
-    ) -> PendingAnswer: ...
+    def __call__(self, document: Document, variables: dict[str, Any], *, attempts: int | None = None) -> RawAnswer: ...
 
 
 DecodeAnswer = Callable[[RawAnswer], dict[str, Any]]
 
 
-def _too_large(exc: ApiError) -> bool:
+def too_large(exc: ApiError) -> bool:
     """Whether a failure may be the answer's size: a server error or a timeout, not a refusal."""
     return isinstance(exc, TransportError) or (
         isinstance(exc, HTTPStatusError) and exc.status_code in _SPLIT_STATUS
@@ -97,7 +96,7 @@ class Piece:
 
 
 def fetch_batch(
-    post: PostPending, limiter: AdaptiveLimit, variables: dict[str, Any], schema: pa.Schema | None,
+    post: PostRaw, limiter: AdaptiveLimit, variables: dict[str, Any], schema: pa.Schema | None,
     *, attempts: int | None = None,
 ) -> tuple[RawAnswer | pa.StructArray, int]:
     """Send one ``RunsPage`` request and read its answer, holding a slot of ``limiter`` meanwhile.
@@ -106,9 +105,8 @@ def fetch_batch(
         The answer (parsed by Arrow in this thread when large, see
         :mod:`~wandb_frames.graphql.arrow_page`, else raw) and its size in bytes.
     """
-    with limiter.slot():
-        answer = post(documents.RUNS_PAGE, variables, attempts=attempts)
-        raw = answer.read()
+    with limiter.slot():  # the whole body is read inside the retries (a broken body is asked again)
+        raw = post(documents.RUNS_PAGE, variables, attempts=attempts)
     size = len(raw.content)
     if schema is not None and size >= arrow_page.MIN_BYTES:
         data = parse_runs_page(raw.content, schema)  # Arrow's reader releases the GIL
@@ -123,7 +121,7 @@ def _batch_variables(query: ListingQuery, names: Sequence[str]) -> dict[str, Any
 
 
 def _fetch_pieces(
-    post: PostPending, limiter: AdaptiveLimit, query: ListingQuery, names: Sequence[str], schema: pa.Schema | None
+    post: PostRaw, limiter: AdaptiveLimit, query: ListingQuery, names: Sequence[str], schema: pa.Schema | None
 ) -> list[Piece]:
     """The heavy fields of ``names``: one answer, or the answers of its halves if the server
     could not send it (see the module docstring)."""
@@ -132,9 +130,9 @@ def _fetch_pieces(
         body, size = fetch_batch(post, limiter, _batch_variables(query, names), schema,
                                  attempts=SPLIT_ATTEMPTS if several else None)
     except ApiError as exc:
-        if not several and _too_large(exc):
+        if not several and too_large(exc):
             exc.add_note(f"the server could not send run {names[0]!r} of {query.what} on its own")
-        if not several or not _too_large(exc):
+        if not several or not too_large(exc):
             raise
         half = len(names) // 2
         logger.info("%s: no answer for a batch of %d runs (%s); asking for two batches of %d and %d",
@@ -183,7 +181,7 @@ class BatchStream:
     """
 
     def __init__(
-        self, post: PostPending, decode: DecodeAnswer, query: ListingQuery, names: Sequence[str],
+        self, post: PostRaw, decode: DecodeAnswer, query: ListingQuery, names: Sequence[str],
         batch_size: int, limiter: AdaptiveLimit, arrow: bool, *, run_bytes: int = 0,
     ) -> None:
         """``run_bytes``: what a run of this listing weighs in an answer, if already known."""
@@ -254,7 +252,7 @@ class BatchStream:
 
 
 def fetch_batches(
-    post: PostPending,
+    post: PostRaw,
     decode: DecodeAnswer,
     query: ListingQuery,
     names: Sequence[str],

@@ -32,10 +32,14 @@ class Session(Executor, Protocol):
         """The HTTP transport (retries, auth only on the API origin) for file downloads."""
         ...
 
-    def execute_pending(
+    def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
+        """Send a query; return once its first bytes arrived."""
+        ...
+
+    def execute_raw(
         self, document: Document, variables: Mapping[str, Any], *, attempts: int | None = None
-    ) -> PendingAnswer:
-        """Send a query; return once its first bytes arrived (``attempts``: at most this many tries)."""
+    ) -> RawAnswer:
+        """Send a query; return its whole answer unparsed (``attempts``: at most this many tries)."""
         ...
 
     def decode_answer(self, answer: RawAnswer) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,13 +56,14 @@ from wandb_frames.graphql.batch_stream import (
     SPLIT_ATTEMPTS,
     BatchStream,
     DecodeAnswer,
-    PostPending,
+    PostRaw,
     fetch_batch,
     fetch_batches,
     read_nodes,
+    too_large,
 )
 from wandb_frames.graphql.concurrency import AdaptiveLimit
-from wandb_frames.graphql.listing import ListingQuery
+from wandb_frames.graphql.listing import RUNS_PATH, ListingQuery
 from wandb_frames.graphql.pagination import Execute, iter_pages, read_page
 
 __all__ = [
@@ -232,7 +234,7 @@ def listed_run_ids(execute: Execute, query: ListingQuery, *, limit: int | None =
 
 
 def _first_page_ahead(
-    post: PostPending, query: ListingQuery, batch_size: int, limiter: AdaptiveLimit, arrow: bool
+    post: PostRaw, query: ListingQuery, batch_size: int, limiter: AdaptiveLimit, arrow: bool
 ) -> Future[tuple[RawAnswer | pa.StructArray, int]]:
     """Ask for the listing's first page of heavy fields while the ID snapshot is being taken."""
     variables = {**query.variables(with_count=False), "first": batch_size, "after": None}
@@ -268,24 +270,54 @@ class _Start:
     stream: BatchStream | None
 
 
+def _one_page(
+    post: PostRaw, decode: DecodeAnswer, query: ListingQuery, size: int, limiter: AdaptiveLimit,
+    on_count: Callable[[int], None] | None,
+) -> list[dict[str, Any]] | None:
+    """The listing's first ``size`` runs in one request; None if the server could not send them."""
+    variables = {**query.variables(with_count=on_count is not None), "first": size, "after": None}
+    try:
+        body, _ = fetch_batch(post, limiter, variables, None, attempts=SPLIT_ATTEMPTS)
+    except ApiError as exc:
+        if not too_large(exc):
+            raise
+        return None
+    page = read_page(decode(body), RUNS_PATH, operation=documents.RUNS_PAGE.operation, what=query.what)
+    count = page.parent.get("runCount") if isinstance(page.parent, dict) else None
+    if on_count is not None and isinstance(count, int):
+        on_count(count)
+    return page.nodes
+
+
+@dataclass
+class _Wanted:
+    """Whether the listing's caller still reads (cleared when it stops, under ``lock``)."""
+
+    still: bool = True
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 def _snapshot_then_batches(
-    execute: Execute, post: PostPending, decode: DecodeAnswer, query: ListingQuery, batch_size: int,
+    execute: Execute, post: PostRaw, decode: DecodeAnswer, query: ListingQuery, batch_size: int,
     limiter: AdaptiveLimit, limit: int | None, arrow: bool, id_page_size: int | None,
-    first_page: Future[tuple[list[str], int]],
+    first_page: Future[tuple[list[str], int]], wanted: _Wanted,
 ) -> _Start:
     """Take the ID snapshot, then start fetching what the first page (read meanwhile) lacks.
 
     ``first_page`` gives the first page's run names and what one of its runs weighed (bytes of
-    the answer per run; 0 when unknown), which sizes the batches from the first one on.
+    the answer per run; 0 when unknown), which sizes the batches from the first one on. No
+    batch is asked for once the caller has stopped reading (``wanted``).
     """
     snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
     first, run_bytes = first_page.result()
     rest = _rest_of_snapshot(snapshot.names, first, query.order)
     if limit is not None:
         rest = rest[: max(0, limit - len(first))]
-    stream = BatchStream(post, decode, query, rest, batch_size, limiter, arrow,
-                         run_bytes=run_bytes).start() if rest else None
-    return _Start(snapshot, stream)
+    with wanted.lock:
+        if not (rest and wanted.still):
+            return _Start(snapshot, None)
+        return _Start(snapshot, BatchStream(post, decode, query, rest, batch_size, limiter, arrow,
+                                            run_bytes=run_bytes).start())
 
 
 def _stop_when_started(job: Future[_Start]) -> None:
@@ -300,7 +332,7 @@ def _stop_when_started(job: Future[_Start]) -> None:
 
 def iter_snapshot_node_pages(
     execute: Execute,
-    post: PostPending,
+    post: PostRaw,
     decode: DecodeAnswer,
     query: ListingQuery,
     batch_size: int,
@@ -315,7 +347,7 @@ def iter_snapshot_node_pages(
 
     Args:
         execute: Runs one operation (the ID snapshot).
-        post: Sends one query and returns once its first bytes arrived (the heavy batches).
+        post: Sends one query and returns its whole answer, unparsed (the heavy batches).
         decode: Parses an answer into ``data``; GraphQL errors raise here, at their batch.
         query: The listing: project, server filter and order, heavy fields.
         batch_size: Runs per heavy request.
@@ -327,7 +359,15 @@ def iter_snapshot_node_pages(
         id_page_size: Names per ID request (default :data:`ID_PAGE_SIZE`).
 
     """
-    if limit is not None and limit < batch_size:
+    if limit is not None and limit <= batch_size:
+        # The first `limit` runs in one page: one server-side query (consistent), one request,
+        # nothing left running once it is read. Only if the server cannot send that page are
+        # the runs listed first and fetched in batches by name (which split).
+        page = _one_page(post, decode, query, limit, limiter, on_count)
+        if page is not None:
+            if page:
+                yield page
+            return
         snapshot = list_run_ids(execute, query, limit=limit, page_size=id_page_size)
         if on_count is not None and snapshot.count is not None:
             on_count(snapshot.count)
@@ -338,9 +378,10 @@ def iter_snapshot_node_pages(
     # the batches of the runs the first page lacks, before the first page is decoded.
     ahead = _first_page_ahead(post, query, batch_size, limiter, arrow)
     first_names: Future[tuple[list[str], int]] = Future()
+    wanted = _Wanted()
     starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wandb-frames-snapshot")
     job = starter.submit(_snapshot_then_batches, execute, post, decode, query, batch_size, limiter, limit,
-                         arrow, id_page_size, first_names)
+                         arrow, id_page_size, first_names, wanted)
     starter.shutdown(wait=False)
     stream: BatchStream | None = None
     try:
@@ -365,6 +406,8 @@ def iter_snapshot_node_pages(
         if stream is not None:
             yield from stream
     finally:
+        with wanted.lock:  # from now on the snapshot's thread starts no batch
+            wanted.still = False
         if not first_names.done():
             first_names.set_result(([], 0))
         if stream is not None:

@@ -237,27 +237,28 @@ class HttpTransport(Transport):
         """POST one GraphQL operation with retries; return ``data`` or raise an ``ApiError``."""
         return self.decode_answer(self.post_raw(query, operation, variables))
 
-    def post_raw(self, query: str, operation: str, variables: Mapping[str, Any]) -> RawAnswer:
+    def post_raw(self, query: str, operation: str, variables: Mapping[str, Any], *, attempts: int | None = None,
+                 ) -> RawAnswer:
         """POST one GraphQL operation with retries; return the answer's bytes, not yet parsed.
 
-        HTTP failures raise as in :meth:`post`; GraphQL ``errors`` and malformed JSON are
-        found by :meth:`decode_answer` (so a caller can parse the answer on another thread).
+        HTTP failures raise as in :meth:`post`; GraphQL ``errors`` and malformed JSON are found by
+        :meth:`decode_answer` (a caller may parse on another thread). ``attempts``: see ``RetryPolicy.capped``.
         """
         self._require_key()
         body = orjson.dumps(
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
-        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY))
+        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY), attempts=attempts)
         return RawAnswer(content, operation, response.headers.get("Content-Type", ""))
 
     def post_pending(
-        self, query: str, operation: str, variables: Mapping[str, Any], *, head: int = 8192, attempts: int | None = None
+        self, query: str, operation: str, variables: Mapping[str, Any], *, head: int = 8192
     ) -> PendingAnswer:
         """POST one GraphQL query with retries up to its first ``head`` bytes (see :class:`PendingAnswer`).
 
         The connection stays busy until the answer is read or closed; the pool opens others
-        for requests sent meanwhile. ``attempts`` caps its tries (:meth:`RetryPolicy.capped`).
+        for requests sent meanwhile.
         """
         self._require_key()
         request = (query, operation, variables)
@@ -265,7 +266,7 @@ class HttpTransport(Transport):
             {"query": query, "variables": variables, "operationName": operation},
             option=orjson.OPT_NON_STR_KEYS,
         )
-        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY), head, attempts)
+        response, content = self._send("POST", self.url, operation, body, dict(_JSON_BODY), head=head)
         return PendingAnswer(self, response, content, request, complete=len(content) < head)
 
     def get_bytes(self, url: str, *, what: str = "file", compressed: bool = True) -> bytes:
@@ -289,8 +290,7 @@ class HttpTransport(Transport):
         headers: dict[str, str],
         head: int | None = None, attempts: int | None = None,
     ) -> tuple[requests.Response, bytes]:
-        """Send with retries (``attempts``: see :meth:`RetryPolicy.capped`). Errors raised here chain no
-        ``requests`` object (``from None``, outside ``except``): those keep the sent request."""
+        """Send with retries (at most ``attempts``). Errors chain no ``requests`` object (they keep the request)."""
         policy = self.retry.capped(attempts)
         start = time.monotonic()
         attempt = throttled = 0

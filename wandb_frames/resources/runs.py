@@ -227,7 +227,7 @@ class Runs(RunsHistoryFrames):
         if limit is not None:
             per_page = max(1, min(per_page, limit))
         return iter_snapshot_node_pages(
-            api.execute, api.execute_pending, api.decode_answer, self._query(), per_page,
+            api.execute, api.execute_raw, api.decode_answer, self._query(), per_page,
             limiter=batch_limiter(self.concurrency, api.transport.limiter), limit=limit, on_count=on_count, arrow=for_table,
         )
 
