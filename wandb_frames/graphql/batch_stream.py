@@ -49,8 +49,11 @@ __all__ = [
     "SPLIT_ATTEMPTS",
     "BatchStream",
     "DecodeAnswer",
+    "Piece",
     "PostRaw",
     "fetch_batch",
+    "fetch_batches",
+    "in_order",
     "read_nodes",
     "too_large",
 ]
