@@ -18,6 +18,7 @@ from history_support import RECORDS, RequestsExecutor
 
 import wandb_frames as wf
 from wandb_frames.errors import ConfigurationError, HTTPStatusError
+from wandb_frames.graphql.retry import RetryPolicy
 from wandb_frames.history import fetch_histories, fetch_run_long
 from wandb_frames.history.batches import EVENTS_BATCH, EXPORT_BATCH
 from wandb_frames.testing import Faults, LocalServer, Network, RateLimit
@@ -99,6 +100,29 @@ def test_system_rows_of_many_runs_come_in_batches(server: LocalServer) -> None:
                             stream="system").to_arrow()
     assert _identical(table, pa.concat_tables(parts)) and table.num_rows > 100
     assert _ops(server) == Counter({"RunsEvents": -(-len(RUN_IDS) // EVENTS_BATCH)})
+
+
+def test_a_batch_too_large_to_send_is_asked_for_run_by_run(server: LocalServer) -> None:
+    """A gateway that refuses answers over 2 KB: every run's own system rows fit (at most 1.2 KB),
+    25 runs' rows do not; the histories are the same, nothing fails."""
+    executor = RequestsExecutor(server.url, server.api_key)
+    reference = fetch_histories(executor, executor.get, entity=ENTITY, project=PROJECT, run_ids=RUN_IDS,
+                                stream="system").to_arrow()
+    executor.api = wf.Api(api_key=server.api_key, overrides={"base_url": server.url}, progress=False,
+                          retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02))
+    server.set_network(Network(max_answer_bytes=2000))
+    try:
+        server.clear_requests()
+        server.reset_traffic()
+        table = fetch_histories(executor, executor.get, entity=ENTITY, project=PROJECT, run_ids=RUN_IDS,
+                                stream="system").to_arrow()
+        refused = server.traffic.statuses.get(502, 0)
+        ops = _ops(server)
+    finally:
+        server.set_network(None)
+    assert _identical(table, reference) and table.num_rows > 100
+    assert refused > 0 and ops["RunsEvents"] >= 2, ops  # refused batches, then the next batch still asked
+    assert sum(n for op, n in ops.items() if op != "RunsEvents") > 0  # their runs, one by one
 
 
 def test_runs_histories_over_latency_asks_for_ids_not_the_table(server: LocalServer) -> None:

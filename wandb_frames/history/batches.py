@@ -13,7 +13,9 @@ the same tables. A run missing from a batch's answer (deleted meanwhile, or neve
 every run of a batch whose request failed with a GraphQL error (a server without the parquet
 export, one run's export failing) fall back to the per-run requests, which decide as they
 always did (:func:`~wandb_frames.history.fetch.fetch_run_long`); after such a failure no
-further batch is tried.
+further batch is tried. A batch the server could not send (a server error or a timeout after
+the retries: every system row of many long runs may be too large for one answer) falls back
+the same way, for its own runs only.
 
 Batches are asked for when the fetch of one of their runs starts, plus :data:`LOOKAHEAD`
 batches after it, each request holding a slot of the transport's
@@ -33,7 +35,8 @@ from typing import Any, Generic, TypeVar
 import graphql
 import orjson
 
-from wandb_frames.errors import GraphQLError, NotFoundError, ProtocolError
+from wandb_frames.errors import ApiError, GraphQLError, NotFoundError, ProtocolError
+from wandb_frames.graphql.batch_stream import too_large
 from wandb_frames.graphql.concurrency import AdaptiveLimit
 from wandb_frames.graphql.documents import Document
 from wandb_frames.history.fetch import EventRows, Executor, ExportInfo, load_query
@@ -206,12 +209,20 @@ class BatchPrefetch(Generic[T]):
         if self._failed:
             return None
         self.requests += 1
+        batch = self._batches[index]
         try:
-            return self._fetch_batch(self._batches[index])
+            return self._fetch_batch(batch)
         except GraphQLError as exc:
             # e.g. a server without the parquet export: each run asks alone, as it always did
-            logger.info("asking for %d runs at once failed (%s); asking run by run", len(self._batches[index]), exc)
+            logger.info("asking for %d runs at once failed (%s); asking run by run", len(batch), exc)
             self._failed = True
+            return None
+        except ApiError as exc:
+            if len(batch) < 2 or not too_large(exc):
+                raise
+            # an answer too large to send (every system row of many long runs): this batch's
+            # runs ask alone; the next batches are still asked for together
+            logger.info("no answer for %d runs at once (%s); asking for them run by run", len(batch), exc)
             return None
 
     def close(self) -> None:
