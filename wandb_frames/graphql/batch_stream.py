@@ -170,12 +170,6 @@ def read_nodes(body: RawAnswer | pa.StructArray, decode: DecodeAnswer, query: Li
     return page.nodes if arrow_nodes is None else ArrowNodes(page.nodes, arrow_nodes)
 
 
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    names: Sequence[str]
-    pieces: Future[list[Piece]]
-
-
 class BatchStream:
     """The heavy fields of ``names`` in batches, in flight side by side, yielded in order.
 
@@ -191,7 +185,7 @@ class BatchStream:
         self._post, self._decode, self._query, self._limiter = post, decode, query, limiter
         self._batch_size = batch_size
         self._names: deque[str] = deque(names)  # not asked for yet
-        self._pending: deque[_Batch] = deque()
+        self._pending: deque[Future[list[Piece]]] = deque()  # each batch's answers, in order
         self._ahead = AHEAD  # batches requested ahead of the one being decoded
         self._read = 0
         self._run_bytes = run_bytes  # the heaviest run so far, per answer (bytes / runs)
@@ -216,19 +210,19 @@ class BatchStream:
         while self._names and len(self._pending) < ahead:
             size = min(self._next_size(), len(self._names))
             chunk = [self._names.popleft() for _ in range(size)]
-            pieces = self._pool.submit(_fetch_pieces, self._post, self._limiter, self._query, chunk, self._schema)
-            self._pending.append(_Batch(chunk, pieces))
+            self._pending.append(
+                self._pool.submit(_fetch_pieces, self._post, self._limiter, self._query, chunk, self._schema))
 
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         try:
             while self._names or self._pending:
                 self._fill()
                 batch = self._pending.popleft()
-                if not batch.pieces.done() and self._read:  # (the first batch was only just asked for)
+                if not batch.done() and self._read:  # (the first batch was only just asked for)
                     self._ahead = min(2 * self._ahead, self._limiter.maximum)  # decoding waits for the network
                 self._read += 1
                 self._fill()  # the next requests go out before this batch is read and decoded
-                pieces = batch.pieces.result()
+                pieces = batch.result()
                 del batch
                 for piece in pieces:
                     self._run_bytes = max(self._run_bytes, piece.size // max(1, len(piece.names)))
@@ -248,7 +242,7 @@ class BatchStream:
     def close(self) -> None:
         """Cancel what is not sent yet; wait for the requests in flight."""
         for batch in self._pending:
-            batch.pieces.cancel()
+            batch.cancel()
         self._pending.clear()
         self._names.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
