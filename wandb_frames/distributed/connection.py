@@ -25,7 +25,7 @@ from typing import Any
 from graphql import DocumentNode
 
 from wandb_frames.errors import ConfigurationError
-from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
+from wandb_frames.graphql.answers import RawAnswer
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.session import Session
 from wandb_frames.graphql.transport import HttpTransport, RetryPolicy
@@ -134,9 +134,6 @@ class WorkerSession:
         self, document: Document | DocumentNode, variables: Mapping[str, Any], *, operation: str | None = None
     ) -> dict[str, Any]:
         return self._transport.execute_document(document, variables, operation=operation)
-
-    def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
-        return self._transport.post_pending(document.text, document.operation, variables)
 
     def execute_raw(
         self, document: Document, variables: Mapping[str, Any], *, attempts: int | None = None

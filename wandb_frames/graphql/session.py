@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from wandb_frames.graphql.answers import PendingAnswer, RawAnswer
+from wandb_frames.graphql.answers import RawAnswer
 from wandb_frames.graphql.documents import Document
 from wandb_frames.graphql.executor import Executor
 from wandb_frames.graphql.transport import HttpTransport
@@ -30,10 +30,6 @@ class Session(Executor, Protocol):
     @property
     def transport(self) -> HttpTransport:
         """The HTTP transport (retries, auth only on the API origin) for file downloads."""
-        ...
-
-    def execute_pending(self, document: Document, variables: Mapping[str, Any]) -> PendingAnswer:
-        """Send a query; return once its first bytes arrived."""
         ...
 
     def execute_raw(
