@@ -102,30 +102,22 @@ def _unpicklable_error_in_worker(path: Path, *args: Any) -> Any:
 
 
 @fork_only
-def test_a_worker_error_is_raised_in_the_caller_and_the_files_are_removed(runs: Path, shm: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_decode_capturing", _failing_in_worker)
-    with pytest.raises(RuntimeError, match="worker failed on run-s02.wandb"):
-        _scan(runs, 2)
-    assert list(shm.iterdir()) == []
-    assert multiprocessing.active_children() == []
-
-
-@fork_only
-def test_a_worker_that_dies_raises_incomplete_result(runs: Path, shm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_decode_capturing", _dying_in_worker)
-    with pytest.raises(IncompleteResultError, match="exit code 3"):
-        _scan(runs, 2)
-    assert list(shm.iterdir()) == []
-    assert multiprocessing.active_children() == []
-
-
-@fork_only
-def test_an_error_that_cannot_be_pickled_still_reaches_the_caller(runs: Path, shm: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_decode_capturing", _unpicklable_error_in_worker)
-    with pytest.raises(IncompleteResultError, match="RuntimeError: cannot travel"):
-        _scan(runs, 3)
+@pytest.mark.parametrize(
+    ("fault", "workers", "error", "match"),
+    [
+        (_failing_in_worker, 2, RuntimeError, "worker failed on run-s02.wandb"),  # raised in the caller
+        (_dying_in_worker, 2, IncompleteResultError, "exit code 3"),
+        (_unpicklable_error_in_worker, 3, IncompleteResultError, "RuntimeError: cannot travel"),  # still reaches it
+    ],
+    ids=["worker error", "worker dies", "unpicklable error"],
+)
+def test_a_failing_worker_reaches_the_caller_and_the_files_are_removed(
+    runs: Path, shm: Path, monkeypatch: pytest.MonkeyPatch, fault: Any, workers: int, error: type[Exception],
+    match: str,
+) -> None:
+    monkeypatch.setattr(parallel, "_decode_capturing", fault)
+    with pytest.raises(error, match=match):
+        _scan(runs, workers)
     assert list(shm.iterdir()) == []
     assert multiprocessing.active_children() == []
 
